@@ -1,0 +1,106 @@
+# vidgen — build, run, test.
+#
+#   make run    installs what the build needs (Debian packages), builds, starts `vidgen serve`
+#   make test   installs what the tests need, builds, runs every test suite
+#   make asan   the same tests against an AddressSanitizer + UBSan build
+#   make bench  the benchmarks in bench/ (results go in bench/README.md)
+
+BUILD     ?= build
+SANITIZE  ?=
+OPT       ?= -O2
+
+# Debian packages: what the build needs, what the tests add, what the benchmarks add.
+BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
+             libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+TEST_DEBS  = libcriterion-dev python3 python3-pytest ffmpeg curl
+BENCH_DEBS = nginx-light wrk ffmpeg hyperfine
+
+PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
+          libavformat libavcodec libavutil libswscale
+CFLAGS  = -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(OPT) -g -Wall -Wextra -Werror \
+          -Wno-missing-field-initializers -pthread $(SANITIZE) \
+          -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+LDFLAGS = $(SANITIZE)
+
+SRCS      := $(shell find src -name '*.c' | sort)
+OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
+LIB_OBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test-deps bench-deps run test unit integration asan bench format clean
+
+all: $(BUILD)/vidgen
+
+# Installs the Debian packages in $(1) that are missing (needs root or sudo).
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_DEBS))
+test-deps: deps
+	$(call apt_install,$(TEST_DEBS))
+bench-deps: deps
+	$(call apt_install,$(BENCH_DEBS))
+
+$(BUILD)/vidgen: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Data files compiled into the binary (catalog, migrations): see tools/embed.sh.
+$(BUILD)/gen/embedded.c: tools/embed.sh $(EMBEDDED)
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $(EMBEDDED) > $@
+$(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) -o $@ $< $(LIB_OBJS) \
+	  $(LDFLAGS) $(shell pkg-config --libs criterion) $(LDLIBS)
+
+run: deps
+	$(MAKE) --no-print-directory $(BUILD)/vidgen
+	./$(BUILD)/vidgen serve
+
+test: test-deps
+	$(MAKE) --no-print-directory unit integration
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
+
+integration: $(BUILD)/vidgen
+	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) python3 -m pytest -q tests/integration
+
+# Sanitizer build in its own directory, so it never mixes objects with the normal one.
+asan: test-deps
+	$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  unit integration
+
+bench: bench-deps
+	$(MAKE) --no-print-directory $(BUILD)/vidgen
+	sh bench/http.sh
+
+format:
+	clang-format -i $(SRCS) $(shell find src -name '*.h') $(UNIT_SRCS)
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJS:.o=.d)

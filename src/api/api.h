@@ -1,0 +1,39 @@
+/* The REST API (DESIGN §7): handlers for every resource, under API_PREFIX.
+ *
+ * `struct api` is built once at start and shared read-only by every thread; each HTTP loop
+ * thread has its own `struct api_thread` holding its store connection. */
+#ifndef VIDGEN_API_API_H
+#define VIDGEN_API_API_H
+
+#include <h2o.h>
+
+#include "config.h"
+#include "core/catalog.h"
+
+#define API_PREFIX "/api/apps/video-generator"
+#define API_JSON_BODY_MAX (64 * 1024)
+
+struct api {
+    const struct config *cfg;   /* borrowed; outlives the api */
+    struct catalog catalog;     /* owned */
+    char *models_json;          /* GET /models reply, built once (api_models_build) */
+    size_t models_json_len;
+};
+
+struct store;
+
+struct api_thread {
+    const struct api *api;
+    struct store *store; /* owned: this thread's connection */
+};
+
+/* Loads the catalog and builds the replies that never change. -1 with a message on error. */
+int api_init(struct api *api, const struct config *cfg, char *err, size_t errlen);
+void api_dispose(struct api *api);
+
+/* http_server_config callbacks: `arg` is the struct api. */
+void *api_thread_init(int index, void *arg);
+void api_thread_done(void *thread, void *arg);
+int api_handle(h2o_req_t *req, void *thread);
+
+#endif

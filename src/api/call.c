@@ -1,0 +1,113 @@
+#include "api/call.h"
+
+#include <string.h>
+
+#include "util/id.h"
+#include "util/log.h"
+
+int api_reply(struct api_call *c, int status, json_t *body)
+{
+    h2o_req_t *req = c->req;
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL) {
+        h2o_send_error_500(req, "Internal Server Error", "out of memory", 0);
+        return 0;
+    }
+    size_t len = strlen(text);
+    char *buf = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(buf, text, len);
+    free(text);
+    req->res.status = status;
+    req->res.reason = "";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, buf, len);
+    return 0;
+}
+
+int api_ok(struct api_call *c, json_t *fields)
+{
+    json_t *body = json_pack("{s:b}", "success", 1);
+    if (fields) {
+        json_object_update(body, fields);
+        json_decref(fields);
+    }
+    return api_reply(c, 200, body);
+}
+
+int api_fail(struct api_call *c, const struct vg_error *e)
+{
+    json_t *error = json_pack("{s:s, s:s}", "code", vg_err_name(e->code), "message", e->message);
+    if (e->field[0] != '\0')
+        json_object_set_new(error, "field", json_string(e->field));
+    if (e->code == VG_ERR_UNAUTHORIZED)
+        h2o_add_header(&c->req->pool, &c->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                       H2O_STRLIT("Bearer realm=\"vidgen\""));
+    if (e->code == VG_ERR_INTERNAL)
+        log_error("api: %.*s %.*s: %s", (int)c->req->method.len, c->req->method.base, (int)c->req->path.len,
+                  c->req->path.base, e->message);
+    return api_reply(c, vg_err_http_status(e->code), json_pack("{s:b, s:o}", "success", 0, "error", error));
+}
+
+int api_fail_with(struct api_call *c, enum vg_err code, const char *field, const char *message)
+{
+    struct vg_error e;
+    vg_fail(&e, code, field, "%s", message);
+    return api_fail(c, &e);
+}
+
+/* True for "application/json", with or without parameters such as a charset. */
+static int is_json_type(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    static const char want[] = "application/json";
+    return v.len >= sizeof want - 1 && h2o_lcstris(v.base, sizeof want - 1, want, sizeof want - 1) &&
+           (v.len == sizeof want - 1 || v.base[sizeof want - 1] == ';' || v.base[sizeof want - 1] == ' ');
+}
+
+enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err)
+{
+    h2o_req_t *req = c->req;
+    json_error_t jerr;
+    *out = NULL;
+    if (req->entity.base == NULL || req->entity.len == 0)
+        return vg_fail(err, VG_ERR_BAD_REQUEST, "", "the request needs a JSON body");
+    if (req->entity.len > API_JSON_BODY_MAX)
+        return vg_fail(err, VG_ERR_TOO_LARGE, "", "the JSON body is larger than %d bytes", API_JSON_BODY_MAX);
+    if (!is_json_type(req))
+        return vg_fail(err, VG_ERR_MEDIA_TYPE, "", "send the body as Content-Type: application/json");
+    json_t *body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL)
+        return vg_fail(err, VG_ERR_BAD_REQUEST, "", "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
+                       jerr.text);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return vg_fail(err, VG_ERR_BAD_REQUEST, "", "the request body must be a JSON object");
+    }
+    *out = body;
+    return VG_OK;
+}
+
+const char *api_param(const struct api_call *c, const char *name)
+{
+    const char *v = route_param(&c->match, name);
+    return v ? v : "";
+}
+
+json_t *api_time(int64_t ms)
+{
+    char buf[25];
+    if (ms == 0)
+        return json_null();
+    clock_format_iso(ms, buf);
+    return json_string(buf);
+}
+
+json_t *api_string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}

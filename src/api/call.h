@@ -1,0 +1,48 @@
+/* One API request being handled: the h2o request, its thread, route parameters and the
+ * authenticated user, with the helpers every handler uses to read and answer. */
+#ifndef VIDGEN_API_CALL_H
+#define VIDGEN_API_CALL_H
+
+#include <h2o.h>
+#include <jansson.h>
+
+#include "api/api.h"
+#include "core/err.h"
+#include "http/router.h"
+#include "store/store.h"
+
+struct api_call {
+    h2o_req_t *req;
+    struct api_thread *t;
+    struct route_match match;
+    struct user user; /* filled when the route needs auth */
+};
+
+typedef int (*api_handler)(struct api_call *c);
+
+/* Route flags. */
+#define API_AUTH 1u    /* Authorization: Bearer required */
+#define API_BODY 2u    /* a JSON object body expected */
+
+/* Sends `body` (a reference is stolen) as JSON with `status`. Returns 0 (h2o's "handled"). */
+int api_reply(struct api_call *c, int status, json_t *body);
+/* Sends {"success": true} merged with `fields` (stolen; may be NULL) with 200. */
+int api_ok(struct api_call *c, json_t *fields);
+/* Sends the error shape of DESIGN §7 with the status of e->code. */
+int api_fail(struct api_call *c, const struct vg_error *e);
+/* Builds the error in place and sends it. */
+int api_fail_with(struct api_call *c, enum vg_err code, const char *field, const char *message);
+
+/* Parses the request body as a JSON object. 415 without a JSON content type, 400 for
+ * malformed JSON or a non-object; the caller owns *out (json_decref). */
+enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err);
+
+/* The captured path parameter `name` (route patterns guarantee it exists). */
+const char *api_param(const struct api_call *c, const char *name);
+
+/* ISO 8601 time as a JSON string, or JSON null for 0. */
+json_t *api_time(int64_t ms);
+/* A JSON string, or JSON null for NULL. */
+json_t *api_string_or_null(const char *s);
+
+#endif

@@ -1,0 +1,28 @@
+/* Every API handler, by resource; routes.c maps paths to them. */
+#ifndef VIDGEN_API_HANDLERS_H
+#define VIDGEN_API_HANDLERS_H
+
+#include "api/call.h"
+
+int api_health(struct api_call *c);
+
+int api_models_list(struct api_call *c);
+/* Builds api->models_json from the catalog and the providers' availability. */
+int api_models_build(struct api *api, char *err, size_t errlen);
+
+int api_estimate(struct api_call *c);
+
+struct gen_request;
+struct price;
+/* The estimate object: total, breakdown, idr, model and provider names, chosen options. */
+json_t *api_price_json(const struct gen_request *r, const struct price *p);
+
+int api_projects_list(struct api_call *c);
+int api_projects_create(struct api_call *c);
+int api_projects_get(struct api_call *c);
+int api_projects_update(struct api_call *c);
+int api_projects_delete(struct api_call *c);
+
+int api_credits_balance(struct api_call *c);
+
+#endif

@@ -1,0 +1,81 @@
+/* The route table and the dispatch every request goes through: match, authenticate,
+ * call the handler. */
+#include <string.h>
+
+#include "api/handlers.h"
+#include "core/token.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define R(method, pattern, fn, flags) {method, pattern, (void *)fn, flags}
+
+static const struct route routes[] = {
+    R("GET", "/models", api_models_list, 0),
+    R("POST", "/estimate-credits", api_estimate, API_BODY),
+    R("GET", "/projects", api_projects_list, API_AUTH),
+    R("POST", "/projects", api_projects_create, API_AUTH | API_BODY),
+    R("GET", "/projects/:id", api_projects_get, API_AUTH),
+    R("PATCH", "/projects/:id", api_projects_update, API_AUTH | API_BODY),
+    R("DELETE", "/projects/:id", api_projects_delete, API_AUTH),
+    R("GET", "/credits", api_credits_balance, API_AUTH),
+};
+
+/* Finds the user behind "Authorization: Bearer TOKEN". */
+static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
+{
+    h2o_req_t *req = c->req;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i < 0)
+        return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "send an API token as Authorization: Bearer TOKEN");
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len < 8 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
+        return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "the Authorization header must be Bearer TOKEN");
+    const char *tok = v.base + 7;
+    size_t len = v.len - 7;
+    while (len > 0 && *tok == ' ')
+        tok++, len--;
+    char hash[TOKEN_HASH_LEN + 1];
+    token_hash(tok, len, hash);
+    enum vg_err e = store_token_user(c->t->store, hash, &c->user, err);
+    if (e == VG_ERR_UNAUTHORIZED || e == VG_ERR_NOT_FOUND)
+        return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "the API token is unknown or revoked");
+    return e;
+}
+
+static int healthz(h2o_req_t *req)
+{
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_send_inline(req, H2O_STRLIT("{\"status\":\"ok\"}"));
+    return 0;
+}
+
+int api_handle(h2o_req_t *req, void *thread)
+{
+    struct api_call c = {.req = req, .t = thread};
+    struct vg_error err;
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const char *path = req->path.base;
+
+    if (h2o_memis(path, path_len, H2O_STRLIT("/healthz")))
+        return healthz(req);
+    if (path_len < sizeof API_PREFIX - 1 || memcmp(path, API_PREFIX, sizeof API_PREFIX - 1) != 0)
+        return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
+
+    switch (router_match(routes, sizeof routes / sizeof routes[0], req->method.base, req->method.len,
+                         path + sizeof API_PREFIX - 1, path_len - (sizeof API_PREFIX - 1), &c.match)) {
+    case ROUTER_NOT_FOUND:
+        return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
+    case ROUTER_BAD_METHOD:
+        return api_fail_with(&c, VG_ERR_METHOD, "", "this endpoint does not take that method");
+    case ROUTER_FOUND:
+        break;
+    }
+    unsigned flags = c.match.route->flags;
+    if (!(flags & API_BODY) && req->entity.len > API_JSON_BODY_MAX)
+        return api_fail_with(&c, VG_ERR_TOO_LARGE, "", "this endpoint takes no body");
+    if ((flags & API_AUTH) && authenticate(&c, &err) != VG_OK)
+        return api_fail(&c, &err);
+    return ((api_handler)c.match.route->handler)(&c);
+}

@@ -1,0 +1,45 @@
+#include "api/views.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/call.h"
+
+json_t *view_generation(const struct generation *g)
+{
+    char url[128];
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", g->id, "projectId", g->project_id,
+                          "provider", g->provider, "modelId", g->model_id, "modelName", api_string_or_null(g->model_name),
+                          "prompt", api_string_or_null(g->prompt), "negativePrompt",
+                          api_string_or_null(g->negative_prompt), "startImagePath", api_string_or_null(g->start_image),
+                          "endImagePath", api_string_or_null(g->end_image));
+    json_object_update_new(
+        o, json_pack("{s:s, s:i, s:s, s:b, s:b, s:I, s:s, s:i, s:o, s:o, s:o, s:o}", "resolution", g->resolution,
+                     "duration", g->duration, "aspectRatio", g->aspect_ratio, "generateAudio", g->audio,
+                     "enhancePrompt", g->enhance_prompt, "creditUsed", (json_int_t)g->credit_used, "status", g->status,
+                     "progress", g->progress, "errorMessage", api_string_or_null(g->error_message), "createdAt",
+                     api_time(g->created_at), "updatedAt", api_time(g->updated_at), "completedAt",
+                     api_time(g->completed_at)));
+    if (strcmp(g->status, "completed") == 0) {
+        snprintf(url, sizeof url, API_PREFIX "/generations/%s/video", g->id);
+        json_object_set_new(o, "videoUrl", json_string(url));
+        snprintf(url, sizeof url, API_PREFIX "/generations/%s/thumbnail", g->id);
+        json_object_set_new(o, "thumbnailUrl", json_string(url));
+    } else {
+        json_object_set_new(o, "videoUrl", json_null());
+        json_object_set_new(o, "thumbnailUrl", json_null());
+    }
+    return o;
+}
+
+json_t *view_project(const struct project *p, const struct generation_list *gens)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; gens && i < gens->n; i++)
+        if (strcmp(gens->items[i].project_id, p->id) == 0)
+            json_array_append_new(list, view_generation(&gens->items[i]));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "id", p->id, "name", p->name, "description",
+                     api_string_or_null(p->description), "createdAt", api_time(p->created_at), "updatedAt",
+                     api_time(p->updated_at), "generations", list);
+}

@@ -1,0 +1,107 @@
+/* vidgen serve: the HTTP API (and, with the pipeline, the embedded worker). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "core/token.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define SERVE_MAX_BODY (16u << 20) /* the largest body h2o reads; routes set their own, lower */
+
+/* On a fresh database, creates the first admin with starting credits and tells how to log
+ * in. The token is also written to DATA_DIR/admin-token (mode 0600), since it is shown once. */
+static int first_run(struct store *s, const struct config *cfg)
+{
+    struct vg_error err;
+    struct user u;
+    long users;
+    char token[TOKEN_LEN + 1], hash[TOKEN_HASH_LEN + 1], path[1100];
+    if (store_user_count(s, &users, &err) != VG_OK)
+        return log_error("store: %s", err.message), -1;
+    if (users > 0)
+        return 0;
+    if (store_user_create(s, "admin", true, cfg->admin_credits, &u, &err) != VG_OK)
+        return err.code == VG_ERR_CONFLICT ? 0 : (log_error("store: %s", err.message), -1); /* another process won */
+    token_new(token);
+    token_hash(token, strlen(token), hash);
+    if (store_token_create(s, u.id, hash, "first admin", NULL, &err) != VG_OK)
+        return log_error("store: %s", err.message), -1;
+    snprintf(path, sizeof path, "%s/admin-token", cfg->data_dir);
+    FILE *fp = fopen(path, "wx");
+    if (fp != NULL) {
+        fchmod(fileno(fp), 0600);
+        fprintf(fp, "%s\n", token);
+        fclose(fp);
+    }
+    printf("\nvidgen: first start: created the admin user 'admin' with %ld credits.\n"
+           "  API token (also saved in %s): %s\n"
+           "  Try:  curl -H 'Authorization: Bearer %s' http://%s:%u" API_PREFIX "/projects\n\n",
+           cfg->admin_credits, path, token, token, cfg->host, cfg->port);
+    fflush(stdout);
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct config *cfg)
+{
+    static const struct option opts[] = {{"addr", required_argument, 0, 'a'}, {"no-worker", no_argument, 0, 'n'}, {0}};
+    char err[512];
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (o == 'a' && config_set_addr(cfg, optarg, err, sizeof err) != 0) {
+            fprintf(stderr, "vidgen: --addr: %s\n", err);
+            return -1;
+        } else if (o == '?')
+            return -1;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "usage: vidgen serve [--addr HOST:PORT] [--no-worker]\n");
+        return -1;
+    }
+    return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct config cfg;
+    struct api api;
+    char err[512];
+    if (cli_load_config(&cfg) != 0)
+        return 1;
+    if (parse_args(argc, argv, &cfg) != 0)
+        return 2;
+    struct store *s = cli_open_store(&cfg);
+    if (s == NULL)
+        return 1;
+    int rc = first_run(s, &cfg);
+    store_close(s);
+    if (rc != 0)
+        return 1;
+    if (api_init(&api, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "vidgen: %s\n", err);
+        return 1;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    struct http_server_config http = {
+        .host = cfg.host,
+        .port = cfg.port,
+        .threads = cfg.threads > 0 ? cfg.threads : (cores > 0 ? (int)cores : 1),
+        .access_log = cfg.access_log,
+        .max_body = SERVE_MAX_BODY,
+        .shutdown_timeout_ms = 10000,
+        .thread_init = api_thread_init,
+        .thread_done = api_thread_done,
+        .on_request = api_handle,
+        .arg = &api,
+    };
+    rc = http_server_run(&http);
+    api_dispose(&api);
+    log_info("vidgen: stopped");
+    return rc == 0 ? 0 : 1;
+}

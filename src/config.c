@@ -1,0 +1,198 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Variables read from ./.env; the environment wins over these. */
+struct dotenv {
+    char *names[128];
+    char *values[128];
+    int n;
+};
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* KEY=VALUE lines; `export ` prefixes, # comments and single or double quotes allowed. */
+static int dotenv_read(struct dotenv *d, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char line[4096];
+    int lineno = 0;
+    if (fp == NULL)
+        return errno == ENOENT ? 0 : (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1);
+    while (fgets(line, sizeof line, fp)) {
+        lineno++;
+        char *s = trim(line), *eq, *v;
+        if (*s == '\0' || *s == '#')
+            continue;
+        if (strncmp(s, "export ", 7) == 0)
+            s = trim(s + 7);
+        if ((eq = strchr(s, '=')) == NULL || d->n == 128) {
+            snprintf(err, errlen, "%s:%d: expected NAME=VALUE", path, lineno);
+            fclose(fp);
+            return -1;
+        }
+        *eq = '\0';
+        v = trim(eq + 1);
+        size_t vl = strlen(v);
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0])
+            v[vl - 1] = '\0', v++;
+        d->names[d->n] = strdup(trim(s));
+        d->values[d->n] = strdup(v);
+        d->n++;
+    }
+    fclose(fp);
+    return 0;
+}
+
+static void dotenv_free(struct dotenv *d)
+{
+    for (int i = 0; i < d->n; i++)
+        free(d->names[i]), free(d->values[i]);
+}
+
+static const char *lookup(const struct dotenv *d, const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    if (v != NULL)
+        return v;
+    for (int i = d->n - 1; i >= 0; i--)
+        if (strcmp(d->names[i], name) == 0)
+            return d->values[i];
+    return dflt;
+}
+
+static int copy(char *dst, size_t cap, const char *name, const char *v, char *err, size_t errlen)
+{
+    if (strlen(v) >= cap) {
+        snprintf(err, errlen, "%s is too long (at most %zu characters)", name, cap - 1);
+        return -1;
+    }
+    strcpy(dst, v);
+    return 0;
+}
+
+static int parse_long(const char *name, const char *v, long min, long max, long *out, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno || n < min || n > max) {
+        snprintf(err, errlen, "%s must be a whole number from %ld to %ld, not '%s'", name, min, max, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+int config_set_addr(struct config *cfg, const char *addr, char *err, size_t errlen)
+{
+    const char *colon = strrchr(addr, ':');
+    long port;
+    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= sizeof cfg->host) {
+        snprintf(err, errlen, "VIDGEN_ADDR must be HOST:PORT, such as 127.0.0.1:8080, not '%s'", addr);
+        return -1;
+    }
+    if (parse_long("the port of VIDGEN_ADDR", colon + 1, 0, 65535, &port, err, errlen))
+        return -1;
+    memcpy(cfg->host, addr, colon - addr);
+    cfg->host[colon - addr] = '\0';
+    cfg->port = (unsigned short)port;
+    return 0;
+}
+
+static int check_url(const char *name, const char *v, const char *const *schemes, char *err, size_t errlen)
+{
+    if (*v == '\0')
+        return 0;
+    for (; *schemes; schemes++)
+        if (strncmp(v, *schemes, strlen(*schemes)) == 0 && v[strlen(*schemes)] != '\0')
+            return 0;
+    snprintf(err, errlen, "%s must be a URL starting with %s…, not '%s'", name, schemes[-1], v);
+    return -1;
+}
+
+static int parse_level(const char *v, enum log_level *out, char *err, size_t errlen)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    snprintf(err, errlen, "VIDGEN_LOG_LEVEL must be debug, info, warn or error, not '%s'", v);
+    return -1;
+}
+
+static int read_all(struct config *c, const struct dotenv *d, char *err, size_t errlen)
+{
+    static const char *const http[] = {"http://", "https://", NULL};
+    static const char *const db[] = {"sqlite:", "postgres://", "postgresql://", NULL};
+    static const char *const redis[] = {"redis://", NULL};
+    long threads, credits;
+    const char *v;
+
+    if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
+        copy(c->data_dir, sizeof c->data_dir, "VIDGEN_DATA_DIR", lookup(d, "VIDGEN_DATA_DIR", "./data"), err, errlen) ||
+        copy(c->redis_url, sizeof c->redis_url, "REDIS_URL", lookup(d, "REDIS_URL", ""), err, errlen) ||
+        copy(c->public_url, sizeof c->public_url, "VIDGEN_PUBLIC_URL", lookup(d, "VIDGEN_PUBLIC_URL", ""), err, errlen) ||
+        copy(c->modelslab_api_key, sizeof c->modelslab_api_key, "MODELSLAB_API_KEY", lookup(d, "MODELSLAB_API_KEY", ""), err, errlen) ||
+        copy(c->modelslab_base_url, sizeof c->modelslab_base_url, "MODELSLAB_BASE_URL",
+             lookup(d, "MODELSLAB_BASE_URL", "https://modelslab.com/api"), err, errlen) ||
+        copy(c->edenai_api_key, sizeof c->edenai_api_key, "EDENAI_API_KEY", lookup(d, "EDENAI_API_KEY", ""), err, errlen) ||
+        copy(c->edenai_base_url, sizeof c->edenai_base_url, "EDENAI_BASE_URL",
+             lookup(d, "EDENAI_BASE_URL", "https://api.edenai.run"), err, errlen) ||
+        copy(c->catalog_path, sizeof c->catalog_path, "VIDGEN_CATALOG", lookup(d, "VIDGEN_CATALOG", ""), err, errlen) ||
+        copy(c->access_log, sizeof c->access_log, "VIDGEN_ACCESS_LOG", lookup(d, "VIDGEN_ACCESS_LOG", "-"), err, errlen) ||
+        parse_long("VIDGEN_THREADS", lookup(d, "VIDGEN_THREADS", "0"), 0, 256, &threads, err, errlen) ||
+        parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err, errlen) ||
+        parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
+        return -1;
+    c->threads = (int)threads;
+    c->admin_credits = credits;
+    if (c->data_dir[0] == '\0')
+        return snprintf(err, errlen, "VIDGEN_DATA_DIR must not be empty"), -1;
+
+    v = lookup(d, "DATABASE_URL", "");
+    if (*v == '\0') {
+        if (snprintf(c->database_url, sizeof c->database_url, "sqlite:%s/vidgen.db", c->data_dir) >=
+            (int)sizeof c->database_url)
+            return snprintf(err, errlen, "VIDGEN_DATA_DIR is too long"), -1;
+    } else if (copy(c->database_url, sizeof c->database_url, "DATABASE_URL", v, err, errlen))
+        return -1;
+    return check_url("DATABASE_URL", c->database_url, db, err, errlen) ||
+           check_url("REDIS_URL", c->redis_url, redis, err, errlen) ||
+           check_url("VIDGEN_PUBLIC_URL", c->public_url, http, err, errlen) ||
+           check_url("MODELSLAB_BASE_URL", c->modelslab_base_url, http, err, errlen) ||
+           check_url("EDENAI_BASE_URL", c->edenai_base_url, http, err, errlen)
+        ? -1
+        : 0;
+}
+
+int config_load(struct config *cfg, char *err, size_t errlen)
+{
+    struct dotenv d = {0};
+    memset(cfg, 0, sizeof *cfg);
+    int rc = dotenv_read(&d, ".env", err, errlen);
+    if (rc == 0)
+        rc = read_all(cfg, &d, err, errlen);
+    dotenv_free(&d);
+    return rc;
+}
+
+const char *config_sqlite_path(const struct config *cfg)
+{
+    return strncmp(cfg->database_url, "sqlite:", 7) == 0 ? cfg->database_url + 7 : NULL;
+}

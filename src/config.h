@@ -1,0 +1,38 @@
+/* Configuration: environment variables, also read from `.env` in the working directory
+ * (a variable set in the environment wins over the file). This is the only reader of
+ * getenv(). Every value is checked at start; .env.example documents each one. */
+#ifndef VIDGEN_CONFIG_H
+#define VIDGEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/log.h"
+
+struct config {
+    char host[256];            /* VIDGEN_ADDR, split */
+    unsigned short port;
+    char data_dir[1024];       /* VIDGEN_DATA_DIR */
+    char database_url[2048];   /* DATABASE_URL, or "sqlite:<data_dir>/vidgen.db" */
+    char redis_url[1024];      /* REDIS_URL, "" = in-process queue */
+    char public_url[1024];     /* VIDGEN_PUBLIC_URL, "" = unset */
+    char modelslab_api_key[512], modelslab_base_url[1024];
+    char edenai_api_key[512], edenai_base_url[1024];
+    char catalog_path[1024];   /* VIDGEN_CATALOG, "" = the catalog built into the binary */
+    char access_log[1024];     /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
+    int threads;               /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
+    long admin_credits;        /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
+    enum log_level log_level;  /* VIDGEN_LOG_LEVEL */
+};
+
+/* Fills `cfg` from the environment and ./.env. Returns 0, or -1 with a message naming the
+ * variable and what is wrong with it in `err`. */
+int config_load(struct config *cfg, char *err, size_t errlen);
+
+/* Overrides the listen address ("host:port"), as `--addr` does. Same checks as VIDGEN_ADDR. */
+int config_set_addr(struct config *cfg, const char *addr, char *err, size_t errlen);
+
+/* The SQLite file path when database_url is a sqlite: URL, else NULL. Borrowed from cfg. */
+const char *config_sqlite_path(const struct config *cfg);
+
+#endif

@@ -1,0 +1,85 @@
+#include "http/router.h"
+
+#include <string.h>
+
+/* Splits "/a/b/c" into segments; false when there are too many. Empty segments (a
+ * trailing or doubled slash) are kept, so "/projects/" does not match "/projects". */
+static int split(const char *path, size_t len, const char *seg[], size_t seglen[])
+{
+    int n = 0;
+    if (len == 0 || path[0] != '/')
+        return -1;
+    size_t i = 1, start = 1;
+    for (;; i++) {
+        if (i == len || path[i] == '/') {
+            if (n == ROUTER_MAX_SEGMENTS)
+                return -1;
+            seg[n] = path + start, seglen[n] = i - start, n++;
+            start = i + 1;
+            if (i == len)
+                break;
+        }
+    }
+    return n;
+}
+
+/* Matches one pattern; fills captured parameters into `out` when it does. */
+static int match_pattern(const char *pattern, const char *seg[], const size_t seglen[], int nseg,
+                         struct route_match *out)
+{
+    const char *pseg[ROUTER_MAX_SEGMENTS];
+    size_t plen[ROUTER_MAX_SEGMENTS];
+    int np = split(pattern, strlen(pattern), pseg, plen);
+    if (np != nseg)
+        return 0;
+    for (int i = 0; i < np; i++)
+        if (pseg[i][0] != ':' && (plen[i] != seglen[i] || memcmp(pseg[i], seg[i], seglen[i]) != 0))
+            return 0;
+    if (out == NULL)
+        return 1;
+    size_t used = 0;
+    out->n_params = 0;
+    for (int i = 0; i < np; i++) {
+        if (pseg[i][0] != ':')
+            continue;
+        if (seglen[i] == 0 || out->n_params == ROUTER_MAX_PARAMS || used + seglen[i] + 1 > sizeof out->buf)
+            return 0;
+        memcpy(out->buf + used, seg[i], seglen[i]);
+        out->buf[used + seglen[i]] = '\0';
+        out->param_names[out->n_params] = pseg[i] + 1;
+        out->params[out->n_params++] = out->buf + used;
+        used += seglen[i] + 1;
+    }
+    return 1;
+}
+
+enum router_result router_match(const struct route *routes, size_t n, const char *method, size_t method_len,
+                                const char *path, size_t path_len, struct route_match *out)
+{
+    const char *seg[ROUTER_MAX_SEGMENTS];
+    size_t seglen[ROUTER_MAX_SEGMENTS];
+    int nseg = split(path, path_len, seg, seglen);
+    enum router_result result = ROUTER_NOT_FOUND;
+    if (nseg < 0)
+        return ROUTER_NOT_FOUND;
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(routes[i].method) != method_len || memcmp(routes[i].method, method, method_len) != 0) {
+            if (match_pattern(routes[i].pattern, seg, seglen, nseg, NULL))
+                result = ROUTER_BAD_METHOD;
+            continue;
+        }
+        if (match_pattern(routes[i].pattern, seg, seglen, nseg, out)) {
+            out->route = &routes[i];
+            return ROUTER_FOUND;
+        }
+    }
+    return result;
+}
+
+const char *route_param(const struct route_match *m, const char *name)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (strcmp(m->param_names[i], name) == 0)
+            return m->params[i];
+    return NULL;
+}

@@ -1,0 +1,255 @@
+#include "http/server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+struct loop {
+    h2o_context_t ctx; /* first: handlers find their loop from req->conn->ctx */
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    int listen_fd;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t stop_receiver;
+    pthread_t thread;
+    int index;
+    void *data;
+    const struct http_server_config *cfg;
+    struct server *server;
+};
+
+struct server {
+    h2o_globalconf_t globalconf;
+    struct loop *loops;
+    atomic_int stopping;
+    atomic_int failed;
+    pthread_barrier_t ready;
+};
+
+struct dispatch_handler {
+    h2o_handler_t super;
+    const struct http_server_config *cfg;
+};
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct dispatch_handler *h = (struct dispatch_handler *)self;
+    struct loop *loop = (struct loop *)req->conn->ctx;
+    return h->cfg->on_request(req, loop->data);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    struct loop *loop = listener->data;
+    h2o_socket_t *sock;
+    if (err != NULL)
+        return;
+    if ((sock = h2o_evloop_socket_accept(listener)) != NULL)
+        h2o_accept(&loop->accept_ctx, sock);
+}
+
+/* Opens a listening socket on host:port with SO_REUSEPORT. */
+static int open_listener(const char *host, unsigned short port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    char portstr[8];
+    int fd = -1, on = 1;
+    snprintf(portstr, sizeof portstr, "%u", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        log_error("http: cannot resolve %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) || bind(fd, res->ai_addr, res->ai_addrlen) ||
+        listen(fd, 4096)) {
+        log_error("http: cannot listen on %s:%u: %s", host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static unsigned short bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Runs on the loop's own thread when the main thread asks it to stop. */
+static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    struct loop *loop = H2O_STRUCT_FROM_MEMBER(struct loop, stop_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+    if (loop->listener != NULL) {
+        h2o_socket_read_stop(loop->listener);
+        h2o_socket_close(loop->listener);
+        loop->listener = NULL;
+    }
+    /* Keep-alive connections close after their current response; HTTP/2 gets GOAWAY. */
+    h2o_context_request_shutdown(&loop->ctx);
+}
+
+/* Connections still open on this loop. h2o 2.2 keeps them in these lists and has no
+ * public count, so a graceful stop reads them to know when the last response is done. */
+static int open_connections(h2o_context_t *ctx)
+{
+    return !h2o_linklist_is_empty(&ctx->http1._conns) || !h2o_linklist_is_empty(&ctx->http2._conns);
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *loop = arg;
+    struct server *srv = loop->server;
+    h2o_evloop_t *evloop = h2o_evloop_create();
+
+    h2o_context_init(&loop->ctx, evloop, &srv->globalconf);
+    loop->accept_ctx.ctx = &loop->ctx;
+    loop->accept_ctx.hosts = srv->globalconf.hosts;
+    loop->queue = h2o_multithread_create_queue(evloop);
+    h2o_multithread_register_receiver(loop->queue, &loop->stop_receiver, on_stop_message);
+    loop->listener = h2o_evloop_socket_create(evloop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    loop->listener->data = loop;
+    h2o_socket_read_start(loop->listener, on_accept);
+    loop->data = loop->cfg->thread_init(loop->index, loop->cfg->arg);
+    if (loop->data == NULL)
+        atomic_store(&srv->failed, 1);
+    pthread_barrier_wait(&srv->ready);
+
+    while (!atomic_load(&srv->stopping) && !atomic_load(&srv->failed))
+        h2o_evloop_run(evloop, INT32_MAX);
+    /* Draining: serve what is open until it closes or the grace period ends. */
+    uint64_t deadline = h2o_now(evloop) + (uint64_t)loop->cfg->shutdown_timeout_ms;
+    while (open_connections(&loop->ctx) && h2o_now(evloop) < deadline)
+        h2o_evloop_run(evloop, 50);
+
+    if (loop->listener != NULL) {
+        h2o_socket_close(loop->listener);
+        loop->listener = NULL;
+    }
+    if (loop->data)
+        loop->cfg->thread_done(loop->data, loop->cfg->arg);
+    h2o_multithread_unregister_receiver(loop->queue, &loop->stop_receiver);
+    h2o_context_dispose(&loop->ctx);
+    h2o_multithread_destroy_queue(loop->queue);
+    return NULL;
+}
+
+static void setup_globalconf(struct server *srv, const struct http_server_config *cfg)
+{
+    h2o_config_init(&srv->globalconf);
+    srv->globalconf.max_request_entity_size = cfg->max_body;
+    srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("vidgen"));
+    h2o_hostconf_t *host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    struct dispatch_handler *h = (void *)h2o_create_handler(path, sizeof *h);
+    h->super.on_req = on_req;
+    h->cfg = cfg;
+    if (cfg->access_log && strcmp(cfg->access_log, "off") != 0) {
+        const char *p = strcmp(cfg->access_log, "-") == 0 ? "/dev/stderr" : cfg->access_log;
+        h2o_access_log_filehandle_t *fh = h2o_access_log_open_handle(p, NULL, H2O_LOGCONF_ESCAPE_APACHE);
+        if (fh != NULL)
+            h2o_access_log_register(path, fh);
+        else
+            log_warn("http: cannot open access log %s; requests are not logged", p);
+    }
+}
+
+/* Blocks SIGINT/SIGTERM/SIGPIPE in every thread; the main thread takes the first two with
+ * sigwait(), so no handler ever runs inside an event loop. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int open_listeners(struct server *srv, const struct http_server_config *cfg)
+{
+    unsigned short port = cfg->port;
+    for (int i = 0; i < cfg->threads; i++) {
+        if ((srv->loops[i].listen_fd = open_listener(cfg->host, port)) < 0)
+            return -1;
+        port = bound_port(srv->loops[i].listen_fd); /* port 0: the others join the one chosen */
+    }
+    log_info("http: listening on http://%s:%u with %d event loop%s", cfg->host, port, cfg->threads,
+             cfg->threads == 1 ? "" : "s");
+    return 0;
+}
+
+static void stop_loops(struct server *srv, int n)
+{
+    atomic_store(&srv->stopping, 1);
+    for (int i = 0; i < n; i++) {
+        h2o_multithread_message_t *m = calloc(1, sizeof *m);
+        h2o_multithread_send_message(&srv->loops[i].stop_receiver, m);
+    }
+}
+
+int http_server_run(const struct http_server_config *cfg)
+{
+    struct server *srv = calloc(1, sizeof *srv);
+    sigset_t set;
+    int sig, rc = -1, started = 0;
+
+    block_signals(&set);
+    srv->loops = calloc(cfg->threads, sizeof *srv->loops);
+    for (int i = 0; i < cfg->threads; i++)
+        srv->loops[i].listen_fd = -1;
+    setup_globalconf(srv, cfg);
+    pthread_barrier_init(&srv->ready, NULL, cfg->threads + 1);
+    if (open_listeners(srv, cfg) != 0)
+        goto done;
+    for (; started < cfg->threads; started++) {
+        struct loop *l = &srv->loops[started];
+        l->index = started, l->cfg = cfg, l->server = srv;
+        if (pthread_create(&l->thread, NULL, loop_main, l) != 0)
+            break;
+    }
+    if (started < cfg->threads) {
+        log_error("http: cannot start threads");
+        abort(); /* the barrier counts on every thread; nothing sensible to unwind */
+    }
+    pthread_barrier_wait(&srv->ready);
+    if (!atomic_load(&srv->failed)) {
+        sigwait(&set, &sig);
+        log_info("http: %s received, stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        rc = 0;
+    }
+    stop_loops(srv, started);
+    for (int i = 0; i < started; i++)
+        pthread_join(srv->loops[i].thread, NULL);
+done:
+    if (started == 0) /* else each loop's h2o socket owns and closes its fd */
+        for (int i = 0; i < cfg->threads; i++)
+            if (srv->loops[i].listen_fd >= 0)
+                close(srv->loops[i].listen_fd);
+    pthread_barrier_destroy(&srv->ready);
+    h2o_config_dispose(&srv->globalconf);
+    free(srv->loops);
+    free(srv);
+    return rc;
+}

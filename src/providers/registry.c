@@ -1,0 +1,75 @@
+#include "providers/registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool always(const struct config *cfg, char *reason, size_t len)
+{
+    (void)cfg, (void)reason, (void)len;
+    return true;
+}
+
+static bool has_key(const char *key, const char *var, char *reason, size_t len)
+{
+    if (key[0] != '\0')
+        return true;
+    snprintf(reason, len, "%s is not set", var);
+    return false;
+}
+
+static bool modelslab_available(const struct config *cfg, char *reason, size_t len)
+{
+    return has_key(cfg->modelslab_api_key, "MODELSLAB_API_KEY", reason, len);
+}
+
+static bool edenai_available(const struct config *cfg, char *reason, size_t len)
+{
+    return has_key(cfg->edenai_api_key, "EDENAI_API_KEY", reason, len);
+}
+
+static const struct provider providers[] = {
+    {"local", "Local", always},
+    {"modelslab", "ModelsLab", modelslab_available},
+    {"edenai", "Eden AI", edenai_available},
+};
+
+/* Providers the catalog names that this build cannot reach yet, and why. */
+static const struct {
+    const char *name, *display_name, *reason;
+} planned[] = {
+    {"runway", "Runway", "Eden AI does not offer Runway models; a direct Runway provider is not in this build yet"},
+    {"kling", "Kling AI", "Eden AI does not offer Kling models; a direct Kling provider is not in this build yet"},
+};
+
+const struct provider *provider_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
+        if (strcmp(providers[i].name, name) == 0)
+            return &providers[i];
+    return NULL;
+}
+
+bool provider_available(const char *name, const struct config *cfg, char *reason, size_t len)
+{
+    const struct provider *p = provider_find(name);
+    if (p != NULL)
+        return p->available(cfg, reason, len);
+    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+        if (strcmp(planned[i].name, name) == 0) {
+            snprintf(reason, len, "%s", planned[i].reason);
+            return false;
+        }
+    snprintf(reason, len, "no provider named '%s' in this build", name);
+    return false;
+}
+
+const char *provider_display_name(const char *name)
+{
+    const struct provider *p = provider_find(name);
+    if (p != NULL)
+        return p->display_name;
+    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+        if (strcmp(planned[i].name, name) == 0)
+            return planned[i].display_name;
+    return name;
+}

@@ -1,0 +1,28 @@
+/* The provider registry: every provider this build knows, one line each, and whether it
+ * can serve now (its key configured). The request-building and reply-parsing functions of
+ * each provider join `struct provider` with the generation pipeline (DESIGN §3). */
+#ifndef VIDGEN_PROVIDERS_REGISTRY_H
+#define VIDGEN_PROVIDERS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct provider {
+    const char *name;         /* as in the catalog's route: "local", "modelslab", … */
+    const char *display_name; /* "ModelsLab" */
+    /* True when this provider can take jobs with `cfg`; else writes why into `reason`. */
+    bool (*available)(const struct config *cfg, char *reason, size_t reason_len);
+};
+
+/* The provider named `name`, or NULL when this build has none by that name. */
+const struct provider *provider_find(const char *name);
+
+/* Whether the route's provider can serve: false with a reason also when it is unknown. */
+bool provider_available(const char *name, const struct config *cfg, char *reason, size_t reason_len);
+
+/* The display name for a provider name; the name itself when unknown. Static string. */
+const char *provider_display_name(const char *name);
+
+#endif

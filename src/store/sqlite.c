@@ -1,0 +1,259 @@
+/* SQLite backend: connection, statement cache, transactions and migrations. The queries
+ * of each resource live in sqlite_users.c and sqlite_projects.c. */
+#include "store/sqlite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+#include "util/embedded.h"
+#include "util/log.h"
+
+#define USER_COLS "id, name, is_admin, balance, created_at"
+#define PROJECT_COLS "id, user_id, name, description, created_at, updated_at"
+#define GENERATION_COLS                                                                                    \
+    "id, project_id, user_id, provider, model_id, model_name, prompt, negative_prompt, start_image_path, " \
+    "end_image_path, resolution, duration, aspect_ratio, generate_audio, enhance_prompt, credit_used, "    \
+    "status, progress, error_message, output_path, thumbnail_path, created_at, updated_at, completed_at"
+
+static const char *const sql[SQ_COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_USER_INSERT] = "INSERT INTO users (id, name, is_admin, balance, created_at) VALUES (?, ?, ?, 0, ?)",
+    [SQ_USER_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE name = ?",
+    [SQ_USER_BY_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?",
+    [SQ_USER_COUNT] = "SELECT count(*) FROM users",
+    [SQ_USER_BALANCE_ADD] = "UPDATE users SET balance = balance + ?2 WHERE id = ?1 AND balance + ?2 >= 0 "
+                            "RETURNING balance",
+    [SQ_LEDGER_INSERT] = "INSERT INTO credit_ledger (user_id, kind, amount, balance_after, generation_id, note, "
+                         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [SQ_LEDGER_SUM] = "SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?",
+    [SQ_TOKEN_INSERT] = "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
+    [SQ_TOKEN_USER] = "SELECT u.id, u.name, u.is_admin, u.balance, u.created_at FROM api_tokens t "
+                      "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+    [SQ_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2 WHERE (id = ?1 OR token_hash = ?1) "
+                        "AND revoked_at IS NULL",
+    [SQ_PROJECT_INSERT] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?, ?, ?, ?, ?, ?)",
+    [SQ_PROJECT_GET] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? AND id = ?",
+    [SQ_PROJECT_LIST] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? ORDER BY created_at DESC, id DESC",
+    [SQ_PROJECT_UPDATE] = "UPDATE projects SET name = coalesce(?3, name), "
+                          "description = CASE WHEN ?4 THEN ?5 ELSE description END, updated_at = ?6 "
+                          "WHERE user_id = ?1 AND id = ?2 RETURNING " PROJECT_COLS,
+    [SQ_PROJECT_DELETE] = "DELETE FROM projects WHERE user_id = ? AND id = ?",
+    [SQ_GENERATION_LIST_USER] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? "
+                                "ORDER BY created_at DESC, id DESC",
+    [SQ_GENERATION_LIST_PROJECT] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? "
+                                   "AND project_id = ? ORDER BY created_at DESC, id DESC",
+};
+
+enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
+{
+    const char *msg = sqlite3_errmsg(s->db);
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return vg_fail(err, VG_ERR_CONFLICT, "", "conflicts with existing data (%s)", msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return vg_fail(err, VG_ERR_UNAVAILABLE, "", "the database is busy; try again");
+    default:
+        log_error("sqlite: %s (code %d)", msg, rc);
+        return vg_fail(err, VG_ERR_INTERNAL, "", "database error");
+    }
+}
+
+sqlite3_stmt *sq_stmt(struct sqlite_store *s, enum sq_stmt which, struct vg_error *err)
+{
+    sqlite3_stmt *st = s->stmts[which];
+    if (st == NULL) {
+        int rc = sqlite3_prepare_v3(s->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            sq_fail(s, rc, err);
+            return NULL;
+        }
+        s->stmts[which] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+enum vg_err sq_exec(struct sqlite_store *s, sqlite3_stmt *st, struct vg_error *err)
+{
+    int rc = sqlite3_step(st);
+    enum vg_err e = rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
+    sqlite3_reset(st);
+    return e;
+}
+
+static enum vg_err run(struct sqlite_store *s, enum sq_stmt which, struct vg_error *err)
+{
+    sqlite3_stmt *st = sq_stmt(s, which, err);
+    return st ? sq_exec(s, st, err) : err ? err->code : VG_ERR_INTERNAL;
+}
+
+enum vg_err sq_begin(struct sqlite_store *s, struct vg_error *err)
+{
+    return run(s, SQ_BEGIN, err);
+}
+
+enum vg_err sq_commit(struct sqlite_store *s, struct vg_error *err)
+{
+    enum vg_err e = run(s, SQ_COMMIT, err);
+    if (e)
+        sq_rollback(s);
+    return e;
+}
+
+void sq_rollback(struct sqlite_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        run(s, SQ_ROLLBACK, NULL);
+}
+
+char *sq_text_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+void sq_text_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+void sq_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+#define MIGRATION_PREFIX "src/store/migrations/sqlite/"
+
+/* Applies one migration unless another process already has: the check and the apply share
+ * one write transaction, so concurrent starts apply each migration exactly once. */
+static enum vg_err apply_migration(struct sqlite_store *s, int version, const struct embedded_file *f, int *applied,
+                                   struct vg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *msg = NULL;
+    enum vg_err e = sq_begin(s, err);
+    if (e)
+        return e;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int(st, 1, version);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return sq_commit(s, err);
+    if ((rc = sqlite3_exec(s->db, f->data, NULL, NULL, &msg)) != SQLITE_OK)
+        goto fail;
+    if ((rc = sqlite3_prepare_v2(s->db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                                 -1, &st, NULL)) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int(st, 1, version);
+    sqlite3_bind_text(st, 2, f->path + strlen(MIGRATION_PREFIX), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, clock_now_ms());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    (*applied)++;
+    log_info("store: applied migration %s", f->path + strlen(MIGRATION_PREFIX));
+    return sq_commit(s, err);
+fail:
+    vg_fail(err, VG_ERR_INTERNAL, "", "migration %s failed: %s", f->path, msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    sq_rollback(s);
+    return VG_ERR_INTERNAL;
+}
+
+static enum vg_err sq_migrate(struct store *base, int *applied_out, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    int applied = 0;
+    if (sqlite3_exec(s->db,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return sq_fail(s, sqlite3_errcode(s->db), err);
+    /* Embedded in name order (tools/embed.sh is given a sorted list), so NNN_ order. */
+    for (const struct embedded_file *f = embedded_files; f->path; f++) {
+        if (strncmp(f->path, MIGRATION_PREFIX, strlen(MIGRATION_PREFIX)) != 0)
+            continue;
+        int version = atoi(f->path + strlen(MIGRATION_PREFIX));
+        enum vg_err e = apply_migration(s, version, f, &applied, err);
+        if (e)
+            return e;
+    }
+    if (applied_out)
+        *applied_out = applied;
+    return VG_OK;
+}
+
+static void sq_close(struct store *base)
+{
+    struct sqlite_store *s = sq(base);
+    for (int i = 0; i < SQ_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct store_ops ops = {
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .user_create = sq_user_create,
+    .user_by_name = sq_user_by_name,
+    .user_by_id = sq_user_by_id,
+    .user_count = sq_user_count,
+    .credits_add = sq_credits_add,
+    .ledger_sum = sq_ledger_sum,
+    .token_create = sq_token_create,
+    .token_user = sq_token_user,
+    .token_revoke = sq_token_revoke,
+    .project_create = sq_project_create,
+    .project_get = sq_project_get,
+    .project_list = sq_project_list,
+    .project_update = sq_project_update,
+    .project_delete = sq_project_delete,
+    .generation_list = sq_generation_list,
+};
+
+struct store *sqlite_store_open(const char *path, char *err, size_t errlen)
+{
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    char *msg = NULL;
+    if (s == NULL)
+        return snprintf(err, errlen, "out of memory"), NULL;
+    s->base.ops = &ops;
+    /* NOMUTEX: a connection belongs to one thread (store.h). */
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL lets readers run beside the one writer; synchronous=NORMAL in WAL mode survives a
+     * process crash (kill -9) with every committed transaction intact. */
+    rc = sqlite3_exec(s->db,
+                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                      "PRAGMA temp_store = MEMORY;",
+                      NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up database %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        goto fail;
+    }
+    return &s->base;
+fail:
+    sqlite3_close(s->db);
+    free(s);
+    return NULL;
+}

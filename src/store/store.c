@@ -1,0 +1,58 @@
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite.h"
+
+struct store *store_open(const char *url, char *err, size_t errlen)
+{
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return sqlite_store_open(url + 7, err, errlen);
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        snprintf(err, errlen, "DATABASE_URL: the PostgreSQL store is not in this build yet; use sqlite:PATH");
+        return NULL;
+    }
+    snprintf(err, errlen, "DATABASE_URL: unknown database '%s'", url);
+    return NULL;
+}
+
+void project_free(struct project *p)
+{
+    free(p->name);
+    free(p->description);
+    p->name = p->description = NULL;
+}
+
+void project_list_free(struct project_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        project_free(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void generation_free(struct generation *g)
+{
+    free(g->model_name), free(g->prompt), free(g->negative_prompt), free(g->start_image), free(g->end_image);
+    free(g->error_message), free(g->output_path), free(g->thumbnail_path);
+    g->model_name = g->prompt = g->negative_prompt = g->start_image = g->end_image = NULL;
+    g->error_message = g->output_path = g->thumbnail_path = NULL;
+}
+
+void generation_list_free(struct generation_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        generation_free(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+const char *ledger_kind_name(enum ledger_kind k)
+{
+    static const char *names[] = {"grant", "charge", "refund", "adjust"};
+    return (unsigned)k < 4 ? names[k] : "adjust";
+}

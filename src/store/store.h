@@ -1,0 +1,223 @@
+/* The store: every read and write of durable state, behind one interface.
+ *
+ * A backend (sqlite.c today, postgres.c beside it later) fills a `struct store_ops`; callers
+ * use the store_* functions below and never see SQL or the database. One `struct store` is
+ * one connection and is not thread-safe: each thread (HTTP loop, worker, CLI) opens its own.
+ *
+ * Ownership: every struct a function fills is the caller's. Strings in it that are `char *`
+ * are heap copies freed by the matching *_free / *_list_free function; fixed arrays need no
+ * freeing. Every function returns VG_OK or an error with a message in `err` (which may be
+ * NULL); "not found" covers rows owned by another user, so callers cannot tell them apart. */
+#ifndef VIDGEN_STORE_STORE_H
+#define VIDGEN_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "util/id.h"
+
+#define STORE_NAME_MAX 64 /* user names, bytes */
+
+struct user {
+    char id[ID_LEN + 1];
+    char name[STORE_NAME_MAX + 1];
+    bool is_admin;
+    long balance; /* credits */
+    int64_t created_at;
+};
+
+struct api_token {
+    char id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    char label[65];
+    int64_t created_at, revoked_at; /* revoked_at 0 = live */
+};
+
+struct project {
+    char id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    char *name;
+    char *description; /* NULL when none */
+    int64_t created_at, updated_at;
+};
+
+struct project_list {
+    struct project *items;
+    size_t n;
+};
+
+/* A generation as the API shows it (the worker's fields come with the pipeline). */
+struct generation {
+    char id[ID_LEN + 1];
+    char project_id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    char provider[32], model_id[48], resolution[8], aspect_ratio[8], status[16];
+    char *model_name, *prompt, *negative_prompt, *start_image, *end_image; /* NULL when none */
+    char *error_message, *output_path, *thumbnail_path;                    /* NULL when none */
+    int duration, progress;
+    bool audio, enhance_prompt;
+    long credit_used;
+    int64_t created_at, updated_at, completed_at; /* completed_at 0 = not yet */
+};
+
+struct generation_list {
+    struct generation *items;
+    size_t n;
+};
+
+enum ledger_kind { LEDGER_GRANT, LEDGER_CHARGE, LEDGER_REFUND, LEDGER_ADJUST };
+
+struct store;
+
+struct store_ops {
+    void (*close)(struct store *s);
+    enum vg_err (*migrate)(struct store *s, int *applied, struct vg_error *err);
+
+    enum vg_err (*user_create)(struct store *s, const char *name, bool is_admin, long credits, struct user *out,
+                               struct vg_error *err);
+    enum vg_err (*user_by_name)(struct store *s, const char *name, struct user *out, struct vg_error *err);
+    enum vg_err (*user_by_id)(struct store *s, const char *id, struct user *out, struct vg_error *err);
+    enum vg_err (*user_count)(struct store *s, long *out, struct vg_error *err);
+
+    enum vg_err (*credits_add)(struct store *s, const char *user_id, enum ledger_kind kind, long amount,
+                               const char *note, long *balance_after, struct vg_error *err);
+    enum vg_err (*ledger_sum)(struct store *s, const char *user_id, long *sum, struct vg_error *err);
+
+    enum vg_err (*token_create)(struct store *s, const char *user_id, const char *token_hash, const char *label,
+                                struct api_token *out, struct vg_error *err);
+    enum vg_err (*token_user)(struct store *s, const char *token_hash, struct user *out, struct vg_error *err);
+    enum vg_err (*token_revoke)(struct store *s, const char *id_or_hash, struct vg_error *err);
+
+    enum vg_err (*project_create)(struct store *s, const char *user_id, const char *name, const char *description,
+                                  struct project *out, struct vg_error *err);
+    enum vg_err (*project_get)(struct store *s, const char *user_id, const char *id, struct project *out,
+                               struct vg_error *err);
+    enum vg_err (*project_list)(struct store *s, const char *user_id, struct project_list *out, struct vg_error *err);
+    enum vg_err (*project_update)(struct store *s, const char *user_id, const char *id, const char *name,
+                                  const char *description, bool set_description, struct project *out,
+                                  struct vg_error *err);
+    enum vg_err (*project_delete)(struct store *s, const char *user_id, const char *id, struct vg_error *err);
+
+    enum vg_err (*generation_list)(struct store *s, const char *user_id, const char *project_id,
+                                   struct generation_list *out, struct vg_error *err);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Opens a connection for `url` ("sqlite:PATH"; a PostgreSQL URL once that backend lands).
+ * Returns NULL with a message in `err`. store_close() releases it. */
+struct store *store_open(const char *url, char *err, size_t errlen);
+
+/* Applies the numbered migrations not applied yet, each in its own transaction.
+ * `applied` (may be NULL) receives how many ran. */
+static inline enum vg_err store_migrate(struct store *s, int *applied, struct vg_error *err)
+{
+    return s->ops->migrate(s, applied, err);
+}
+
+static inline void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+/* Users. user_create writes the user and, when credits > 0, its opening grant in the
+ * ledger, in one transaction; a taken name is VG_ERR_CONFLICT. */
+static inline enum vg_err store_user_create(struct store *s, const char *name, bool is_admin, long credits,
+                                            struct user *out, struct vg_error *err)
+{
+    return s->ops->user_create(s, name, is_admin, credits, out, err);
+}
+static inline enum vg_err store_user_by_name(struct store *s, const char *name, struct user *out,
+                                             struct vg_error *err)
+{
+    return s->ops->user_by_name(s, name, out, err);
+}
+static inline enum vg_err store_user_by_id(struct store *s, const char *id, struct user *out, struct vg_error *err)
+{
+    return s->ops->user_by_id(s, id, out, err);
+}
+static inline enum vg_err store_user_count(struct store *s, long *out, struct vg_error *err)
+{
+    return s->ops->user_count(s, out, err);
+}
+
+/* Credits: appends one ledger row and moves the balance by `amount` (signed) in the same
+ * transaction. A change that would leave the balance negative is VG_ERR_NO_CREDITS and
+ * writes nothing. */
+static inline enum vg_err store_credits_add(struct store *s, const char *user_id, enum ledger_kind kind, long amount,
+                                            const char *note, long *balance_after, struct vg_error *err)
+{
+    return s->ops->credits_add(s, user_id, kind, amount, note, balance_after, err);
+}
+/* The sum of a user's ledger rows; always equal to the balance (the ledger invariant). */
+static inline enum vg_err store_ledger_sum(struct store *s, const char *user_id, long *sum, struct vg_error *err)
+{
+    return s->ops->ledger_sum(s, user_id, sum, err);
+}
+
+/* API tokens are stored only as a hash (auth/token.h makes both). token_user finds the
+ * owner of a live token; a revoked or unknown one is VG_ERR_UNAUTHORIZED. */
+static inline enum vg_err store_token_create(struct store *s, const char *user_id, const char *token_hash,
+                                             const char *label, struct api_token *out, struct vg_error *err)
+{
+    return s->ops->token_create(s, user_id, token_hash, label, out, err);
+}
+static inline enum vg_err store_token_user(struct store *s, const char *token_hash, struct user *out,
+                                           struct vg_error *err)
+{
+    return s->ops->token_user(s, token_hash, out, err);
+}
+static inline enum vg_err store_token_revoke(struct store *s, const char *id_or_hash, struct vg_error *err)
+{
+    return s->ops->token_revoke(s, id_or_hash, err);
+}
+
+/* Projects, always scoped to their owner. project_update changes `name` when not NULL and
+ * the description when `set_description` (NULL clears it). */
+static inline enum vg_err store_project_create(struct store *s, const char *user_id, const char *name,
+                                               const char *description, struct project *out, struct vg_error *err)
+{
+    return s->ops->project_create(s, user_id, name, description, out, err);
+}
+static inline enum vg_err store_project_get(struct store *s, const char *user_id, const char *id, struct project *out,
+                                            struct vg_error *err)
+{
+    return s->ops->project_get(s, user_id, id, out, err);
+}
+static inline enum vg_err store_project_list(struct store *s, const char *user_id, struct project_list *out,
+                                             struct vg_error *err)
+{
+    return s->ops->project_list(s, user_id, out, err);
+}
+static inline enum vg_err store_project_update(struct store *s, const char *user_id, const char *id, const char *name,
+                                               const char *description, bool set_description, struct project *out,
+                                               struct vg_error *err)
+{
+    return s->ops->project_update(s, user_id, id, name, description, set_description, out, err);
+}
+static inline enum vg_err store_project_delete(struct store *s, const char *user_id, const char *id,
+                                               struct vg_error *err)
+{
+    return s->ops->project_delete(s, user_id, id, err);
+}
+
+/* A user's generations, newest first; only those of `project_id` unless it is NULL. */
+static inline enum vg_err store_generation_list(struct store *s, const char *user_id, const char *project_id,
+                                                struct generation_list *out, struct vg_error *err)
+{
+    return s->ops->generation_list(s, user_id, project_id, out, err);
+}
+
+void project_free(struct project *p);
+void project_list_free(struct project_list *l);
+void generation_free(struct generation *g);
+void generation_list_free(struct generation_list *l);
+
+const char *ledger_kind_name(enum ledger_kind k);
+
+#endif
