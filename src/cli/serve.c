@@ -33,7 +33,7 @@ static int first_run(struct store *s, const struct config *cfg)
     if (store_token_create(s, u.id, hash, "first admin", NULL, &err) != VG_OK)
         return log_error("store: %s", err.message), -1;
     snprintf(path, sizeof path, "%s/admin-token", cfg->data_dir);
-    FILE *fp = fopen(path, "wx");
+    FILE *fp = fopen(path, "w"); /* a stale file from an earlier data dir is replaced */
     if (fp != NULL) {
         fchmod(fileno(fp), 0600);
         fprintf(fp, "%s\n", token);

@@ -148,6 +148,12 @@ static void *loop_main(void *arg)
         h2o_socket_close(loop->listener);
         loop->listener = NULL;
     }
+    /* request_shutdown armed HTTP/2's grace timer; with every connection gone it has
+     * nothing left to do, and h2o_context_dispose() wants every timer unlinked. */
+    if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
+    for (int i = 0; i < 3; i++) /* let pending socket-close callbacks run */
+        h2o_evloop_run(evloop, 0);
     if (loop->data)
         loop->cfg->thread_done(loop->data, loop->cfg->arg);
     h2o_multithread_unregister_receiver(loop->queue, &loop->stop_receiver);
