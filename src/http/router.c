@@ -32,9 +32,10 @@ static int match_pattern(const char *pattern, const char *seg[], const size_t se
     int np = split(pattern, strlen(pattern), pseg, plen);
     if (np != nseg)
         return 0;
-    for (int i = 0; i < np; i++)
-        if (pseg[i][0] != ':' && (plen[i] != seglen[i] || memcmp(pseg[i], seg[i], seglen[i]) != 0))
+    for (int i = 0; i < np; i++) {
+        if (pseg[i][0] == ':' ? seglen[i] == 0 : plen[i] != seglen[i] || memcmp(pseg[i], seg[i], seglen[i]) != 0)
             return 0;
+    }
     if (out == NULL)
         return 1;
     size_t used = 0;
@@ -42,12 +43,14 @@ static int match_pattern(const char *pattern, const char *seg[], const size_t se
     for (int i = 0; i < np; i++) {
         if (pseg[i][0] != ':')
             continue;
-        if (seglen[i] == 0 || out->n_params == ROUTER_MAX_PARAMS || used + seglen[i] + 1 > sizeof out->buf)
+        size_t namelen = plen[i] - 1;
+        if (out->n_params == ROUTER_MAX_PARAMS || used + namelen + seglen[i] + 2 > sizeof out->buf)
             return 0;
-        memcpy(out->buf + used, seg[i], seglen[i]);
+        out->param_names[out->n_params] = memcpy(out->buf + used, pseg[i] + 1, namelen);
+        out->buf[used + namelen] = '\0';
+        used += namelen + 1;
+        out->params[out->n_params++] = memcpy(out->buf + used, seg[i], seglen[i]);
         out->buf[used + seglen[i]] = '\0';
-        out->param_names[out->n_params] = pseg[i] + 1;
-        out->params[out->n_params++] = out->buf + used;
         used += seglen[i] + 1;
     }
     return 1;

@@ -18,8 +18,8 @@ struct route {
 struct route_match {
     const struct route *route;
     int n_params;
+    /* Parameter names and captured segments, NUL-terminated copies inside `buf`. */
     const char *param_names[ROUTER_MAX_PARAMS];
-    /* Captured segments, NUL-terminated copies inside `buf`. */
     const char *params[ROUTER_MAX_PARAMS];
     char buf[512];
 };
