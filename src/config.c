@@ -155,6 +155,8 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         copy(c->edenai_base_url, sizeof c->edenai_base_url, "EDENAI_BASE_URL",
              lookup(d, "EDENAI_BASE_URL", "https://api.edenai.run"), err, errlen) ||
         copy(c->catalog_path, sizeof c->catalog_path, "VIDGEN_CATALOG", lookup(d, "VIDGEN_CATALOG", ""), err, errlen) ||
+        copy(c->server_url, sizeof c->server_url, "VIDGEN_URL", lookup(d, "VIDGEN_URL", ""), err, errlen) ||
+        copy(c->token, sizeof c->token, "VIDGEN_TOKEN", lookup(d, "VIDGEN_TOKEN", ""), err, errlen) ||
         copy(c->access_log, sizeof c->access_log, "VIDGEN_ACCESS_LOG", lookup(d, "VIDGEN_ACCESS_LOG", "-"), err, errlen) ||
         parse_long("VIDGEN_THREADS", lookup(d, "VIDGEN_THREADS", "0"), 0, 256, &threads, err, errlen) ||
         parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err, errlen) ||
@@ -175,6 +177,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     return check_url("DATABASE_URL", c->database_url, db, err, errlen) ||
            check_url("REDIS_URL", c->redis_url, redis, err, errlen) ||
            check_url("VIDGEN_PUBLIC_URL", c->public_url, http, err, errlen) ||
+           check_url("VIDGEN_URL", c->server_url, http, err, errlen) ||
            check_url("MODELSLAB_BASE_URL", c->modelslab_base_url, http, err, errlen) ||
            check_url("EDENAI_BASE_URL", c->edenai_base_url, http, err, errlen)
         ? -1

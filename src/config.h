@@ -19,6 +19,8 @@ struct config {
     char modelslab_api_key[512], modelslab_base_url[1024];
     char edenai_api_key[512], edenai_base_url[1024];
     char catalog_path[1024];   /* VIDGEN_CATALOG, "" = the catalog built into the binary */
+    char server_url[1024];     /* VIDGEN_URL: where CLI clients reach the server; "" = http://VIDGEN_ADDR */
+    char token[256];           /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */
     char access_log[1024];     /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
     int threads;               /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
     long admin_credits;        /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */

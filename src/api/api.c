@@ -26,8 +26,9 @@ void api_dispose(struct api *api)
     catalog_free(&api->catalog);
 }
 
-void *api_thread_init(int index, void *arg)
+void *api_thread_init(int index, h2o_context_t *ctx, void *arg)
 {
+    (void)ctx;
     struct api *api = arg;
     struct api_thread *t = calloc(1, sizeof *t);
     char err[512];

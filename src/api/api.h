@@ -32,7 +32,7 @@ int api_init(struct api *api, const struct config *cfg, char *err, size_t errlen
 void api_dispose(struct api *api);
 
 /* http_server_config callbacks: `arg` is the struct api. */
-void *api_thread_init(int index, void *arg);
+void *api_thread_init(int index, h2o_context_t *ctx, void *arg);
 void api_thread_done(void *thread, void *arg);
 int api_handle(h2o_req_t *req, void *thread);
 

@@ -107,6 +107,8 @@ static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t
         h2o_socket_close(loop->listener);
         loop->listener = NULL;
     }
+    if (loop->data && loop->cfg->thread_stopping)
+        loop->cfg->thread_stopping(loop->data, loop->cfg->arg);
     /* Keep-alive connections close after their current response; HTTP/2 gets GOAWAY. */
     h2o_context_request_shutdown(&loop->ctx);
 }
@@ -132,7 +134,7 @@ static void *loop_main(void *arg)
     loop->listener = h2o_evloop_socket_create(evloop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listener->data = loop;
     h2o_socket_read_start(loop->listener, on_accept);
-    loop->data = loop->cfg->thread_init(loop->index, loop->cfg->arg);
+    loop->data = loop->cfg->thread_init(loop->index, &loop->ctx, loop->cfg->arg);
     if (loop->data == NULL)
         atomic_store(&srv->failed, 1);
     pthread_barrier_wait(&srv->ready);

@@ -17,9 +17,12 @@ struct http_server_config {
     size_t max_body;           /* h2o refuses larger bodies with 413 before any handler runs */
     int shutdown_timeout_ms;   /* how long a graceful stop waits for open connections */
 
-    /* Called once on each loop thread before it serves; returns that thread's data, or
-     * NULL to abort the start. thread_done releases it when the loop has stopped. */
-    void *(*thread_init)(int index, void *arg);
+    /* Called once on each loop thread before it serves, with the loop's h2o context;
+     * returns that thread's data, or NULL to abort the start. thread_stopping (may be NULL)
+     * runs on the loop thread when a stop begins, to end long-lived responses (SSE);
+     * thread_done releases the data when the loop has stopped. */
+    void *(*thread_init)(int index, h2o_context_t *ctx, void *arg);
+    void (*thread_stopping)(void *data, void *arg);
     void (*thread_done)(void *data, void *arg);
     /* h2o handler contract: return 0 once a response is started, -1 to decline. */
     int (*on_request)(h2o_req_t *req, void *thread_data);

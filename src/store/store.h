@@ -56,10 +56,52 @@ struct generation {
     char provider[32], model_id[48], resolution[8], aspect_ratio[8], status[16];
     char *model_name, *prompt, *negative_prompt, *start_image, *end_image; /* NULL when none */
     char *error_message, *output_path, *thumbnail_path;                    /* NULL when none */
+    char phase[16];          /* internal: queued, submitting, polling, rendering, downloading, finalizing, done */
+    char *provider_job_id;   /* NULL until submitted */
     int duration, progress;
-    bool audio, enhance_prompt;
+    int video_width, video_height;
+    double video_seconds;
+    int attempts;
+    bool audio, enhance_prompt, cancel_requested;
     long credit_used;
     int64_t created_at, updated_at, completed_at; /* completed_at 0 = not yet */
+};
+
+/* What POST /generate writes: the generation and its charge, in one transaction. */
+struct generation_new {
+    const char *user_id, *project_id;
+    const char *provider, *model_id, *model_name;
+    const char *prompt, *negative_prompt, *start_image, *end_image; /* NULL when none */
+    const char *resolution, *aspect_ratio;
+    int duration;
+    bool audio, enhance_prompt;
+    long credits;
+    /* Idempotency-Key and a hash of the request body; key NULL = none. */
+    const char *idempotency_key, *request_hash;
+};
+
+/* A page of a user's generations, newest first. */
+struct generation_query {
+    const char *user_id;
+    const char *project_id; /* NULL = any */
+    const char *status;     /* NULL = any */
+    const char *before_id;  /* cursor: only ids older than this; NULL = from the newest */
+    int limit;              /* 1..100 */
+};
+
+/* A credit ledger row. */
+struct ledger_entry {
+    long id;
+    char kind[8];
+    long amount, balance_after;
+    char generation_id[ID_LEN + 1]; /* "" when none */
+    char note[128];
+    int64_t created_at;
+};
+
+struct ledger_list {
+    struct ledger_entry *items;
+    size_t n;
 };
 
 struct generation_list {
@@ -68,6 +110,28 @@ struct generation_list {
 };
 
 enum ledger_kind { LEDGER_GRANT, LEDGER_CHARGE, LEDGER_REFUND, LEDGER_ADJUST };
+
+/* A worker's change to a generation it holds the lease on (job_update). */
+enum job_outcome {
+    JOB_RUNNING,   /* still going: renew the lease, record progress/phase/provider job id */
+    JOB_RETRY,     /* a transient fault: release the lease, run again at next_run_at */
+    JOB_COMPLETED, /* done: output and thumbnail in place */
+    JOB_FAILED,    /* failed for good: refunded in the same transaction */
+    JOB_CANCELLED, /* stopped on request: refunded when nothing was submitted to a provider */
+};
+
+struct job_update {
+    enum job_outcome outcome;
+    int64_t lease_ms;            /* JOB_RUNNING: new lease length */
+    int64_t next_run_at;         /* JOB_RETRY */
+    int progress;                /* -1 = unchanged */
+    const char *phase;           /* NULL = unchanged */
+    const char *provider_job_id; /* NULL = unchanged */
+    const char *message;         /* JOB_RETRY / JOB_FAILED: readable reason */
+    const char *output_path, *thumbnail_path; /* JOB_COMPLETED */
+    int video_width, video_height;
+    double video_seconds;
+};
 
 struct store;
 
@@ -102,6 +166,24 @@ struct store_ops {
 
     enum vg_err (*generation_list)(struct store *s, const char *user_id, const char *project_id,
                                    struct generation_list *out, struct vg_error *err);
+    enum vg_err (*generation_create)(struct store *s, const struct generation_new *in, struct generation *out,
+                                     bool *replayed, struct vg_error *err);
+    enum vg_err (*generation_get)(struct store *s, const char *user_id, const char *id, struct generation *out,
+                                  struct vg_error *err);
+    enum vg_err (*generation_page)(struct store *s, const struct generation_query *q, struct generation_list *out,
+                                   struct vg_error *err);
+    enum vg_err (*generation_cancel)(struct store *s, const char *user_id, const char *id, struct generation *out,
+                                     struct vg_error *err);
+    enum vg_err (*generation_delete)(struct store *s, const char *user_id, const char *id, struct generation *out,
+                                     struct vg_error *err);
+    enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit,
+                               struct ledger_list *out, struct vg_error *err);
+
+    enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
+                             struct vg_error *err);
+    enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
+    enum vg_err (*job_update)(struct store *s, const char *id, const char *owner, const struct job_update *u,
+                              struct generation *out, struct vg_error *err);
 };
 
 struct store {
@@ -213,10 +295,72 @@ static inline enum vg_err store_generation_list(struct store *s, const char *use
     return s->ops->generation_list(s, user_id, project_id, out, err);
 }
 
+/* Generations. generation_create charges the user and writes the row in one transaction
+ * (VG_ERR_NO_CREDITS when short, VG_ERR_NOT_FOUND when the project is not the user's).
+ * With an idempotency key already used by this user: the same request_hash returns the
+ * first generation with *replayed set and no second charge; another hash is VG_ERR_CONFLICT. */
+static inline enum vg_err store_generation_create(struct store *s, const struct generation_new *in,
+                                                  struct generation *out, bool *replayed, struct vg_error *err)
+{
+    return s->ops->generation_create(s, in, out, replayed, err);
+}
+static inline enum vg_err store_generation_get(struct store *s, const char *user_id, const char *id,
+                                               struct generation *out, struct vg_error *err)
+{
+    return s->ops->generation_get(s, user_id, id, out, err);
+}
+static inline enum vg_err store_generation_page(struct store *s, const struct generation_query *q,
+                                                struct generation_list *out, struct vg_error *err)
+{
+    return s->ops->generation_page(s, q, out, err);
+}
+/* Cancels: a pending generation nobody holds is cancelled and refunded at once; a running
+ * one is flagged (cancel_requested) for its worker to stop. A finished one is VG_ERR_CONFLICT. */
+static inline enum vg_err store_generation_cancel(struct store *s, const char *user_id, const char *id,
+                                                  struct generation *out, struct vg_error *err)
+{
+    return s->ops->generation_cancel(s, user_id, id, out, err);
+}
+/* Deletes a finished generation (VG_ERR_CONFLICT while it runs); *out receives the row as
+ * it was, so the caller can remove its files. Ledger rows stay. */
+static inline enum vg_err store_generation_delete(struct store *s, const char *user_id, const char *id,
+                                                  struct generation *out, struct vg_error *err)
+{
+    return s->ops->generation_delete(s, user_id, id, out, err);
+}
+/* A page of the user's ledger, newest first; before_id 0 = from the newest. */
+static inline enum vg_err store_ledger_page(struct store *s, const char *user_id, long before_id, int limit,
+                                            struct ledger_list *out, struct vg_error *err)
+{
+    return s->ops->ledger_page(s, user_id, before_id, limit, out, err);
+}
+
+/* The worker's side (the lease protocol, see worker/worker.c). job_claim takes the oldest
+ * due generation whose lease is free or expired, leases it to `owner` for lease_ms and
+ * counts an attempt; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest
+ * time a generation becomes due (0 = none). job_update applies a change only while `owner`
+ * still holds the lease (else VG_ERR_CONFLICT: another worker took it over). */
+static inline enum vg_err store_job_claim(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
+                                          struct vg_error *err)
+{
+    return s->ops->job_claim(s, owner, lease_ms, out, err);
+}
+static inline enum vg_err store_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err)
+{
+    return s->ops->job_next_due(s, at_ms, err);
+}
+static inline enum vg_err store_job_update(struct store *s, const char *id, const char *owner,
+                                           const struct job_update *u, struct generation *out, struct vg_error *err)
+{
+    return s->ops->job_update(s, id, owner, u, out, err);
+}
+
 void project_free(struct project *p);
 void project_list_free(struct project_list *l);
 void generation_free(struct generation *g);
 void generation_list_free(struct generation_list *l);
+
+void ledger_list_free(struct ledger_list *l);
 
 const char *ledger_kind_name(enum ledger_kind k);
 
