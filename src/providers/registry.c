@@ -9,28 +9,30 @@ static bool always(const struct config *cfg, char *reason, size_t len)
     return true;
 }
 
-static bool has_key(const char *key, const char *var, char *reason, size_t len)
+/* A remote provider serves when its key is set and its client is in this build. */
+static bool has_key(const char *key, const char *var, const char *display, char *reason, size_t len)
 {
-    if (key[0] != '\0')
-        return true;
-    snprintf(reason, len, "%s is not set", var);
+    if (key[0] == '\0')
+        snprintf(reason, len, "%s is not set", var);
+    else
+        snprintf(reason, len, "the %s client is not in this build yet", display);
     return false;
 }
 
 static bool modelslab_available(const struct config *cfg, char *reason, size_t len)
 {
-    return has_key(cfg->modelslab_api_key, "MODELSLAB_API_KEY", reason, len);
+    return has_key(cfg->modelslab_api_key, "MODELSLAB_API_KEY", "ModelsLab", reason, len);
 }
 
 static bool edenai_available(const struct config *cfg, char *reason, size_t len)
 {
-    return has_key(cfg->edenai_api_key, "EDENAI_API_KEY", reason, len);
+    return has_key(cfg->edenai_api_key, "EDENAI_API_KEY", "Eden AI", reason, len);
 }
 
 static const struct provider providers[] = {
-    {"local", "Local", always},
-    {"modelslab", "ModelsLab", modelslab_available},
-    {"edenai", "Eden AI", edenai_available},
+    {"local", "Local", PROVIDER_LOCAL, always},
+    {"modelslab", "ModelsLab", PROVIDER_HTTP, modelslab_available},
+    {"edenai", "Eden AI", PROVIDER_HTTP, edenai_available},
 };
 
 /* Providers the catalog names that this build cannot reach yet, and why. */

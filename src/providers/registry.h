@@ -9,9 +9,16 @@
 
 #include "config.h"
 
+/* How the worker runs a provider's jobs. */
+enum provider_kind {
+    PROVIDER_LOCAL, /* in-process, on the worker's CPU pool (worker/local_job.c) */
+    PROVIDER_HTTP,  /* a remote API driven through the worker's libcurl loop */
+};
+
 struct provider {
     const char *name;         /* as in the catalog's route: "local", "modelslab", … */
     const char *display_name; /* "ModelsLab" */
+    enum provider_kind kind;
     /* True when this provider can take jobs with `cfg`; else writes why into `reason`. */
     bool (*available)(const struct config *cfg, char *reason, size_t reason_len);
 };

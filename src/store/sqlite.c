@@ -12,11 +12,6 @@
 
 #define USER_COLS "id, name, is_admin, balance, created_at"
 #define PROJECT_COLS "id, user_id, name, description, created_at, updated_at"
-#define GENERATION_COLS                                                                                    \
-    "id, project_id, user_id, provider, model_id, model_name, prompt, negative_prompt, start_image_path, " \
-    "end_image_path, resolution, duration, aspect_ratio, generate_audio, enhance_prompt, credit_used, "    \
-    "status, progress, error_message, output_path, thumbnail_path, created_at, updated_at, completed_at"
-
 static const char *const sql[SQ_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -41,11 +36,60 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_PROJECT_UPDATE] = "UPDATE projects SET name = coalesce(?3, name), "
                           "description = CASE WHEN ?4 THEN ?5 ELSE description END, updated_at = ?6 "
                           "WHERE user_id = ?1 AND id = ?2 RETURNING " PROJECT_COLS,
-    [SQ_PROJECT_DELETE] = "DELETE FROM projects WHERE user_id = ? AND id = ?",
-    [SQ_GENERATION_LIST_USER] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? "
-                                "ORDER BY created_at DESC, id DESC",
+    [SQ_PROJECT_DELETE] = "DELETE FROM projects WHERE user_id = ?1 AND id = ?2 AND NOT EXISTS (SELECT 1 FROM "
+                          "generations WHERE project_id = ?2 AND status IN ('pending', 'processing'))",
+    [SQ_GENERATION_LIST_USER] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? ORDER BY id DESC",
     [SQ_GENERATION_LIST_PROJECT] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? "
-                                   "AND project_id = ? ORDER BY created_at DESC, id DESC",
+                                   "AND project_id = ? ORDER BY id DESC",
+    [SQ_GENERATION_INSERT] = "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, "
+                             "prompt, negative_prompt, start_image_path, end_image_path, resolution, duration, "
+                             "aspect_ratio, generate_audio, enhance_prompt, credit_used, next_run_at, created_at, "
+                             "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                             "?16, ?17, ?17, ?17) RETURNING " GENERATION_COLS,
+    [SQ_GENERATION_GET] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? AND id = ?",
+    [SQ_GENERATION_PAGE] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ?1 "
+                           "AND (?2 IS NULL OR project_id = ?2) AND (?3 IS NULL OR status = ?3) "
+                           "AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5",
+    [SQ_GENERATION_CANCEL_PENDING] = "UPDATE generations SET status = 'cancelled', phase = 'done', "
+                                     "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
+                                     "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' "
+                                     "AND (lease_until IS NULL OR lease_until < ?3) RETURNING " GENERATION_COLS,
+    [SQ_GENERATION_CANCEL_FLAG] = "UPDATE generations SET cancel_requested = 1, updated_at = ?3 "
+                                  "WHERE user_id = ?1 AND id = ?2 AND status IN ('pending', 'processing') "
+                                  "RETURNING " GENERATION_COLS,
+    [SQ_GENERATION_DELETE] = "DELETE FROM generations WHERE user_id = ? AND id = ? "
+                             "AND status IN ('completed', 'failed', 'cancelled') RETURNING " GENERATION_COLS,
+    [SQ_IDEMPOTENCY_GET] = "SELECT request_hash, generation_id FROM idempotency_keys WHERE user_id = ? AND key = ?",
+    [SQ_IDEMPOTENCY_INSERT] = "INSERT INTO idempotency_keys (user_id, key, request_hash, generation_id, created_at) "
+                              "VALUES (?, ?, ?, ?, ?)",
+    [SQ_PROJECT_OWNED] = "SELECT 1 FROM projects WHERE user_id = ? AND id = ?",
+    [SQ_PROJECT_BUSY] = "SELECT 1 FROM generations WHERE project_id = ? AND status IN ('pending', 'processing') LIMIT 1",
+    [SQ_LEDGER_PAGE] = "SELECT id, kind, amount, balance_after, generation_id, note, created_at FROM credit_ledger "
+                       "WHERE user_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+    [SQ_REFUND_EXISTS] = "SELECT 1 FROM credit_ledger WHERE generation_id = ? AND kind = 'refund'",
+    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, attempts = attempts + 1, "
+                     "status = 'processing', updated_at = ?2 WHERE id = (SELECT id FROM generations "
+                     "WHERE status IN ('pending', 'processing') AND next_run_at <= ?2 "
+                     "AND (lease_until IS NULL OR lease_until < ?2) ORDER BY next_run_at, id LIMIT 1) "
+                     "RETURNING " GENERATION_COLS,
+    [SQ_JOB_NEXT_DUE] = "SELECT min(CASE WHEN lease_until > next_run_at THEN lease_until ELSE next_run_at END) "
+                        "FROM generations WHERE status IN ('pending', 'processing') "
+                        "AND (lease_owner IS NULL OR lease_owner <> ?1)",
+    [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, progress = CASE WHEN ?5 < 0 THEN progress "
+                       "ELSE ?5 END, phase = coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "
+                       "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' "
+                       "RETURNING " GENERATION_COLS,
+    [SQ_JOB_RETRY] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
+                     "error_message = ?5, updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
+                     "AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_COMPLETE] = "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, "
+                        "output_path = ?4, thumbnail_path = ?5, video_width = ?6, video_height = ?7, "
+                        "video_seconds = ?8, error_message = NULL, completed_at = ?3, updated_at = ?3, "
+                        "lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 "
+                        "AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_END] = "UPDATE generations SET status = ?4, phase = 'done', error_message = coalesce(?5, error_message), "
+                   "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
+                   "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -130,6 +174,20 @@ void sq_bind_text(sqlite3_stmt *st, int idx, const char *v)
         sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, idx);
+}
+
+void *sq_grow(void **items, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        void *p = realloc(*items, ncap * size);
+        if (p == NULL)
+            return NULL;
+        *items = p, *cap = ncap;
+    }
+    void *slot = (char *)*items + (*n)++ * size;
+    memset(slot, 0, size);
+    return slot;
 }
 
 #define MIGRATION_PREFIX "src/store/migrations/sqlite/"
@@ -224,6 +282,15 @@ static const struct store_ops ops = {
     .project_update = sq_project_update,
     .project_delete = sq_project_delete,
     .generation_list = sq_generation_list,
+    .generation_create = sq_generation_create,
+    .generation_get = sq_generation_get,
+    .generation_page = sq_generation_page,
+    .generation_cancel = sq_generation_cancel,
+    .generation_delete = sq_generation_delete,
+    .ledger_page = sq_ledger_page,
+    .job_claim = sq_job_claim,
+    .job_next_due = sq_job_next_due,
+    .job_update = sq_job_update,
 };
 
 struct store *sqlite_store_open(const char *path, char *err, size_t errlen)

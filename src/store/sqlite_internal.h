@@ -6,6 +6,13 @@
 
 #include "store/store.h"
 
+/* The columns read_generation() reads, in order. */
+#define GENERATION_COLS                                                                                    \
+    "id, project_id, user_id, provider, model_id, model_name, prompt, negative_prompt, start_image_path, " \
+    "end_image_path, resolution, duration, aspect_ratio, generate_audio, enhance_prompt, credit_used, "    \
+    "status, progress, error_message, output_path, thumbnail_path, created_at, updated_at, completed_at, " \
+    "phase, provider_job_id, video_width, video_height, video_seconds, attempts, cancel_requested"
+
 /* Every statement the backend runs, prepared once per connection on first use. */
 enum sq_stmt {
     SQ_BEGIN,
@@ -28,6 +35,24 @@ enum sq_stmt {
     SQ_PROJECT_DELETE,
     SQ_GENERATION_LIST_USER,
     SQ_GENERATION_LIST_PROJECT,
+    SQ_GENERATION_INSERT,
+    SQ_GENERATION_GET,
+    SQ_GENERATION_PAGE,
+    SQ_GENERATION_CANCEL_PENDING,
+    SQ_GENERATION_CANCEL_FLAG,
+    SQ_GENERATION_DELETE,
+    SQ_IDEMPOTENCY_GET,
+    SQ_IDEMPOTENCY_INSERT,
+    SQ_PROJECT_OWNED,
+    SQ_PROJECT_BUSY,
+    SQ_LEDGER_PAGE,
+    SQ_REFUND_EXISTS,
+    SQ_JOB_CLAIM,
+    SQ_JOB_NEXT_DUE,
+    SQ_JOB_RUNNING,
+    SQ_JOB_RETRY,
+    SQ_JOB_COMPLETE,
+    SQ_JOB_END,
     SQ_COUNT
 };
 
@@ -62,9 +87,28 @@ char *sq_text_dup(sqlite3_stmt *st, int col);
 /* Copies a text column into a fixed buffer ("" for NULL), truncating. */
 void sq_text_copy(sqlite3_stmt *st, int col, char *dst, size_t cap);
 
+/* Appends a zeroed slot to a growing array of `size`-byte items (*items realloc'd, *n
+ * and *cap updated); NULL when out of memory. */
+void *sq_grow(void **items, size_t *n, size_t *cap, size_t size);
+
 /* Binds text, or NULL when `v` is NULL. */
 void sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
 
+
+/* Fills `g` from a row of GENERATION_COLS (heap strings: generation_free). */
+void sq_read_generation(sqlite3_stmt *st, struct generation *g);
+
+/* Steps a statement returning GENERATION_COLS rows into a list (VG_OK also when empty). */
+enum vg_err sq_read_generations(struct sqlite_store *s, sqlite3_stmt *st, struct generation_list *out,
+                                struct vg_error *err);
+
+/* Moves a user's balance by `amount` and appends the ledger row (generation_id may be NULL);
+ * the caller holds the transaction. VG_ERR_NO_CREDITS when the balance would go negative. */
+enum vg_err sq_ledger_append(struct sqlite_store *s, const char *user_id, enum ledger_kind kind, long amount,
+                             const char *generation_id, const char *note, long *balance_after, struct vg_error *err);
+
+/* Refunds a generation's credits unless it was refunded already; in the caller's transaction. */
+enum vg_err sq_refund(struct sqlite_store *s, const struct generation *g, const char *note, struct vg_error *err);
 
 /* The ops of each file, gathered by sqlite.c into one table. */
 enum vg_err sq_user_create(struct store *s, const char *name, bool is_admin, long credits, struct user *out,
@@ -91,5 +135,22 @@ enum vg_err sq_project_update(struct store *s, const char *user_id, const char *
 enum vg_err sq_project_delete(struct store *s, const char *user_id, const char *id, struct vg_error *err);
 enum vg_err sq_generation_list(struct store *s, const char *user_id, const char *project_id,
                                struct generation_list *out, struct vg_error *err);
+enum vg_err sq_generation_create(struct store *s, const struct generation_new *in, struct generation *out,
+                                 bool *replayed, struct vg_error *err);
+enum vg_err sq_generation_get(struct store *s, const char *user_id, const char *id, struct generation *out,
+                              struct vg_error *err);
+enum vg_err sq_generation_page(struct store *s, const struct generation_query *q, struct generation_list *out,
+                               struct vg_error *err);
+enum vg_err sq_generation_cancel(struct store *s, const char *user_id, const char *id, struct generation *out,
+                                 struct vg_error *err);
+enum vg_err sq_generation_delete(struct store *s, const char *user_id, const char *id, struct generation *out,
+                                 struct vg_error *err);
+enum vg_err sq_ledger_page(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
+                           struct vg_error *err);
+enum vg_err sq_job_claim(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
+                         struct vg_error *err);
+enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err);
+enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,
+                          struct generation *out, struct vg_error *err);
 
 #endif

@@ -33,9 +33,8 @@ static enum vg_err user_query(struct sqlite_store *s, enum sq_stmt which, const 
     return e;
 }
 
-/* Appends a ledger row and moves the balance; the caller holds the transaction. */
-static enum vg_err ledger_append(struct sqlite_store *s, const char *user_id, enum ledger_kind kind, long amount,
-                                 const char *note, long *balance_after, struct vg_error *err)
+enum vg_err sq_ledger_append(struct sqlite_store *s, const char *user_id, enum ledger_kind kind, long amount,
+                             const char *generation_id, const char *note, long *balance_after, struct vg_error *err)
 {
     sqlite3_stmt *st = sq_stmt(s, SQ_USER_BALANCE_ADD, err);
     if (st == NULL)
@@ -56,7 +55,7 @@ static enum vg_err ledger_append(struct sqlite_store *s, const char *user_id, en
     sqlite3_bind_text(st, 2, ledger_kind_name(kind), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, amount);
     sqlite3_bind_int64(st, 4, balance);
-    sqlite3_bind_null(st, 5);
+    sq_bind_text(st, 5, generation_id);
     sqlite3_bind_text(st, 6, note ? note : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, clock_now_ms());
     enum vg_err e = sq_exec(s, st, err);
@@ -90,7 +89,7 @@ enum vg_err sq_user_create(struct store *base, const char *name, bool is_admin, 
             vg_fail(err, e, "name", "a user named '%s' already exists", name);
         goto fail;
     }
-    if (credits > 0 && (e = ledger_append(s, u.id, LEDGER_GRANT, credits, "opening balance", &u.balance, err)))
+    if (credits > 0 && (e = sq_ledger_append(s, u.id, LEDGER_GRANT, credits, NULL, "opening balance", &u.balance, err)))
         goto fail;
     if ((e = sq_commit(s, err)))
         return e;
@@ -130,7 +129,7 @@ enum vg_err sq_credits_add(struct store *base, const char *user_id, enum ledger_
     enum vg_err e = sq_begin(s, err);
     if (e)
         return e;
-    if ((e = ledger_append(s, user_id, kind, amount, note, balance_after, err))) {
+    if ((e = sq_ledger_append(s, user_id, kind, amount, NULL, note, balance_after, err))) {
         sq_rollback(s);
         return e;
     }

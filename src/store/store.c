@@ -37,15 +37,22 @@ void project_list_free(struct project_list *l)
 void generation_free(struct generation *g)
 {
     free(g->model_name), free(g->prompt), free(g->negative_prompt), free(g->start_image), free(g->end_image);
-    free(g->error_message), free(g->output_path), free(g->thumbnail_path);
+    free(g->error_message), free(g->output_path), free(g->thumbnail_path), free(g->provider_job_id);
     g->model_name = g->prompt = g->negative_prompt = g->start_image = g->end_image = NULL;
-    g->error_message = g->output_path = g->thumbnail_path = NULL;
+    g->error_message = g->output_path = g->thumbnail_path = g->provider_job_id = NULL;
 }
 
 void generation_list_free(struct generation_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
         generation_free(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void ledger_list_free(struct ledger_list *l)
+{
     free(l->items);
     l->items = NULL;
     l->n = 0;

@@ -91,6 +91,7 @@ CREATE TABLE generations (
   updated_at         INTEGER NOT NULL,
   completed_at       INTEGER
 );
-CREATE INDEX generations_user ON generations(user_id, created_at DESC);
-CREATE INDEX generations_project ON generations(project_id, created_at DESC);
+-- Ids sort by creation time, so "newest first" pages walk these indexes by id.
+CREATE INDEX generations_user ON generations(user_id, id);
+CREATE INDEX generations_project ON generations(project_id, id);
 CREATE INDEX generations_runnable ON generations(next_run_at) WHERE status IN ('pending', 'processing');

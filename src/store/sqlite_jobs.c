@@ -1,0 +1,132 @@
+/* SQLite backend: the worker's side of a generation — claim with a lease, renew it, and
+ * end the job (completed, failed with a refund, cancelled, or retried later). Every change
+ * is conditional on the caller still holding the lease, so a worker that lost its lease
+ * (paused past expiry, taken over) can never overwrite the new holder's work. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+
+enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms, struct generation *out,
+                         struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_JOB_CLAIM, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, clock_now_ms());
+    sqlite3_bind_int64(st, 3, lease_ms);
+    int rc = sqlite3_step(st);
+    enum vg_err e = VG_OK;
+    if (rc == SQLITE_ROW)
+        sq_read_generation(st, out);
+    else
+        e = rc == SQLITE_DONE ? VG_ERR_NOT_FOUND : sq_fail(s, rc, err);
+    sqlite3_reset(st);
+    return e;
+}
+
+enum vg_err sq_job_next_due(struct store *base, int64_t *at_ms, struct vg_error *err)
+{
+    (void)err;
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_JOB_NEXT_DUE, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *at_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? VG_OK : sq_fail(s, rc, err);
+}
+
+/* Binds the statement for `u` (parameters 1–3 are id, owner, now). */
+static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const char *owner, const struct job_update *u,
+                                 int64_t now, struct vg_error *err)
+{
+    static const enum sq_stmt which[] = {
+        [JOB_RUNNING] = SQ_JOB_RUNNING, [JOB_RETRY] = SQ_JOB_RETRY,   [JOB_COMPLETED] = SQ_JOB_COMPLETE,
+        [JOB_FAILED] = SQ_JOB_END,      [JOB_CANCELLED] = SQ_JOB_END,
+    };
+    sqlite3_stmt *st = sq_stmt(s, which[u->outcome], err);
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    switch (u->outcome) {
+    case JOB_RUNNING:
+        sqlite3_bind_int64(st, 4, u->lease_ms);
+        sqlite3_bind_int(st, 5, u->progress);
+        sq_bind_text(st, 6, u->phase);
+        sq_bind_text(st, 7, u->provider_job_id);
+        break;
+    case JOB_RETRY:
+        sqlite3_bind_int64(st, 4, u->next_run_at);
+        sq_bind_text(st, 5, u->message);
+        break;
+    case JOB_COMPLETED:
+        sq_bind_text(st, 4, u->output_path);
+        sq_bind_text(st, 5, u->thumbnail_path);
+        sqlite3_bind_int(st, 6, u->video_width);
+        sqlite3_bind_int(st, 7, u->video_height);
+        sqlite3_bind_double(st, 8, u->video_seconds);
+        break;
+    case JOB_FAILED:
+    case JOB_CANCELLED:
+        sqlite3_bind_text(st, 4, u->outcome == JOB_FAILED ? "failed" : "cancelled", -1, SQLITE_STATIC);
+        sq_bind_text(st, 5, u->message);
+        break;
+    }
+    return st;
+}
+
+/* Failed jobs are always refunded; cancelled ones only when nothing reached a provider
+ * (a provider charges us once a job is submitted). */
+static bool refunds(const struct job_update *u, const struct generation *g)
+{
+    return u->outcome == JOB_FAILED || (u->outcome == JOB_CANCELLED && g->provider_job_id == NULL);
+}
+
+enum vg_err sq_job_update(struct store *base, const char *id, const char *owner, const struct job_update *u,
+                          struct generation *out, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    struct generation g;
+    enum vg_err e = sq_begin(s, err);
+    if (e)
+        return e;
+    sqlite3_stmt *st = bind_update(s, id, owner, u, clock_now_ms(), err);
+    if (st == NULL) {
+        e = VG_ERR_INTERNAL;
+        goto done;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sq_read_generation(st, &g);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        e = vg_fail(err, VG_ERR_CONFLICT, "", "the lease on generation %s is no longer held by %s", id, owner);
+        goto done;
+    }
+    if (rc != SQLITE_ROW) {
+        e = sq_fail(s, rc, err);
+        goto done;
+    }
+    if (refunds(u, &g))
+        e = sq_refund(s, &g, u->outcome == JOB_FAILED ? "generation failed" : "cancelled before submission", err);
+    if (e == VG_OK && out)
+        *out = g;
+    else
+        generation_free(&g);
+done:
+    if (e != VG_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    e = sq_commit(s, err);
+    if (e != VG_OK && out)
+        generation_free(out);
+    return e;
+}

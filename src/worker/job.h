@@ -1,0 +1,43 @@
+/* One generation being worked on by this worker, and the local provider's task. Shared by
+ * worker.c (the loop thread) and local_job.c (a pool thread). */
+#ifndef VIDGEN_WORKER_JOB_H
+#define VIDGEN_WORKER_JOB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "media/probe.h"
+#include "store/store.h"
+#include "worker/timers.h"
+
+struct worker;
+
+struct job {
+    struct generation g;     /* as claimed; owned (generation_free) */
+    struct worker *w;
+    struct timer renew;      /* lease renewal */
+    int64_t deadline_ms;     /* fails as timed out after this */
+    int64_t last_write_ms;   /* last progress write, for throttling */
+    int written_progress;    /* last progress written to the store */
+    atomic_int progress;     /* 0..100, written by the pool thread */
+    atomic_bool cancel;      /* set by the loop thread: stop at the next frame */
+    /* Written by the pool thread before the job enters the inbox: */
+    int result;              /* 0 done, 1 cancelled, -1 failed */
+    char error[512];
+    struct media_info info;
+    char output_rel[96], thumbnail_rel[96]; /* relative to the data dir */
+    struct job *next;        /* inbox link */
+};
+
+/* The local provider's task, run on a pool thread: renders the clip, probes it, makes the
+ * thumbnail and moves both into place; then hands the job to the loop (worker_finished). */
+void local_job_run(void *job);
+
+/* Pool thread → loop thread: the job's CPU work is over (see job->result). */
+void worker_finished(struct job *j);
+/* Pool thread → loop thread: progress changed. */
+void worker_poke(struct worker *w);
+/* The data directory (borrowed, lives as long as the worker). */
+const char *worker_data_dir(const struct worker *w);
+
+#endif

@@ -1,0 +1,87 @@
+/* The local provider: renders on this machine with FFmpeg's libraries. Runs on a pool
+ * thread; writes to temporary names and renames into place, so a crash never leaves a
+ * half-written video under the name the API serves. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "media/dimensions.h"
+#include "media/render.h"
+#include "media/thumbnail.h"
+#include "worker/job.h"
+
+#define THUMBNAIL_WIDTH 480
+#define RENDER_FPS 24
+
+/* Render progress is 0–90 % of the job; checking and thumbnailing the rest. */
+static int on_progress(void *arg, int percent)
+{
+    struct job *j = arg;
+    int p = percent * 90 / 100;
+    if (p != atomic_load(&j->progress)) {
+        atomic_store(&j->progress, p);
+        worker_poke(j->w);
+    }
+    return atomic_load(&j->cancel) ? 1 : 0;
+}
+
+/* The rendered file must be the video that was asked for. */
+static int check_output(struct job *j, const char *path, int width, int height)
+{
+    char err[256];
+    if (media_probe(path, &j->info, err, sizeof err) != 0)
+        return snprintf(j->error, sizeof j->error, "the rendered file is not a playable video: %s", err), -1;
+    if (strcmp(j->info.codec, "h264") != 0 || j->info.width != width || j->info.height != height ||
+        j->info.seconds < j->g.duration - 0.2 || j->info.seconds > j->g.duration + 0.2)
+        return snprintf(j->error, sizeof j->error, "the rendered video is %s %dx%d %.2f s, not what was asked",
+                        j->info.codec, j->info.width, j->info.height, j->info.seconds),
+               -1;
+    return 0;
+}
+
+static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
+{
+    char err[256];
+    int width, height;
+    if (media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height) != 0)
+        return snprintf(j->error, sizeof j->error, "cannot render %s at %s", j->g.resolution, j->g.aspect_ratio), -1;
+    struct render_params p = {.prompt = j->g.prompt, .width = width, .height = height, .seconds = j->g.duration,
+                              .fps = RENDER_FPS};
+    int rc = media_render(&p, tmp_video, on_progress, j, err, sizeof err);
+    if (rc != 0) {
+        if (rc < 0)
+            snprintf(j->error, sizeof j->error, "rendering failed: %s", err);
+        return rc;
+    }
+    if (check_output(j, tmp_video, width, height) != 0)
+        return -1;
+    atomic_store(&j->progress, 95);
+    worker_poke(j->w);
+    if (media_thumbnail(tmp_video, tmp_thumb, THUMBNAIL_WIDTH, err, sizeof err) != 0)
+        return snprintf(j->error, sizeof j->error, "cannot make the thumbnail: %s", err), -1;
+    return 0;
+}
+
+void local_job_run(void *arg)
+{
+    struct job *j = arg;
+    const char *dir = worker_data_dir(j->w);
+    char tmp_video[1200], tmp_thumb[1200], video[1200], thumb[1200];
+    snprintf(tmp_video, sizeof tmp_video, "%s/tmp/%s.%d.mp4", dir, j->g.id, getpid());
+    snprintf(tmp_thumb, sizeof tmp_thumb, "%s/tmp/%s.%d.jpg", dir, j->g.id, getpid());
+    snprintf(j->output_rel, sizeof j->output_rel, "videos/%s.mp4", j->g.id);
+    snprintf(j->thumbnail_rel, sizeof j->thumbnail_rel, "thumbnails/%s.jpg", j->g.id);
+    snprintf(video, sizeof video, "%s/%s", dir, j->output_rel);
+    snprintf(thumb, sizeof thumb, "%s/%s", dir, j->thumbnail_rel);
+
+    j->result = render(j, tmp_video, tmp_thumb);
+    if (j->result == 0 && (rename(tmp_thumb, thumb) != 0 || rename(tmp_video, video) != 0)) {
+        snprintf(j->error, sizeof j->error, "cannot move the video into place");
+        j->result = -1;
+    }
+    if (j->result != 0) {
+        unlink(tmp_video);
+        unlink(tmp_thumb);
+    }
+    worker_finished(j);
+}

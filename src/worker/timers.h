@@ -1,0 +1,33 @@
+/* A timer heap: the worker loop's schedule (lease renewals today; provider polls and
+ * retries with backoff as remote providers land). One thread only. O(log n) add/pop, so
+ * thousands of waiting jobs cost no thread each. */
+#ifndef VIDGEN_WORKER_TIMERS_H
+#define VIDGEN_WORKER_TIMERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct timer {
+    int64_t at_ms;  /* when it is due */
+    size_t index;   /* position in the heap, maintained by the heap; SIZE_MAX when not armed */
+};
+
+struct timers {
+    struct timer **heap; /* owned array of borrowed timers */
+    size_t n, cap;
+};
+
+void timers_init(struct timers *t);
+void timers_dispose(struct timers *t);
+
+/* Arms `tm` for at_ms (re-arming moves it). The timer's memory is the caller's and must
+ * stay valid while armed. Returns -1 when out of memory. */
+int timers_arm(struct timers *t, struct timer *tm, int64_t at_ms);
+void timers_disarm(struct timers *t, struct timer *tm);
+
+/* The earliest armed timer, or NULL. */
+struct timer *timers_peek(const struct timers *t);
+/* Removes and returns the earliest timer due at `now_ms`, or NULL. */
+struct timer *timers_pop_due(struct timers *t, int64_t now_ms);
+
+#endif
