@@ -141,7 +141,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     static const char *const http[] = {"http://", "https://", NULL};
     static const char *const db[] = {"sqlite:", "postgres://", "postgresql://", NULL};
     static const char *const redis[] = {"redis://", NULL};
-    long threads, credits;
+    long threads, credits, render_threads, lease;
     const char *v;
 
     if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
@@ -159,10 +159,14 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         copy(c->token, sizeof c->token, "VIDGEN_TOKEN", lookup(d, "VIDGEN_TOKEN", ""), err, errlen) ||
         copy(c->access_log, sizeof c->access_log, "VIDGEN_ACCESS_LOG", lookup(d, "VIDGEN_ACCESS_LOG", "-"), err, errlen) ||
         parse_long("VIDGEN_THREADS", lookup(d, "VIDGEN_THREADS", "0"), 0, 256, &threads, err, errlen) ||
+        parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err, errlen) ||
+        parse_long("VIDGEN_LEASE_SECONDS", lookup(d, "VIDGEN_LEASE_SECONDS", "30"), 2, 3600, &lease, err, errlen) ||
         parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err, errlen) ||
         parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
         return -1;
     c->threads = (int)threads;
+    c->render_threads = (int)render_threads;
+    c->lease_seconds = (int)lease;
     c->admin_credits = credits;
     if (c->data_dir[0] == '\0')
         return snprintf(err, errlen, "VIDGEN_DATA_DIR must not be empty"), -1;

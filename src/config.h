@@ -23,6 +23,8 @@ struct config {
     char token[256];           /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */
     char access_log[1024];     /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
     int threads;               /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
+    int render_threads;        /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
+    int lease_seconds;         /* VIDGEN_LEASE_SECONDS: a worker's hold on a job, renewed at a third */
     long admin_credits;        /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
     enum log_level log_level;  /* VIDGEN_LOG_LEVEL */
 };

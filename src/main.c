@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-/*MEDIA #include "cli/media_cmd.h"*/
+#include "cli/media_cmd.h"
 
 static const struct {
     const char *name;
@@ -11,14 +11,17 @@ static const struct {
     const char *help;
 } commands[] = {
     {"serve", cli_serve, "serve [--addr HOST:PORT] [--no-worker]   HTTP API"},
+    {"worker", cli_worker, "worker                                   run generations only (scale-out)"},
     {"migrate", cli_migrate, "migrate                                  apply database migrations"},
     {"user", cli_user, "user add NAME [--credits N] [--admin]   create a user, print its API token"},
     {"credits", cli_credits, "credits grant NAME N                     add credits to a user"},
     {"token", cli_token, "token create NAME | token revoke ID     manage API tokens"},
     {"estimate", cli_estimate, "estimate --model ID [options]            price a generation"},
-    /*MEDIA {"render", cli_render, "render --prompt P [options] OUT.mp4     render a local preview clip"},
+    {"generate", cli_generate, "generate --model M --prompt P [...] [--wait]   submit a generation"},
+    {"status", cli_status, "status ID [--json]                       show a generation's status"},
+    {"render", cli_render, "render --prompt P [options] OUT.mp4     render a local preview clip"},
     {"probe", cli_probe, "probe FILE                               describe a video file"},
-    {"thumbnail", cli_thumbnail, "thumbnail VIDEO OUT.jpg [--width N]      make a JPEG thumbnail"},*/
+    {"thumbnail", cli_thumbnail, "thumbnail VIDEO OUT.jpg [--width N]      make a JPEG thumbnail"},
 };
 
 static int usage(FILE *out)

@@ -4,17 +4,26 @@
 #include <stdlib.h>
 
 #include "api/handlers.h"
+#include "api/views.h"
+#include "events/bus.h"
 #include "store/store.h"
 #include "util/log.h"
 
-int api_init(struct api *api, const struct config *cfg, char *err, size_t errlen)
+int api_init(struct api *api, const struct config *cfg, struct queue *queue, char *err, size_t errlen)
 {
     api->cfg = cfg;
     api->models_json = NULL;
+    api->queue = queue;
+    api->bus = NULL;
     if (catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
         return -1;
     if (api_models_build(api, err, errlen) != 0) {
         catalog_free(&api->catalog);
+        return -1;
+    }
+    if ((api->bus = events_bus_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        api_dispose(api);
         return -1;
     }
     return 0;
@@ -22,13 +31,13 @@ int api_init(struct api *api, const struct config *cfg, char *err, size_t errlen
 
 void api_dispose(struct api *api)
 {
+    events_bus_free(api->bus);
     free(api->models_json);
     catalog_free(&api->catalog);
 }
 
 void *api_thread_init(int index, h2o_context_t *ctx, void *arg)
 {
-    (void)ctx;
     struct api *api = arg;
     struct api_thread *t = calloc(1, sizeof *t);
     char err[512];
@@ -40,13 +49,39 @@ void *api_thread_init(int index, h2o_context_t *ctx, void *arg)
         free(t);
         return NULL;
     }
+    if ((t->events = events_loop_attach(api->bus, ctx)) == NULL) {
+        log_error("http loop %d: out of memory", index);
+        store_close(t->store);
+        free(t);
+        return NULL;
+    }
     return t;
+}
+
+void api_thread_stopping(void *thread, void *arg)
+{
+    struct api_thread *t = thread;
+    (void)arg;
+    events_loop_close_all(t->events);
 }
 
 void api_thread_done(void *thread, void *arg)
 {
     struct api_thread *t = thread;
     (void)arg;
+    events_loop_detach(t->events);
     store_close(t->store);
     free(t);
+}
+
+void api_notify(const struct api *api, const struct generation *g)
+{
+    if (api->bus == NULL)
+        return;
+    json_t *v = view_status(g);
+    char *json = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (json)
+        events_publish(api->bus, g->user_id, "generation", json);
+    free(json);
 }

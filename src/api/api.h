@@ -18,21 +18,33 @@ struct api {
     struct catalog catalog;     /* owned */
     char *models_json;          /* GET /models reply, built once (api_models_build) */
     size_t models_json_len;
+    struct events_bus *bus;     /* owned: live status fan-out (events/bus.h) */
+    struct queue *queue;        /* borrowed: wakes the workers after POST /generate */
 };
 
 struct store;
+struct queue;
+struct events_bus;
+struct generation;
+struct events_loop;
 
 struct api_thread {
     const struct api *api;
     struct store *store; /* owned: this thread's connection */
+    struct events_loop *events; /* owned: this loop's event streams */
 };
 
 /* Loads the catalog and builds the replies that never change. -1 with a message on error. */
-int api_init(struct api *api, const struct config *cfg, char *err, size_t errlen);
+int api_init(struct api *api, const struct config *cfg, struct queue *queue, char *err, size_t errlen);
 void api_dispose(struct api *api);
+
+/* Tells live-status subscribers that `g` changed (its owner's SSE streams). Any thread. */
+void api_notify(const struct api *api, const struct generation *g);
 
 /* http_server_config callbacks: `arg` is the struct api. */
 void *api_thread_init(int index, h2o_context_t *ctx, void *arg);
+/* On the loop thread when a graceful stop begins: ends the loop's event streams. */
+void api_thread_stopping(void *thread, void *arg);
 void api_thread_done(void *thread, void *arg);
 int api_handle(h2o_req_t *req, void *thread);
 

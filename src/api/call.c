@@ -111,3 +111,52 @@ json_t *api_string_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes %XX and '+' from src[0..len) into buf; -1 when it does not fit or is malformed. */
+static int url_decode(const char *src, size_t len, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        if (ch == '+')
+            ch = ' ';
+        else if (ch == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) /* no NUL inside a C string */
+                return -1;
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        buf[n++] = ch;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+int api_query(const struct api_call *c, const char *name, char *buf, size_t cap)
+{
+    const h2o_req_t *req = c->req;
+    size_t namelen = strlen(name);
+    buf[0] = '\0';
+    if (req->query_at == SIZE_MAX)
+        return 0;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', end - p);
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', stop - p);
+        if (eq && (size_t)(eq - p) == namelen && memcmp(p, name, namelen) == 0)
+            return url_decode(eq + 1, stop - eq - 1, buf, cap);
+        p = stop + 1;
+    }
+    return 0;
+}

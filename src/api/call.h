@@ -40,6 +40,10 @@ enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err
 /* The captured path parameter `name` (route patterns guarantee it exists). */
 const char *api_param(const struct api_call *c, const char *name);
 
+/* Copies the URL-decoded query parameter `name` into buf (NUL-terminated). Returns its
+ * length, 0 when absent or empty, -1 when too long or badly encoded. */
+int api_query(const struct api_call *c, const char *name, char *buf, size_t cap);
+
 /* ISO 8601 time as a JSON string, or JSON null for 0. */
 json_t *api_time(int64_t ms);
 /* A JSON string, or JSON null for NULL. */

@@ -24,5 +24,14 @@ int api_projects_update(struct api_call *c);
 int api_projects_delete(struct api_call *c);
 
 int api_credits_balance(struct api_call *c);
+int api_credits_ledger(struct api_call *c);
+
+int api_generate(struct api_call *c);
+int api_generations_list(struct api_call *c);
+int api_generation_get(struct api_call *c);
+int api_generation_status(struct api_call *c);
+int api_generation_cancel(struct api_call *c);
+int api_generation_retry(struct api_call *c);
+int api_generation_delete(struct api_call *c);
 
 #endif

@@ -2,6 +2,8 @@
  * call the handler. */
 #include <string.h>
 
+#include "api/events.h"
+#include "api/files.h"
 #include "api/handlers.h"
 #include "core/token.h"
 #include "store/store.h"
@@ -18,6 +20,21 @@ static const struct route routes[] = {
     R("PATCH", "/projects/:id", api_projects_update, API_AUTH | API_BODY),
     R("DELETE", "/projects/:id", api_projects_delete, API_AUTH),
     R("GET", "/credits", api_credits_balance, API_AUTH),
+    R("GET", "/credits/ledger", api_credits_ledger, API_AUTH),
+    R("POST", "/generate", api_generate, API_AUTH | API_BODY),
+    R("GET", "/generations", api_generations_list, API_AUTH),
+    R("GET", "/generations/:id", api_generation_get, API_AUTH),
+    R("DELETE", "/generations/:id", api_generation_delete, API_AUTH),
+    R("GET", "/generations/:id/status", api_generation_status, API_AUTH),
+    R("POST", "/generations/:id/cancel", api_generation_cancel, API_AUTH),
+    R("POST", "/generations/:id/retry", api_generation_retry, API_AUTH),
+    R("GET", "/events", api_events, API_AUTH),
+    R("GET", "/generations/:id/video", api_generation_video, API_AUTH),
+    R("HEAD", "/generations/:id/video", api_generation_video, API_AUTH),
+    R("GET", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH),
+    R("HEAD", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH),
+    R("GET", "/download/:id", api_generation_download, API_AUTH),
+    R("HEAD", "/download/:id", api_generation_download, API_AUTH),
 };
 
 /* Finds the user behind "Authorization: Bearer TOKEN". */

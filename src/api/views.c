@@ -6,9 +6,32 @@
 #include "api/api.h"
 #include "api/call.h"
 
-json_t *view_generation(const struct generation *g)
+/* The video and thumbnail URLs of a completed generation, JSON null otherwise. */
+static void add_urls(json_t *o, const struct generation *g)
 {
     char url[128];
+    if (strcmp(g->status, "completed") != 0) {
+        json_object_set_new(o, "videoUrl", json_null());
+        json_object_set_new(o, "thumbnailUrl", json_null());
+        return;
+    }
+    snprintf(url, sizeof url, API_PREFIX "/generations/%s/video", g->id);
+    json_object_set_new(o, "videoUrl", json_string(url));
+    snprintf(url, sizeof url, API_PREFIX "/generations/%s/thumbnail", g->id);
+    json_object_set_new(o, "thumbnailUrl", json_string(url));
+}
+
+json_t *view_status(const struct generation *g)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:o, s:b}", "id", g->id, "status", g->status, "progress", g->progress,
+                          "phase", g->phase, "errorMessage", api_string_or_null(g->error_message), "cancelRequested",
+                          g->cancel_requested);
+    add_urls(o, g);
+    return o;
+}
+
+json_t *view_generation(const struct generation *g)
+{
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", g->id, "projectId", g->project_id,
                           "provider", g->provider, "modelId", g->model_id, "modelName", api_string_or_null(g->model_name),
                           "prompt", api_string_or_null(g->prompt), "negativePrompt",
@@ -21,15 +44,10 @@ json_t *view_generation(const struct generation *g)
                      "progress", g->progress, "errorMessage", api_string_or_null(g->error_message), "createdAt",
                      api_time(g->created_at), "updatedAt", api_time(g->updated_at), "completedAt",
                      api_time(g->completed_at)));
-    if (strcmp(g->status, "completed") == 0) {
-        snprintf(url, sizeof url, API_PREFIX "/generations/%s/video", g->id);
-        json_object_set_new(o, "videoUrl", json_string(url));
-        snprintf(url, sizeof url, API_PREFIX "/generations/%s/thumbnail", g->id);
-        json_object_set_new(o, "thumbnailUrl", json_string(url));
-    } else {
-        json_object_set_new(o, "videoUrl", json_null());
-        json_object_set_new(o, "thumbnailUrl", json_null());
-    }
+    json_object_update_new(o, json_pack("{s:s, s:b, s:i, s:i, s:f}", "phase", g->phase, "cancelRequested",
+                                        g->cancel_requested, "videoWidth", g->video_width, "videoHeight",
+                                        g->video_height, "videoSeconds", g->video_seconds));
+    add_urls(o, g);
     return o;
 }
 

@@ -8,6 +8,8 @@
 #include "store/store.h"
 
 json_t *view_generation(const struct generation *g);
+/* The short form of GET /generations/:id/status and of live events. */
+json_t *view_status(const struct generation *g);
 /* A project with `gens` (those whose project_id matches are included). */
 json_t *view_project(const struct project *p, const struct generation_list *gens);
 

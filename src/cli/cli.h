@@ -4,6 +4,8 @@
 #ifndef VIDGEN_CLI_CLI_H
 #define VIDGEN_CLI_CLI_H
 
+#include <signal.h>
+
 #include "config.h"
 
 struct store;
@@ -14,10 +16,24 @@ int cli_user(int argc, char **argv);
 int cli_credits(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_estimate(int argc, char **argv);
+int cli_worker(int argc, char **argv);
+int cli_generate(int argc, char **argv);
+int cli_status(int argc, char **argv);
 
 /* Shared by the subcommands: loads the configuration (printing why not), creates the data
  * directory and opens a migrated store. Returns NULL after printing the error. */
 struct store *cli_open_store(struct config *cfg);
+
+/* Blocks SIGINT and SIGTERM in this thread and every thread started after, so that only a
+ * sigwait() takes them; ignores SIGPIPE. */
+void cli_block_signals(sigset_t *set);
+
+struct queue;
+struct worker;
+struct generation;
+/* Starts a worker with the configuration's sizes; NULL after printing the error. */
+struct worker *cli_start_worker(const struct config *cfg, struct queue *queue,
+                                void (*on_change)(const struct generation *g, void *arg), void *arg);
 
 /* Loads the configuration, printing the error; 0 or -1. */
 int cli_load_config(struct config *cfg);

@@ -1,5 +1,6 @@
 /* vidgen serve: the HTTP API (and, with the pipeline, the embedded worker). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,8 @@
 #include "cli/cli.h"
 #include "core/token.h"
 #include "http/server.h"
+#include "queue/queue.h"
+#include "worker/worker.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -47,17 +50,20 @@ static int first_run(struct store *s, const struct config *cfg)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, struct config *cfg)
+static int parse_args(int argc, char **argv, struct config *cfg, bool *worker)
 {
     static const struct option opts[] = {{"addr", required_argument, 0, 'a'}, {"no-worker", no_argument, 0, 'n'}, {0}};
     char err[512];
     int o;
     optind = 1;
+    *worker = true;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'a' && config_set_addr(cfg, optarg, err, sizeof err) != 0) {
             fprintf(stderr, "vidgen: --addr: %s\n", err);
             return -1;
-        } else if (o == '?')
+        } else if (o == 'n')
+            *worker = false;
+        else if (o == '?')
             return -1;
     }
     if (optind != argc) {
@@ -67,14 +73,48 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     return 0;
 }
 
+/* The embedded worker tells SSE subscribers of every change. */
+static void on_change(const struct generation *g, void *api)
+{
+    api_notify(api, g);
+}
+
+static int serve(const struct config *cfg, struct api *api, bool with_worker)
+{
+    struct worker *w = NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    struct http_server_config http = {
+        .host = cfg->host,
+        .port = cfg->port,
+        .threads = cfg->threads > 0 ? cfg->threads : (cores > 0 ? (int)cores : 1),
+        .access_log = cfg->access_log,
+        .max_body = SERVE_MAX_BODY,
+        .shutdown_timeout_ms = 10000,
+        .thread_init = api_thread_init,
+        .thread_stopping = api_thread_stopping,
+        .thread_done = api_thread_done,
+        .on_request = api_handle,
+        .arg = api,
+    };
+    if (with_worker && (w = cli_start_worker(cfg, api->queue, on_change, api)) == NULL)
+        return 1;
+    int rc = http_server_run(&http);
+    if (w)
+        worker_stop(w);
+    return rc == 0 ? 0 : 1;
+}
+
 int cli_serve(int argc, char **argv)
 {
     struct config cfg;
     struct api api;
+    sigset_t signals;
     char err[512];
+    bool with_worker;
+    cli_block_signals(&signals); /* before any thread starts: only the server's sigwait takes them */
     if (cli_load_config(&cfg) != 0)
         return 1;
-    if (parse_args(argc, argv, &cfg) != 0)
+    if (parse_args(argc, argv, &cfg, &with_worker) != 0)
         return 2;
     struct store *s = cli_open_store(&cfg);
     if (s == NULL)
@@ -83,25 +123,19 @@ int cli_serve(int argc, char **argv)
     store_close(s);
     if (rc != 0)
         return 1;
-    if (api_init(&api, &cfg, err, sizeof err) != 0) {
+    struct queue *queue = queue_open(cfg.redis_url, err, sizeof err);
+    if (queue == NULL) {
         fprintf(stderr, "vidgen: %s\n", err);
         return 1;
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    struct http_server_config http = {
-        .host = cfg.host,
-        .port = cfg.port,
-        .threads = cfg.threads > 0 ? cfg.threads : (cores > 0 ? (int)cores : 1),
-        .access_log = cfg.access_log,
-        .max_body = SERVE_MAX_BODY,
-        .shutdown_timeout_ms = 10000,
-        .thread_init = api_thread_init,
-        .thread_done = api_thread_done,
-        .on_request = api_handle,
-        .arg = &api,
-    };
-    rc = http_server_run(&http);
+    if (api_init(&api, &cfg, queue, err, sizeof err) != 0) {
+        fprintf(stderr, "vidgen: %s\n", err);
+        queue_close(queue);
+        return 1;
+    }
+    rc = serve(&cfg, &api, with_worker);
     api_dispose(&api);
+    queue_close(queue);
     log_info("vidgen: stopped");
-    return rc == 0 ? 0 : 1;
+    return rc;
 }

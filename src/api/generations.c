@@ -1,0 +1,283 @@
+/* Generations: create (charging credits), status, list, get, cancel, retry, delete. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/handlers.h"
+#include "api/views.h"
+#include "core/gen_request.h"
+#include "providers/registry.h"
+#include "queue/queue.h"
+
+#define IDEMPOTENCY_KEY_MAX 255
+#define PAGE_DEFAULT 20
+#define PAGE_MAX 100
+
+/* The hash an Idempotency-Key is bound to: the body with keys sorted and no white space,
+ * so the same request sent with other formatting is still the same request. */
+static void request_hash(json_t *body, char out[65])
+{
+    unsigned char h[32];
+    char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    crypto_generichash(h, sizeof h, (const unsigned char *)(canon ? canon : ""), canon ? strlen(canon) : 0, NULL, 0);
+    free(canon);
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* Reads the Idempotency-Key header into `out` ("" when absent). */
+static enum vg_err idempotency_key(h2o_req_t *req, char out[IDEMPOTENCY_KEY_MAX + 1], struct vg_error *err)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    out[0] = '\0';
+    if (i < 0)
+        return VG_OK;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len == 0 || v.len > IDEMPOTENCY_KEY_MAX)
+        return vg_fail(err, VG_ERR_INVALID, "Idempotency-Key", "Idempotency-Key must be 1 to %d characters",
+                       IDEMPOTENCY_KEY_MAX);
+    for (size_t k = 0; k < v.len; k++)
+        if ((unsigned char)v.base[k] < 0x21 || (unsigned char)v.base[k] > 0x7E)
+            return vg_fail(err, VG_ERR_INVALID, "Idempotency-Key", "Idempotency-Key must be printable ASCII");
+    memcpy(out, v.base, v.len);
+    out[v.len] = '\0';
+    return VG_OK;
+}
+
+/* Checks what the price does not: the model can be served now, and images resolve. */
+static enum vg_err check_servable(const struct api *api, const struct gen_request *r, struct vg_error *err)
+{
+    char why[256];
+    if (!provider_available(r->model->routes[0].provider, api->cfg, why, sizeof why))
+        return vg_fail(err, VG_ERR_INVALID, "modelId", "%s is unavailable: %s", r->model->id, why);
+    /* An image path is only ever resolved to an upload of the same user; uploads arrive
+     * with POST /upload-image, so until then no path resolves. */
+    if (r->start_image)
+        return vg_fail(err, VG_ERR_INVALID, "startImagePath", "no uploaded image of yours at startImagePath");
+    if (r->end_image)
+        return vg_fail(err, VG_ERR_INVALID, "endImagePath", "no uploaded image of yours at endImagePath");
+    return VG_OK;
+}
+
+/* Charges and creates a generation for `body`, then wakes the workers. On success *out is
+ * the caller's (generation_free) and *replayed tells an idempotent replay. */
+static enum vg_err create_generation(struct api_call *c, json_t *body, const char *key, struct generation *out,
+                                     bool *replayed, struct vg_error *err)
+{
+    const struct api *api = c->t->api;
+    struct gen_request r;
+    struct price p;
+    char hash[65];
+    enum vg_err e;
+    if ((e = gen_request_parse(&api->catalog, body, GEN_REQUEST_GENERATE, &r, err)) ||
+        (e = check_servable(api, &r, err)))
+        return e;
+    gen_request_price(&r, &p);
+    request_hash(body, hash);
+    struct generation_new in = {
+        .user_id = c->user.id, .project_id = r.project_id, .provider = r.model->routes[0].provider,
+        .model_id = r.model->id, .model_name = r.model->name, .prompt = r.prompt, .negative_prompt = r.negative_prompt,
+        .start_image = r.start_image, .end_image = r.end_image, .resolution = resolution_name(r.resolution),
+        .aspect_ratio = r.aspect_ratio, .duration = r.duration, .audio = r.audio, .enhance_prompt = r.enhance_prompt,
+        .credits = p.total, .idempotency_key = key && key[0] ? key : NULL, .request_hash = hash,
+    };
+    e = store_generation_create(c->t->store, &in, out, replayed, err);
+    if (e == VG_ERR_NO_CREDITS)
+        return vg_fail(err, e, "", "this generation costs %ld credits and your balance is %ld", p.total,
+                       c->user.balance);
+    if (e == VG_OK && !*replayed)
+        queue_push(api->queue, out->id);
+    return e;
+}
+
+static int reply_created(struct api_call *c, struct generation *g, bool replayed)
+{
+    if (replayed)
+        h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
+                              H2O_STRLIT("true"));
+    json_t *body = json_pack("{s:b, s:o, s:s}", "success", 1, "generation", view_generation(g), "message",
+                             "Video generation started. Check status for progress.");
+    generation_free(g);
+    return api_reply(c, 201, body);
+}
+
+int api_generate(struct api_call *c)
+{
+    struct vg_error err;
+    struct generation g;
+    char key[IDEMPOTENCY_KEY_MAX + 1];
+    bool replayed;
+    json_t *body;
+    if (idempotency_key(c->req, key, &err) != VG_OK || api_read_json(c, &body, &err) != VG_OK)
+        return api_fail(c, &err);
+    enum vg_err e = create_generation(c, body, key, &g, &replayed, &err);
+    json_decref(body);
+    return e == VG_OK ? reply_created(c, &g, replayed) : api_fail(c, &err);
+}
+
+/* Loads the caller's generation named by the :id parameter, or answers 404. */
+static int load(struct api_call *c, struct generation *g)
+{
+    struct vg_error err;
+    if (store_generation_get(c->t->store, c->user.id, api_param(c, "id"), g, &err) != VG_OK) {
+        api_fail(c, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int reply_generation(struct api_call *c, const char *field, json_t *(*view)(const struct generation *),
+                            struct generation *g)
+{
+    json_t *v = view(g);
+    generation_free(g);
+    return api_ok(c, json_pack("{s:o}", field, v));
+}
+
+int api_generation_status(struct api_call *c)
+{
+    struct generation g;
+    return load(c, &g) ? 0 : reply_generation(c, "status", view_status, &g);
+}
+
+int api_generation_get(struct api_call *c)
+{
+    struct generation g;
+    return load(c, &g) ? 0 : reply_generation(c, "generation", view_generation, &g);
+}
+
+static bool valid_status(const char *s)
+{
+    static const char *const all[] = {"pending", "processing", "completed", "failed", "cancelled"};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, all[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Reads ?projectId=&status=&limit=&before= into `q` (strings in `buf`). */
+static enum vg_err read_page_query(struct api_call *c, struct generation_query *q, char buf[4][64],
+                                   struct vg_error *err)
+{
+    const char *names[] = {"projectId", "status", "before", "limit"};
+    for (int i = 0; i < 4; i++)
+        if (api_query(c, names[i], buf[i], sizeof buf[i]) < 0)
+            return vg_fail(err, VG_ERR_INVALID, names[i], "%s is malformed or too long", names[i]);
+    q->project_id = buf[0][0] ? buf[0] : NULL;
+    q->status = buf[1][0] ? buf[1] : NULL;
+    q->before_id = buf[2][0] ? buf[2] : NULL;
+    q->limit = PAGE_DEFAULT;
+    if ((q->project_id && !id_valid(q->project_id)))
+        return vg_fail(err, VG_ERR_NOT_FOUND, "projectId", "no such project");
+    if (q->status && !valid_status(q->status))
+        return vg_fail(err, VG_ERR_INVALID, "status", "status must be pending, processing, completed, failed or cancelled");
+    if (q->before_id && !id_valid(q->before_id))
+        return vg_fail(err, VG_ERR_INVALID, "before", "before must be a generation id (nextCursor)");
+    if (buf[3][0]) {
+        char *end;
+        long n = strtol(buf[3], &end, 10);
+        if (*end != '\0' || n < 1 || n > PAGE_MAX)
+            return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
+        q->limit = (int)n;
+    }
+    return VG_OK;
+}
+
+int api_generations_list(struct api_call *c)
+{
+    struct generation_query q = {.user_id = c->user.id};
+    struct generation_list list;
+    struct project p;
+    struct vg_error err;
+    char buf[4][64];
+    if (read_page_query(c, &q, buf, &err) != VG_OK)
+        return api_fail(c, &err);
+    if (q.project_id) { /* another user's project is 404, not an empty list */
+        if (store_project_get(c->t->store, c->user.id, q.project_id, &p, &err) != VG_OK)
+            return api_fail(c, &err);
+        project_free(&p);
+    }
+    if (store_generation_page(c->t->store, &q, &list, &err) != VG_OK)
+        return api_fail(c, &err);
+    json_t *items = json_array();
+    for (size_t i = 0; i < list.n; i++)
+        json_array_append_new(items, view_generation(&list.items[i]));
+    json_t *next = list.n == (size_t)q.limit ? json_string(list.items[list.n - 1].id) : json_null();
+    generation_list_free(&list);
+    return api_ok(c, json_pack("{s:o, s:o}", "generations", items, "nextCursor", next));
+}
+
+int api_generation_cancel(struct api_call *c)
+{
+    struct vg_error err;
+    struct generation g;
+    if (store_generation_cancel(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
+        return api_fail(c, &err);
+    api_notify(c->t->api, &g);
+    return reply_generation(c, "generation", view_generation, &g);
+}
+
+/* The request a stored generation was made from, to make it again. */
+static json_t *request_of(const struct generation *g)
+{
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:b}", "projectId", g->project_id, "modelId",
+                          g->model_id, "prompt", g->prompt ? g->prompt : "", "resolution", g->resolution, "duration",
+                          g->duration, "aspectRatio", g->aspect_ratio, "generateAudio", g->audio, "enhancePrompt",
+                          g->enhance_prompt);
+    if (g->negative_prompt)
+        json_object_set_new(b, "negativePrompt", json_string(g->negative_prompt));
+    if (g->start_image)
+        json_object_set_new(b, "startImagePath", json_string(g->start_image));
+    if (g->end_image)
+        json_object_set_new(b, "endImagePath", json_string(g->end_image));
+    return b;
+}
+
+/* A retry is a new generation with the same request, priced and charged anew (the failed
+ * one was refunded); the original stays in the history. */
+int api_generation_retry(struct api_call *c)
+{
+    struct vg_error err;
+    struct generation g, fresh;
+    char key[IDEMPOTENCY_KEY_MAX + 1];
+    bool replayed;
+    if (idempotency_key(c->req, key, &err) != VG_OK)
+        return api_fail(c, &err);
+    if (load(c, &g))
+        return 0;
+    if (strcmp(g.status, "failed") != 0 && strcmp(g.status, "cancelled") != 0) {
+        vg_fail(&err, VG_ERR_CONFLICT, "", "only a failed or cancelled generation can be retried (this one is %s)",
+                g.status);
+        generation_free(&g);
+        return api_fail(c, &err);
+    }
+    json_t *body = request_of(&g);
+    generation_free(&g);
+    enum vg_err e = create_generation(c, body, key, &fresh, &replayed, &err);
+    json_decref(body);
+    return e == VG_OK ? reply_created(c, &fresh, replayed) : api_fail(c, &err);
+}
+
+/* Removes a file of a deleted generation; paths come from the store, relative to the data
+ * directory, and are written only by the worker. */
+static void remove_file(const char *data_dir, const char *rel)
+{
+    char path[1200];
+    if (rel == NULL || rel[0] == '/' || strstr(rel, "..") != NULL)
+        return;
+    snprintf(path, sizeof path, "%s/%s", data_dir, rel);
+    unlink(path);
+}
+
+int api_generation_delete(struct api_call *c)
+{
+    struct vg_error err;
+    struct generation g;
+    if (store_generation_delete(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
+        return api_fail(c, &err);
+    remove_file(c->t->api->cfg->data_dir, g.output_path);
+    remove_file(c->t->api->cfg->data_dir, g.thumbnail_path);
+    generation_free(&g);
+    return api_ok(c, NULL);
+}

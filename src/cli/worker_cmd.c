@@ -1,0 +1,68 @@
+/* vidgen worker, and the worker that vidgen serve embeds. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "worker/worker.h"
+
+#define MAX_ATTEMPTS 5
+
+void cli_block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+struct worker *cli_start_worker(const struct config *cfg, struct queue *queue,
+                                void (*on_change)(const struct generation *g, void *arg), void *arg)
+{
+    char err[512];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    struct worker_config wc = {
+        .cfg = cfg,
+        .queue = queue,
+        .cpu_threads = cfg->render_threads > 0 ? cfg->render_threads : (cores > 0 ? (int)cores : 1),
+        .lease_ms = (int64_t)cfg->lease_seconds * 1000,
+        .max_attempts = MAX_ATTEMPTS,
+        .on_change = on_change,
+        .arg = arg,
+    };
+    struct worker *w = worker_start(&wc, err, sizeof err);
+    if (w == NULL)
+        fprintf(stderr, "vidgen: worker: %s\n", err);
+    return w;
+}
+
+int cli_worker(int argc, char **argv)
+{
+    struct config cfg;
+    sigset_t set;
+    int sig;
+    if (argc != 1) {
+        fprintf(stderr, "usage: vidgen worker   (takes no arguments; got '%s')\n", argv[1]);
+        return 2;
+    }
+    cli_block_signals(&set); /* before any thread starts, so only sigwait sees them */
+    if (cli_load_config(&cfg) != 0)
+        return 1;
+    struct store *s = cli_open_store(&cfg);
+    if (s == NULL)
+        return 1;
+    store_close(s);
+    /* Without a shared queue the worker learns of new generations by reading the store. */
+    struct worker *w = cli_start_worker(&cfg, NULL, NULL, NULL);
+    if (w == NULL)
+        return 1;
+    sigwait(&set, &sig);
+    log_info("worker: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    worker_stop(w);
+    return 0;
+}
