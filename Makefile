@@ -85,7 +85,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
 
 integration: $(BUILD)/vidgen
-	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) python3 -m pytest -q tests/integration
+	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
 
 # Sanitizer build in its own directory, so it never mixes objects with the normal one.
 asan: test-deps

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/media_cmd.h"
+#include "media/avlog.h"
 
 static const struct {
     const char *name;
@@ -35,6 +36,7 @@ static int usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    media_avlog_init(); /* FFmpeg's chatter goes to our log at debug level */
     if (argc < 2)
         return usage(stderr);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

@@ -1,0 +1,382 @@
+"""Shared fixtures and helpers for the vidgen integration suite.
+
+Every test talks to a real `vidgen serve` process started on a free loopback port with a
+temporary data directory.  Servers are stopped with SIGTERM (SIGKILL as a last resort) at
+teardown, whatever the outcome of the test.  When a test fails, the tail of the stderr of
+every server involved is attached to the failure report.
+
+Run:  VIDGEN_BIN=$PWD/build/vidgen python3 -m pytest -q tests/integration
+"""
+
+import http.client
+import json
+import os
+import pathlib
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("VIDGEN_BIN") or str(REPO / "build" / "vidgen")
+PREFIX = "/api/apps/video-generator"
+
+# Variables the server reads; never inherit them from the developer's shell.
+_SCRUB = (
+    "MODELSLAB_API_KEY", "EDENAI_API_KEY", "DATABASE_URL", "REDIS_URL",
+    "MODELSLAB_BASE_URL", "EDENAI_BASE_URL",
+)
+
+READY_TIMEOUT = 10.0   # seconds to wait for /healthz after start
+STOP_TIMEOUT = 10.0    # seconds to wait for exit after SIGTERM before SIGKILL
+CLI_TIMEOUT = 30.0
+
+_ALL_SERVERS = []      # every Server started in this session (for failure reports)
+_current_nodeid = [None]
+
+
+def _check_binary():
+    if not os.access(BIN, os.X_OK):
+        pytest.exit(f"vidgen binary not found or not executable: {BIN} (build it with make "
+                    f"or set VIDGEN_BIN)", returncode=2)
+
+
+def pytest_sessionstart(session):
+    _check_binary()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(data_dir, addr=None, access_log="off", extra=None, drop=()):
+    """The environment for a vidgen process: the inherited one minus every vidgen setting,
+    plus the data dir, address and access log given here, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("VIDGEN_") and k not in _SCRUB}
+    env["VIDGEN_DATA_DIR"] = str(data_dir)
+    if addr is not None:
+        env["VIDGEN_ADDR"] = addr
+    if access_log is not None:
+        env["VIDGEN_ACCESS_LOG"] = str(access_log)
+    if extra:
+        env.update({k: str(v) for k, v in extra.items()})
+    for k in drop:
+        env.pop(k, None)
+    return env
+
+
+def tail(path, n=40):
+    try:
+        lines = pathlib.Path(path).read_text(errors="replace").splitlines()
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    return "\n".join(lines[-n:])
+
+
+class Response:
+    """A reply: status, headers (lower-case names), raw body and parsed JSON (or None)."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, ValueError):
+            self.json = None
+
+    def __iter__(self):  # allows: status, headers, js = server.request(...)
+        return iter((self.status, self.headers, self.json))
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:500]!r}>"
+
+    @property
+    def error(self):
+        return (self.json or {}).get("error") or {}
+
+
+def run_cli(args, cwd, env, input=None, timeout=CLI_TIMEOUT):
+    """Runs `vidgen ARGS...`; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([BIN, *args], cwd=str(cwd), env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Server:
+    """One `vidgen serve` process in its own working directory."""
+
+    def __init__(self, workdir, extra_env=None, args=(), access_log="off", port=None,
+                 use_addr_env=True, drop_env=()):
+        self.workdir = pathlib.Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.workdir / "data"
+        self.port = port or free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        if access_log == "file":
+            access_log = self.workdir / "access.log"
+        self.access_log = access_log
+        self.env = base_env(self.data_dir, addr=self.addr if use_addr_env else None,
+                            access_log=access_log, extra=extra_env, drop=drop_env)
+        self.args = list(args)
+        self.stdout_path = self.workdir / "server.stdout"
+        self.stderr_path = self.workdir / "server.stderr"
+        self.proc = None
+        self.returncode = None
+        self.owner = _current_nodeid[0]
+        _ALL_SERVERS.append(self)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, wait=True):
+        self.returncode = None
+        # append, so the output of a restart in the same dir is kept after the first one
+        out = open(self.stdout_path, "ab")
+        err = open(self.stderr_path, "ab")
+        try:
+            self.proc = subprocess.Popen([BIN, "serve", *self.args], cwd=str(self.workdir),
+                                         env=self.env, stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL)
+        finally:
+            out.close()
+            err.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            rc = self.proc.poll()
+            if rc is not None:
+                self.returncode = rc
+                raise AssertionError(f"vidgen serve exited with {rc} before it was ready\n"
+                                     f"--- stderr ---\n{self.stderr_tail()}")
+            try:
+                r = self.request("GET", "/healthz", timeout=1.0)
+                if r.status == 200:
+                    return
+                last = r
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise AssertionError(f"vidgen serve not ready after {timeout}s (last: {last!r})\n"
+                             f"--- stderr ---\n{self.stderr_tail()}")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Waits for the process to exit; returns its exit code or None on timeout."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Sends `sig` and waits; SIGKILLs after `timeout`. Returns the exit code of a
+        graceful exit, or None when it had to be killed."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is not None:
+            self.returncode = self.proc.returncode
+            return self.returncode
+        self.proc.send_signal(sig)
+        rc = self.wait_exit(timeout)
+        if rc is None:
+            self.kill()
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    # -- diagnostics -------------------------------------------------------------------
+    def stderr_tail(self, n=40):
+        return tail(self.stderr_path, n)
+
+    def stdout_text(self):
+        return self.stdout_path.read_text(errors="replace")
+
+    # -- HTTP ---------------------------------------------------------------------------
+    def request(self, method, path, body=None, token=None, headers=None, raw=None,
+                content_type="application/json", timeout=10.0, api=False):
+        """One HTTP request on a fresh connection.
+
+        body: a Python value sent as JSON; raw: bytes/str sent as they are (with
+        `content_type` unless it is None); path: absolute, or relative to the API prefix
+        when api=True."""
+        if api:
+            path = PREFIX + path
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None and raw is None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        elif raw is not None:
+            data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        if data is not None and content_type is not None:
+            hdrs.setdefault("Content-Type", content_type)
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            body_bytes = resp.read()
+            h = {k.lower(): v for k, v in resp.getheaders()}
+            return Response(resp.status, h, body_bytes)
+        finally:
+            conn.close()
+
+    def api(self, method, path, **kw):
+        """request() on PREFIX + path."""
+        return self.request(method, PREFIX + path, **kw)
+
+    # -- CLI and database ---------------------------------------------------------------
+    def cli(self, *args, env=None, input=None):
+        return run_cli(args, self.workdir, env or self.env, input=input)
+
+    def cli_popen(self, *args):
+        """Starts `vidgen ARGS...` in the server's directory and environment (its stderr
+        goes to the server's stderr file); the caller waits for it."""
+        err = open(self.stderr_path, "ab")
+        try:
+            return subprocess.Popen([BIN, *args], cwd=str(self.workdir), env=self.env,
+                                    stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+        finally:
+            err.close()
+
+    def add_user(self, name, credits=None, admin=False):
+        args = ["user", "add", name]
+        if credits is not None:
+            args += ["--credits", str(credits)]
+        if admin:
+            args.append("--admin")
+        r = self.cli(*args)
+        assert r.returncode == 0, f"user add {name} failed ({r.returncode}): {r.stderr}"
+        return r.stdout.strip()
+
+    @property
+    def db_path(self):
+        return self.data_dir / "vidgen.db"
+
+    @property
+    def admin_token(self):
+        return (self.data_dir / "admin-token").read_text().strip()
+
+    def db(self):
+        return connect_ro(self.db_path)
+
+    def check_ledger(self):
+        assert_ledger_invariant(self.db_path)
+
+    def __repr__(self):
+        return f"<vidgen serve {self.addr} in {self.workdir}>"
+
+
+def connect_ro(db_path):
+    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+
+
+def assert_ledger_invariant(db_path):
+    """Every user's balance equals the sum of their ledger rows, and is never negative."""
+    con = connect_ro(db_path)
+    try:
+        rows = con.execute(
+            "SELECT u.name, u.balance, COALESCE(SUM(l.amount), 0), COUNT(l.id) "
+            "FROM users u LEFT JOIN credit_ledger l ON l.user_id = u.id "
+            "GROUP BY u.id ORDER BY u.name").fetchall()
+        bad = [r for r in rows if r[1] != r[2] or r[1] < 0]
+        assert rows, "no users in the database"
+        assert not bad, ("balance != sum(credit_ledger.amount) for (name, balance, "
+                         f"ledger sum, ledger rows): {bad}")
+        # ledger rows of unknown users would be invisible above
+        orphans = con.execute("SELECT COUNT(*) FROM credit_ledger WHERE user_id NOT IN "
+                              "(SELECT id FROM users)").fetchone()[0]
+        assert orphans == 0, f"{orphans} ledger rows belong to no user"
+    finally:
+        con.close()
+
+
+# -- failure reports ------------------------------------------------------------------------
+
+def pytest_runtest_setup(item):
+    _current_nodeid[0] = item.nodeid
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for s in _ALL_SERVERS:
+            if s.owner == item.nodeid or s.alive():
+                rep.sections.append((f"vidgen serve {s.addr} stderr (tail)", s.stderr_tail()))
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server per test module, on a fresh data dir, with an access log file."""
+    s = Server(tmp_path_factory.mktemp("srv"), access_log="file")
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        s.kill()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory for fresh servers owned by one test; all are stopped at teardown.
+
+    make_server(extra_env=..., args=..., start=True, workdir=None, **kw) -> Server"""
+    made = []
+
+    def make(extra_env=None, args=(), start=True, workdir=None, **kw):
+        wd = workdir or (tmp_path / f"srv{len(made)}")
+        s = Server(wd, extra_env=extra_env, args=args, **kw)
+        made.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield make
+    for s in made:
+        try:
+            s.stop()
+        finally:
+            s.kill()
+
+
+def assert_error(r, status, code, field=None):
+    """The reply is the documented error shape with this status, code and (optional) field."""
+    assert r.status == status, f"expected {status} {code}, got {r!r}"
+    assert r.json is not None, f"error body is not JSON: {r!r}"
+    assert r.json.get("success") is False, r
+    err = r.json.get("error")
+    assert isinstance(err, dict), r
+    assert err.get("code") == code, r
+    assert isinstance(err.get("message"), str) and err["message"], r
+    if field is not None:
+        assert err.get("field") == field, f"expected field {field!r}: {r!r}"
+    return err
+
+
+def assert_ok(r, status=200):
+    assert r.status == status, f"expected {status}, got {r!r}"
+    assert r.json is not None and r.json.get("success") is True, r
+    return r.json
