@@ -1,5 +1,6 @@
 #include "api/call.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "util/id.h"
@@ -69,6 +70,31 @@ static int is_json_type(h2o_req_t *req)
            (v.len == sizeof want - 1 || v.base[sizeof want - 1] == ';' || v.base[sizeof want - 1] == ' ');
 }
 
+/* True when a string anywhere in `v` holds a NUL character (jansson itself refuses NUL
+ * in object keys). */
+static bool has_nul(json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_string(v))
+        return strlen(json_string_value(v)) != json_string_length(v);
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+        {
+            if (has_nul(item))
+                return true;
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+        {
+            if (has_nul(item))
+                return true;
+        }
+    }
+    return false;
+}
+
 enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err)
 {
     h2o_req_t *req = c->req;
@@ -80,13 +106,25 @@ enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err
         return vg_fail(err, VG_ERR_TOO_LARGE, "", "the JSON body is larger than %d bytes", API_JSON_BODY_MAX);
     if (!is_json_type(req))
         return vg_fail(err, VG_ERR_MEDIA_TYPE, "", "send the body as Content-Type: application/json");
-    json_t *body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is valid JSON, so it is accepted by the parser and refused below as a value
+     * no field may hold (C strings end at NUL). */
+    json_t *body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (body == NULL)
         return vg_fail(err, VG_ERR_BAD_REQUEST, "", "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
                        jerr.text);
     if (!json_is_object(body)) {
         json_decref(body);
         return vg_fail(err, VG_ERR_BAD_REQUEST, "", "the request body must be a JSON object");
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value)
+    {
+        if (has_nul(value)) {
+            vg_fail(err, VG_ERR_INVALID, key, "%.60s must not contain a NUL character", key);
+            json_decref(body);
+            return VG_ERR_INVALID;
+        }
     }
     *out = body;
     return VG_OK;

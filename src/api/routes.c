@@ -85,6 +85,7 @@ int api_handle(h2o_req_t *req, void *thread)
     case ROUTER_NOT_FOUND:
         return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
     case ROUTER_BAD_METHOD:
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, c.match.allow, strlen(c.match.allow));
         return api_fail_with(&c, VG_ERR_METHOD, "", "this endpoint does not take that method");
     case ROUTER_FOUND:
         break;

@@ -1,4 +1,5 @@
 /* Administration: migrate, users, credits and tokens. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,10 @@ int cli_migrate(int argc, char **argv)
     (void)argc, (void)argv;
     if (cli_load_config(&cfg) != 0)
         return 1;
+    if (cli_make_dirs(cfg.data_dir) != 0) {
+        fprintf(stderr, "vidgen: cannot create data directory %s: %s\n", cfg.data_dir, strerror(errno));
+        return 1;
+    }
     struct store *s = store_open(cfg.database_url, msg, sizeof msg);
     if (s == NULL) {
         fprintf(stderr, "vidgen: %s\n", msg);

@@ -35,6 +35,9 @@ struct generation;
 struct worker *cli_start_worker(const struct config *cfg, struct queue *queue,
                                 void (*on_change)(const struct generation *g, void *arg), void *arg);
 
+/* mkdir -p; 0 or -1 with errno set. */
+int cli_make_dirs(const char *path);
+
 /* Loads the configuration, printing the error; 0 or -1. */
 int cli_load_config(struct config *cfg);
 

@@ -17,8 +17,7 @@ int cli_load_config(struct config *cfg)
     return 0;
 }
 
-/* mkdir -p, for the data directory. */
-static int make_dirs(const char *path)
+int cli_make_dirs(const char *path)
 {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", path);
@@ -36,7 +35,7 @@ struct store *cli_open_store(struct config *cfg)
 {
     char err[512];
     struct vg_error verr;
-    if (make_dirs(cfg->data_dir) != 0) {
+    if (cli_make_dirs(cfg->data_dir) != 0) {
         fprintf(stderr, "vidgen: cannot create data directory %s: %s\n", cfg->data_dir, strerror(errno));
         return NULL;
     }

@@ -56,6 +56,20 @@ static int match_pattern(const char *pattern, const char *seg[], const size_t se
     return 1;
 }
 
+/* Appends `method` to the comma-separated list unless it is there already. */
+static void add_allowed(char *allow, size_t cap, const char *method)
+{
+    size_t len = strlen(allow), mlen = strlen(method);
+    for (const char *p = allow; (p = strstr(p, method)) != NULL; p += mlen)
+        if ((p == allow || p[-1] == ' ') && (p[mlen] == ',' || p[mlen] == '\0'))
+            return;
+    if (len + mlen + 3 > cap)
+        return;
+    if (len > 0)
+        memcpy(allow + len, ", ", 2), len += 2;
+    memcpy(allow + len, method, mlen + 1);
+}
+
 enum router_result router_match(const struct route *routes, size_t n, const char *method, size_t method_len,
                                 const char *path, size_t path_len, struct route_match *out)
 {
@@ -63,12 +77,15 @@ enum router_result router_match(const struct route *routes, size_t n, const char
     size_t seglen[ROUTER_MAX_SEGMENTS];
     int nseg = split(path, path_len, seg, seglen);
     enum router_result result = ROUTER_NOT_FOUND;
+    out->allow[0] = '\0';
     if (nseg < 0)
         return ROUTER_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
         if (strlen(routes[i].method) != method_len || memcmp(routes[i].method, method, method_len) != 0) {
-            if (match_pattern(routes[i].pattern, seg, seglen, nseg, NULL))
+            if (match_pattern(routes[i].pattern, seg, seglen, nseg, NULL)) {
                 result = ROUTER_BAD_METHOD;
+                add_allowed(out->allow, sizeof out->allow, routes[i].method);
+            }
             continue;
         }
         if (match_pattern(routes[i].pattern, seg, seglen, nseg, out)) {

@@ -22,6 +22,8 @@ struct route_match {
     const char *param_names[ROUTER_MAX_PARAMS];
     const char *params[ROUTER_MAX_PARAMS];
     char buf[512];
+    /* With ROUTER_BAD_METHOD: the methods the path does take, "GET, POST" (for Allow). */
+    char allow[64];
 };
 
 enum router_result {

@@ -23,6 +23,8 @@ struct loop {
     h2o_multithread_receiver_t stop_receiver;
     pthread_t thread;
     int index;
+    int holds; /* long-lived responses under way (http_server_hold) */
+    int abandoned; /* connections were still open when the loop stopped */
     void *data;
     const struct http_server_config *cfg;
     struct server *server;
@@ -35,6 +37,9 @@ struct server {
     atomic_int failed;
     pthread_barrier_t ready;
 };
+
+/* A server whose loops had to be abandoned at exit (see loop_main); kept reachable. */
+static struct server *volatile left_for_exit;
 
 struct dispatch_handler {
     h2o_handler_t super;
@@ -114,10 +119,60 @@ static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t
 }
 
 /* Connections still open on this loop. h2o 2.2 keeps them in these lists and has no
- * public count, so a graceful stop reads them to know when the last response is done. */
+ * public count, so a graceful stop reads them to let the last responses flush. */
 static int open_connections(h2o_context_t *ctx)
 {
     return !h2o_linklist_is_empty(&ctx->http1._conns) || !h2o_linklist_is_empty(&ctx->http2._conns);
+}
+
+void http_server_hold(h2o_context_t *ctx)
+{
+    ((struct loop *)ctx)->holds++;
+}
+
+void http_server_release(h2o_context_t *ctx)
+{
+    ((struct loop *)ctx)->holds--;
+}
+
+/* A short answer is written within milliseconds of the stop; h2o 2.2 does not close idle
+ * HTTP/1 keep-alive connections on request_shutdown, so after this grace those are cut. */
+#define DRAIN_GRACE_MS 500
+
+/* Serves what is open until it is done: held responses up to the shutdown timeout, other
+ * connections up to the grace period. */
+static void drain(struct loop *loop, h2o_evloop_t *evloop)
+{
+    uint64_t start = h2o_now(evloop);
+    uint64_t grace = start + DRAIN_GRACE_MS, deadline = start + (uint64_t)loop->cfg->shutdown_timeout_ms;
+    for (;;) {
+        uint64_t now = h2o_now(evloop);
+        if (now >= deadline || (loop->holds <= 0 && (!open_connections(&loop->ctx) || now >= grace)))
+            break;
+        h2o_evloop_run(evloop, 50);
+    }
+}
+
+/* True while any of the context's timers has an entry: h2o_context_dispose() asserts that
+ * none has. */
+static int timers_pending(h2o_context_t *ctx)
+{
+    h2o_timeout_t *all[] = {&ctx->zero_timeout,     &ctx->one_sec_timeout,     &ctx->hundred_ms_timeout,
+                            &ctx->handshake_timeout, &ctx->http1.req_timeout,   &ctx->http2.idle_timeout,
+                            &ctx->http2.graceful_shutdown_timeout, &ctx->proxy.io_timeout};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!h2o_linklist_is_empty(&all[i]->_entries))
+            return 1;
+    return 0;
+}
+
+/* Lets the closing sockets' callbacks and deferred work run, up to a second. */
+static void settle(struct loop *loop, h2o_evloop_t *evloop)
+{
+    uint64_t deadline = h2o_now(evloop) + 1000;
+    h2o_evloop_run(evloop, 0);
+    while ((open_connections(&loop->ctx) || timers_pending(&loop->ctx)) && h2o_now(evloop) < deadline)
+        h2o_evloop_run(evloop, 10);
 }
 
 static void *loop_main(void *arg)
@@ -141,26 +196,28 @@ static void *loop_main(void *arg)
 
     while (!atomic_load(&srv->stopping) && !atomic_load(&srv->failed))
         h2o_evloop_run(evloop, INT32_MAX);
-    /* Draining: serve what is open until it closes or the grace period ends. */
-    uint64_t deadline = h2o_now(evloop) + (uint64_t)loop->cfg->shutdown_timeout_ms;
-    while (open_connections(&loop->ctx) && h2o_now(evloop) < deadline)
-        h2o_evloop_run(evloop, 50);
+    drain(loop, evloop);
 
-    if (loop->listener != NULL) {
-        h2o_socket_close(loop->listener);
-        loop->listener = NULL;
-    }
     /* request_shutdown armed HTTP/2's grace timer; with every connection gone it has
      * nothing left to do, and h2o_context_dispose() wants every timer unlinked. */
     if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
-    for (int i = 0; i < 3; i++) /* let pending socket-close callbacks run */
-        h2o_evloop_run(evloop, 0);
+    if (loop->listener != NULL) {
+        h2o_socket_close(loop->listener);
+        loop->listener = NULL;
+    }
+    settle(loop, evloop);
     if (loop->data)
         loop->cfg->thread_done(loop->data, loop->cfg->arg);
     h2o_multithread_unregister_receiver(loop->queue, &loop->stop_receiver);
-    h2o_context_dispose(&loop->ctx);
-    h2o_multithread_destroy_queue(loop->queue);
+    /* Idle keep-alive connections past the grace cannot be closed through h2o 2.2's API,
+     * and a context with connections cannot be disposed; the process is exiting, so such a
+     * loop is left as it is (as h2o's own server does) and its memory stays reachable. */
+    loop->abandoned = open_connections(&loop->ctx) || timers_pending(&loop->ctx);
+    if (!loop->abandoned) {
+        h2o_context_dispose(&loop->ctx);
+        h2o_multithread_destroy_queue(loop->queue);
+    }
     return NULL;
 }
 
@@ -256,6 +313,11 @@ done:
             if (srv->loops[i].listen_fd >= 0)
                 close(srv->loops[i].listen_fd);
     pthread_barrier_destroy(&srv->ready);
+    for (int i = 0; i < started; i++)
+        if (srv->loops[i].abandoned) {
+            left_for_exit = srv; /* see loop_main: still referenced by open connections */
+            return rc;
+        }
     h2o_config_dispose(&srv->globalconf);
     free(srv->loops);
     free(srv);

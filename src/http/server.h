@@ -29,6 +29,12 @@ struct http_server_config {
     void *arg;
 };
 
+/* A long-lived response (a file stream, an SSE stream) holds its loop open while it runs:
+ * a graceful stop waits for every hold to be released (up to shutdown_timeout_ms), while
+ * idle keep-alive connections are closed after a short grace. Loop thread only. */
+void http_server_hold(h2o_context_t *ctx);
+void http_server_release(h2o_context_t *ctx);
+
 /* Serves until SIGINT or SIGTERM, then stops gracefully: the listening sockets close,
  * responses under way finish (up to shutdown_timeout_ms), and every thread_done runs.
  * Returns 0 after a clean stop, -1 if it could not start (message logged). */

@@ -32,7 +32,7 @@ static const char *const sql[SQ_COUNT] = {
                         "AND revoked_at IS NULL",
     [SQ_PROJECT_INSERT] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?, ?, ?, ?, ?, ?)",
     [SQ_PROJECT_GET] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? AND id = ?",
-    [SQ_PROJECT_LIST] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? ORDER BY created_at DESC, id DESC",
+    [SQ_PROJECT_LIST] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? ORDER BY id DESC",
     [SQ_PROJECT_UPDATE] = "UPDATE projects SET name = coalesce(?3, name), "
                           "description = CASE WHEN ?4 THEN ?5 ELSE description END, updated_at = ?6 "
                           "WHERE user_id = ?1 AND id = ?2 RETURNING " PROJECT_COLS,

@@ -1,19 +1,48 @@
 #include "util/id.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-void id_new(char out[ID_LEN + 1])
+/* The last id made in this process: a new id in the same millisecond is the last one plus
+ * one, so ids made here sort in the order they were made (a monotonic ULID). */
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char last[16];
+
+/* Adds one to the 80-bit random part; false when it would overflow. */
+static bool increment_random(unsigned char bytes[16])
 {
-    unsigned char bytes[16];
+    for (int i = 15; i >= 6; i--)
+        if (++bytes[i] != 0)
+            return true;
+    return false;
+}
+
+static void next_bytes(unsigned char bytes[16])
+{
     uint64_t ms = (uint64_t)clock_now_ms();
     for (int i = 0; i < 6; i++)
         bytes[i] = (unsigned char)(ms >> (40 - 8 * i));
-    randombytes_buf(bytes + 6, 10);
+    pthread_mutex_lock(&last_lock);
+    if (memcmp(bytes, last, 6) <= 0) { /* same millisecond (or the clock stepped back) */
+        memcpy(bytes, last, 16);
+        if (!increment_random(bytes))
+            randombytes_buf(bytes + 6, 10);
+    } else
+        randombytes_buf(bytes + 6, 10);
+    memcpy(last, bytes, 16);
+    pthread_mutex_unlock(&last_lock);
+}
+
+void id_new(char out[ID_LEN + 1])
+{
+    unsigned char bytes[16];
+    next_bytes(bytes);
 
     /* 128 bits as 26 five-bit digits, most significant first (the first digit holds 3 bits). */
     for (int i = 0; i < ID_LEN; i++) {

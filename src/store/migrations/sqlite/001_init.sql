@@ -50,7 +50,7 @@ CREATE TABLE projects (
   created_at   INTEGER NOT NULL,
   updated_at   INTEGER NOT NULL
 );
-CREATE INDEX projects_user ON projects(user_id, created_at DESC);
+CREATE INDEX projects_user ON projects(user_id, id);
 
 -- The seed's video_generations, with the worker's fields (DESIGN §4, §6).
 CREATE TABLE generations (
