@@ -1,0 +1,274 @@
+"""Projects: create, list, get, rename/describe, delete, and the validation of names and
+descriptions. Each test uses its own user so that lists are predictable."""
+
+import http.client
+import itertools
+import json
+import re
+import time
+
+import pytest
+
+from conftest import PREFIX, assert_error, assert_ok
+
+ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+_n = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def user(server):
+    """A user shared by the tests that do not depend on the whole list."""
+    return server.add_user("projects-owner", credits=0)
+
+
+@pytest.fixture
+def fresh_user(server):
+    """A new user with no projects."""
+    return server.add_user(f"p{next(_n)}", credits=0)
+
+
+def create(server, token, **body):
+    return assert_ok(server.api("POST", "/projects", body=body, token=token), 201)["project"]
+
+
+def get(server, token, pid):
+    return server.api("GET", f"/projects/{pid}", token=token)
+
+
+def listing(server, token):
+    return assert_ok(server.api("GET", "/projects", token=token))["projects"]
+
+
+# -- create / get / list ----------------------------------------------------------------------
+
+def test_create_returns_the_project(server, user):
+    r = server.api("POST", "/projects", body={"name": "My First Project",
+                                              "description": "Test project"}, token=user)
+    p = assert_ok(r, 201)["project"]
+    assert isinstance(p["id"], str) and p["id"]
+    assert p["name"] == "My First Project"
+    assert p["description"] == "Test project"
+    assert ISO_Z.match(p["createdAt"]), p
+    assert ISO_Z.match(p["updatedAt"]), p
+    assert p["generations"] == []
+    assert r.headers.get("content-type", "").startswith("application/json")
+
+
+def test_description_defaults_to_null(server, user):
+    p = create(server, user, name="no description")
+    assert p["description"] is None
+
+
+def test_get_returns_what_was_created(server, user):
+    p = create(server, user, name="get me", description="d")
+    got = assert_ok(get(server, user, p["id"]))["project"]
+    assert got == p
+
+
+def test_list_is_newest_first(server, fresh_user):
+    user = fresh_user
+    assert listing(server, user) == []
+    ids = []
+    for i in range(5):
+        ids.append(create(server, user, name=f"n{i}")["id"])
+        time.sleep(0.005)  # distinct creation times; same-millisecond ties: next test
+    listed = listing(server, user)
+    assert [p["id"] for p in listed] == ids[::-1]
+    for p in listed:
+        assert p["generations"] == []
+        assert ISO_Z.match(p["createdAt"]), p
+
+
+def test_list_order_holds_for_projects_made_in_quick_succession(server, fresh_user):
+    # a script creating projects back to back (several per millisecond on one keep-alive
+    # connection) must still see them newest first, in the order it made them
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    ids = []
+    try:
+        for i in range(30):
+            conn.request("POST", PREFIX + "/projects", body=json.dumps({"name": f"q{i}"}),
+                         headers={"Authorization": f"Bearer {fresh_user}",
+                                  "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = json.loads(resp.read())
+            assert resp.status == 201, body
+            ids.append(body["project"]["id"])
+    finally:
+        conn.close()
+    listed = [p["id"] for p in listing(server, fresh_user)]
+    expected = ids[::-1]
+    wrong = [(i, listed[i], expected[i]) for i in range(len(ids)) if listed[i] != expected[i]]
+    assert listed == expected, f"{len(wrong)} of {len(ids)} positions out of order, first: " \
+                               f"{wrong[:3]} (list position, got id, expected id)"
+
+
+def test_unicode_name_round_trips_exactly(server, user):
+    name = "Проект 🎬 映画"
+    p = create(server, user, name=name, description="Ünïcødé ✓\nsecond line")
+    assert p["name"] == name
+    got = assert_ok(get(server, user, p["id"]))["project"]
+    assert got["name"] == name
+    assert got["description"] == "Ünïcødé ✓\nsecond line"
+    assert any(x["name"] == name for x in listing(server, user))
+
+
+@pytest.mark.parametrize("name", ["x" * 100, "🎬" * 100, "é" * 100, "a", "Q3 plan: v2 (draft) & notes"])
+def test_valid_names(server, user, name):
+    assert create(server, user, name=name)["name"] == name
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"description": "no name"},
+    {"name": ""},
+    {"name": "   "},
+    {"name": " \t\n "},
+    {"name": "x" * 101},
+    {"name": "🎬" * 101},
+    {"name": "a\u0001b"},
+    {"name": "line1\nline2"},
+    {"name": "a\u007fb"},
+    {"name": 5},
+    {"name": None},
+    {"name": True},
+    {"name": ["list"]},
+    {"name": {"o": 1}},
+], ids=lambda b: repr(b)[:40])
+def test_invalid_name_is_refused(server, user, body):
+    before = len(listing(server, user))
+    assert_error(server.api("POST", "/projects", body=body, token=user), 422, "invalid_request",
+                 field="name")
+    assert len(listing(server, user)) == before
+
+
+@pytest.mark.parametrize("desc", ["é" * 2000, "line 1\nline 2\r\n\tindented", None])
+def test_valid_descriptions(server, user, desc):
+    p = create(server, user, name="d", description=desc)
+    assert p["description"] == desc
+    assert assert_ok(get(server, user, p["id"]))["project"]["description"] == desc
+
+
+def test_nul_character_in_name_is_an_invalid_name(server, user):
+    # "\u0000" is valid JSON (RFC 8259), so this is a name with a control character:
+    # 422 naming the field, like any other control character
+    before = len(listing(server, user))
+    r = server.api("POST", "/projects", raw='{"name": "a\\u0000b"}', token=user)
+    assert_error(r, 422, "invalid_request", field="name")
+    assert len(listing(server, user)) == before
+
+
+@pytest.mark.parametrize("desc", ["é" * 2001, 5, ["x"], {"a": 1}, True],
+                         ids=lambda d: repr(d)[:20])
+def test_invalid_description_is_refused(server, user, desc):
+    before = len(listing(server, user))
+    assert_error(server.api("POST", "/projects", body={"name": "ok", "description": desc},
+                            token=user), 422, "invalid_request", field="description")
+    assert len(listing(server, user)) == before
+
+
+def test_empty_description_is_accepted(server, user):
+    p = create(server, user, name="d", description="")
+    assert p["description"] in ("", None)
+
+
+# -- patch ------------------------------------------------------------------------------------
+
+def test_patch_name_changes_updated_at_only(server, user):
+    p = create(server, user, name="before", description="keep me")
+    time.sleep(0.02)  # so that the new updatedAt can differ at millisecond precision
+    r = server.api("PATCH", f"/projects/{p['id']}", body={"name": "after"}, token=user)
+    q = assert_ok(r)["project"]
+    assert q["id"] == p["id"]
+    assert q["name"] == "after"
+    assert q["description"] == "keep me"
+    assert q["createdAt"] == p["createdAt"]
+    assert q["updatedAt"] != p["updatedAt"]
+    assert ISO_Z.match(q["updatedAt"])
+    assert q["updatedAt"] > p["updatedAt"]
+    assert assert_ok(get(server, user, p["id"]))["project"] == q
+
+
+def test_patch_description_and_clear_it(server, user):
+    p = create(server, user, name="n", description="old")
+    q = assert_ok(server.api("PATCH", f"/projects/{p['id']}",
+                             body={"description": "new\ntext"}, token=user))["project"]
+    assert (q["name"], q["description"]) == ("n", "new\ntext")
+    q = assert_ok(server.api("PATCH", f"/projects/{p['id']}", body={"description": None},
+                             token=user))["project"]
+    assert (q["name"], q["description"]) == ("n", None)
+    assert assert_ok(get(server, user, p["id"]))["project"]["description"] is None
+
+
+def test_patch_both_fields(server, user):
+    p = create(server, user, name="n")
+    q = assert_ok(server.api("PATCH", f"/projects/{p['id']}",
+                             body={"name": "Проект 🎬", "description": "d"}, token=user))[
+        "project"]
+    assert (q["name"], q["description"]) == ("Проект 🎬", "d")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"name": ""}, "name"),
+    ({"name": "   "}, "name"),
+    ({"name": 5}, "name"),
+    ({"name": None}, "name"),
+    ({"name": "x" * 101}, "name"),
+    ({"name": "a\u0001b"}, "name"),
+    ({"description": "x" * 2001}, "description"),
+    ({"description": 5}, "description"),
+], ids=lambda v: repr(v)[:30])
+def test_patch_invalid_field_leaves_project_unchanged(server, user, body, field):
+    p = create(server, user, name="stable", description="same")
+    assert_error(server.api("PATCH", f"/projects/{p['id']}", body=body, token=user), 422,
+                 "invalid_request", field=field)
+    assert assert_ok(get(server, user, p["id"]))["project"] == p
+
+
+def test_patch_empty_body_is_refused(server, user):
+    p = create(server, user, name="stable")
+    r = server.api("PATCH", f"/projects/{p['id']}", body={}, token=user)
+    assert_error(r, 422, "invalid_request")
+    assert assert_ok(get(server, user, p["id"]))["project"] == p
+
+
+def test_patch_unknown_project(server, user):
+    assert_error(server.api("PATCH", "/projects/does-not-exist", body={"name": "x"}, token=user),
+                 404, "not_found")
+
+
+# -- delete -----------------------------------------------------------------------------------
+
+def test_delete(server, fresh_user):
+    user = fresh_user
+    keep = create(server, user, name="keep")
+    gone = create(server, user, name="gone")
+    r = server.api("DELETE", f"/projects/{gone['id']}", token=user)
+    assert r.status == 200, r
+    assert r.json == {"success": True}
+    assert_error(get(server, user, gone["id"]), 404, "not_found")
+    assert [p["id"] for p in listing(server, user)] == [keep["id"]]
+    assert_error(server.api("DELETE", f"/projects/{gone['id']}", token=user), 404, "not_found")
+    assert_error(server.api("PATCH", f"/projects/{gone['id']}", body={"name": "x"}, token=user),
+                 404, "not_found")
+
+
+@pytest.mark.parametrize("pid", ["does-not-exist", "01ZZZZZZZZZZZZZZZZZZZZZZZZ", "%20",
+                                 "x" * 300, "1'%20OR%20'1'='1"])
+def test_unknown_project_is_404(server, user, pid):
+    assert_error(get(server, user, pid), 404, "not_found")
+    assert_error(server.api("DELETE", f"/projects/{pid}", token=user), 404, "not_found")
+
+
+def test_projects_persist_in_the_database(server, user):
+    p = create(server, user, name="on disk", description="d")
+    con = server.db()
+    try:
+        row = con.execute("SELECT name, description FROM projects WHERE id = ?",
+                          (p["id"],)).fetchone()
+    finally:
+        con.close()
+    assert row == ("on disk", "d")
+
+
+def test_zz_ledger_invariant_after_projects_module(server):
+    server.check_ledger()
