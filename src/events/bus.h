@@ -34,7 +34,8 @@ void events_bus_free(struct events_bus *bus);
 
 /* Any thread. Delivers `event` with `json` (one SSE data line; newlines in it become
  * further data lines) to every subscriber of `user_id` on every loop. All three are copied.
- * Drops the event (logged) when out of memory or when `event` contains CR or LF. */
+ * Drops the event (logged) when out of memory, when `event` contains CR or LF, or when
+ * `user_id` is empty or longer than EVENTS_USER_ID_MAX. */
 void events_publish(struct events_bus *bus, const char *user_id, const char *event, const char *json);
 
 /* On the loop thread, once, before the loop serves. NULL when out of memory. */

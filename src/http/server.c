@@ -25,6 +25,7 @@ struct loop {
     int index;
     int holds; /* long-lived responses under way (http_server_hold) */
     int abandoned; /* connections were still open when the loop stopped */
+    int stop_received; /* the main thread's stop message has been handled */
     void *data;
     const struct http_server_config *cfg;
     struct server *server;
@@ -33,7 +34,6 @@ struct loop {
 struct server {
     h2o_globalconf_t globalconf;
     struct loop *loops;
-    atomic_int stopping;
     atomic_int failed;
     pthread_barrier_t ready;
 };
@@ -112,6 +112,7 @@ static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t
         h2o_socket_close(loop->listener);
         loop->listener = NULL;
     }
+    loop->stop_received = 1;
     if (loop->data && loop->cfg->thread_stopping)
         loop->cfg->thread_stopping(loop->data, loop->cfg->arg);
     /* Keep-alive connections close after their current response; HTTP/2 gets GOAWAY. */
@@ -194,7 +195,9 @@ static void *loop_main(void *arg)
         atomic_store(&srv->failed, 1);
     pthread_barrier_wait(&srv->ready);
 
-    while (!atomic_load(&srv->stopping) && !atomic_load(&srv->failed))
+    /* Runs until the stop message itself is handled (not merely until a flag is seen), so
+     * no message is left pending on the receiver when it is unregistered. */
+    while (!loop->stop_received)
         h2o_evloop_run(evloop, INT32_MAX);
     drain(loop, evloop);
 
@@ -267,7 +270,6 @@ static int open_listeners(struct server *srv, const struct http_server_config *c
 
 static void stop_loops(struct server *srv, int n)
 {
-    atomic_store(&srv->stopping, 1);
     for (int i = 0; i < n; i++) {
         h2o_multithread_message_t *m = calloc(1, sizeof *m);
         h2o_multithread_send_message(&srv->loops[i].stop_receiver, m);
