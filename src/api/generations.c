@@ -259,8 +259,8 @@ int api_generation_retry(struct api_call *c)
     return e == VG_OK ? reply_created(c, &fresh, replayed) : api_fail(c, &err);
 }
 
-/* Removes a file of a deleted generation; paths come from the store, relative to the data
- * directory, and are written only by the worker. */
+/* Paths come from the store, relative to the data directory, written only by the worker;
+ * anything else is left alone. */
 static void remove_file(const char *data_dir, const char *rel)
 {
     char path[1200];
@@ -270,14 +270,19 @@ static void remove_file(const char *data_dir, const char *rel)
     unlink(path);
 }
 
+void api_remove_files(const struct api *api, const struct generation *g)
+{
+    remove_file(api->cfg->data_dir, g->output_path);
+    remove_file(api->cfg->data_dir, g->thumbnail_path);
+}
+
 int api_generation_delete(struct api_call *c)
 {
     struct vg_error err;
     struct generation g;
     if (store_generation_delete(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
         return api_fail(c, &err);
-    remove_file(c->t->api->cfg->data_dir, g.output_path);
-    remove_file(c->t->api->cfg->data_dir, g.thumbnail_path);
+    api_remove_files(c->t->api, &g);
     generation_free(&g);
     return api_ok(c, NULL);
 }

@@ -129,10 +129,21 @@ int api_projects_update(struct api_call *c)
     return reply_project(c, 200, &p);
 }
 
+/* Deleting a project deletes its generations (the store refuses while one runs) and their
+ * files; the ledger keeps every charge and refund. */
 int api_projects_delete(struct api_call *c)
 {
     struct vg_error err;
-    if (store_project_delete(c->t->store, c->user.id, api_param(c, "id"), &err) != VG_OK)
+    struct generation_list gens;
+    const char *id = api_param(c, "id");
+    if (store_generation_list(c->t->store, c->user.id, id, &gens, &err) != VG_OK)
         return api_fail(c, &err);
+    if (store_project_delete(c->t->store, c->user.id, id, &err) != VG_OK) {
+        generation_list_free(&gens);
+        return api_fail(c, &err);
+    }
+    for (size_t i = 0; i < gens.n; i++)
+        api_remove_files(c->t->api, &gens.items[i]);
+    generation_list_free(&gens);
     return api_ok(c, NULL);
 }

@@ -3,12 +3,14 @@
 #include "worker/worker.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "providers/registry.h"
@@ -273,6 +275,29 @@ static int make_dir(const char *base, const char *sub, char *err, size_t errlen)
     return 0;
 }
 
+/* Removes temporary files that no live worker can still be writing: a job's deadline is
+ * well under this age, so an older file was left by a worker that died. */
+#define STALE_TMP_SECONDS (60 * 60)
+
+static void clean_stale_tmp(const char *data_dir)
+{
+    char dir[1100], path[1400];
+    struct stat st;
+    struct dirent *e;
+    snprintf(dir, sizeof dir, "%s/tmp", data_dir);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    time_t now = time(NULL);
+    while ((e = readdir(d)) != NULL) {
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+            now - st.st_mtime > STALE_TMP_SECONDS && unlink(path) == 0)
+            log_info("worker: removed %s, left by a worker that stopped", path);
+    }
+    closedir(d);
+}
+
 static void free_worker(struct worker *w)
 {
     if (w->pool)
@@ -302,6 +327,7 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     if (make_dir(wc->cfg->data_dir, "videos", err, errlen) || make_dir(wc->cfg->data_dir, "thumbnails", err, errlen) ||
         make_dir(wc->cfg->data_dir, "tmp", err, errlen))
         goto fail;
+    clean_stale_tmp(wc->cfg->data_dir);
     if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL)
         goto fail;
     w->running = calloc(wc->cpu_threads, sizeof *w->running);

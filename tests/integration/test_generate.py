@@ -242,3 +242,15 @@ def test_a_separate_worker_process_runs_the_jobs(make_server):
         worker.terminate()
         assert worker.wait(timeout=30) == 0, "vidgen worker stops cleanly on SIGTERM"
     s.check_ledger()
+
+
+def test_deleting_a_project_removes_its_videos_but_not_the_ledger(srv, token):
+    pid = make_project(srv, token, "short-lived")
+    gid = assert_ok(generate(srv, token, pid), 201)["generation"]["id"]
+    wait_for(srv, token, gid, want=("completed",))
+    files = [srv.data_dir / "videos" / f"{gid}.mp4", srv.data_dir / "thumbnails" / f"{gid}.jpg"]
+    assert all(f.exists() for f in files)
+    assert_ok(srv.api("DELETE", f"/projects/{pid}", token=token))
+    assert not any(f.exists() for f in files)
+    assert_error(srv.api("GET", f"/generations/{gid}", token=token), 404, "not_found")
+    assert ledger_rows(srv, gid)[0][0] == "charge"
