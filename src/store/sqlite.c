@@ -190,6 +190,31 @@ void *sq_grow(void **items, size_t *n, size_t *cap, size_t size)
     return slot;
 }
 
+enum vg_err sq_read_all(struct sqlite_store *s, sqlite3_stmt *st, void **items, size_t *n, size_t size,
+                        void (*read)(sqlite3_stmt *st, void *item), void (*free_item)(void *item),
+                        struct vg_error *err)
+{
+    size_t cap = 0;
+    int rc;
+    *items = NULL, *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        void *slot = sq_grow(items, n, &cap, size);
+        if (slot == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        read(st, slot);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return VG_OK;
+    for (size_t i = 0; free_item && i < *n; i++)
+        free_item((char *)*items + i * size);
+    free(*items);
+    *items = NULL, *n = 0;
+    return sq_fail(s, rc, err);
+}
+
 #define MIGRATION_PREFIX "src/store/migrations/sqlite/"
 
 /* Applies one migration unless another process already has: the check and the apply share

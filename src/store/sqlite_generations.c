@@ -42,26 +42,21 @@ void sq_read_generation(sqlite3_stmt *st, struct generation *g)
     g->cancel_requested = sqlite3_column_int(st, 30) != 0;
 }
 
+static void read_generation_item(sqlite3_stmt *st, void *item)
+{
+    sq_read_generation(st, item);
+}
+
+static void free_generation_item(void *item)
+{
+    generation_free(item);
+}
+
 enum vg_err sq_read_generations(struct sqlite_store *s, sqlite3_stmt *st, struct generation_list *out,
                                 struct vg_error *err)
 {
-    size_t cap = 0;
-    int rc;
-    out->items = NULL, out->n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct generation *g = sq_grow((void **)&out->items, &out->n, &cap, sizeof *g);
-        if (g == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        sq_read_generation(st, g);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        generation_list_free(out);
-        return sq_fail(s, rc, err);
-    }
-    return VG_OK;
+    return sq_read_all(s, st, (void **)&out->items, &out->n, sizeof *out->items, read_generation_item,
+                       free_generation_item, err);
 }
 
 /* Steps a statement expected to return one generation; `missing` when it returns none. */
@@ -311,12 +306,22 @@ enum vg_err sq_generation_delete(struct store *base, const char *user_id, const 
     return e;
 }
 
+static void read_ledger_entry(sqlite3_stmt *st, void *item)
+{
+    struct ledger_entry *l = item;
+    l->id = (long)sqlite3_column_int64(st, 0);
+    sq_text_copy(st, 1, l->kind, sizeof l->kind);
+    l->amount = (long)sqlite3_column_int64(st, 2);
+    l->balance_after = (long)sqlite3_column_int64(st, 3);
+    sq_text_copy(st, 4, l->generation_id, sizeof l->generation_id);
+    sq_text_copy(st, 5, l->note, sizeof l->note);
+    l->created_at = sqlite3_column_int64(st, 6);
+}
+
 enum vg_err sq_ledger_page(struct store *base, const char *user_id, long before_id, int limit, struct ledger_list *out,
                            struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
-    size_t cap = 0;
-    int rc;
     sqlite3_stmt *st = sq_stmt(s, SQ_LEDGER_PAGE, err);
     out->items = NULL, out->n = 0;
     if (st == NULL)
@@ -324,24 +329,5 @@ enum vg_err sq_ledger_page(struct store *base, const char *user_id, long before_
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, before_id);
     sqlite3_bind_int(st, 3, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct ledger_entry *l = sq_grow((void **)&out->items, &out->n, &cap, sizeof *l);
-        if (l == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        l->id = (long)sqlite3_column_int64(st, 0);
-        sq_text_copy(st, 1, l->kind, sizeof l->kind);
-        l->amount = (long)sqlite3_column_int64(st, 2);
-        l->balance_after = (long)sqlite3_column_int64(st, 3);
-        sq_text_copy(st, 4, l->generation_id, sizeof l->generation_id);
-        sq_text_copy(st, 5, l->note, sizeof l->note);
-        l->created_at = sqlite3_column_int64(st, 6);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        ledger_list_free(out);
-        return sq_fail(s, rc, err);
-    }
-    return VG_OK;
+    return sq_read_all(s, st, (void **)&out->items, &out->n, sizeof *out->items, read_ledger_entry, NULL, err);
 }

@@ -91,6 +91,13 @@ void sq_text_copy(sqlite3_stmt *st, int col, char *dst, size_t cap);
  * and *cap updated); NULL when out of memory. */
 void *sq_grow(void **items, size_t *n, size_t *cap, size_t size);
 
+/* Steps `st` to its end, reading each row with read(st, item) into a growing array of
+ * `size`-byte items (*items, *n: the caller's, free()). On failure frees what was read
+ * (free_item on each, may be NULL) and returns the error. */
+enum vg_err sq_read_all(struct sqlite_store *s, sqlite3_stmt *st, void **items, size_t *n, size_t size,
+                        void (*read)(sqlite3_stmt *st, void *item), void (*free_item)(void *item),
+                        struct vg_error *err);
+
 /* Binds text, or NULL when `v` is NULL. */
 void sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
 

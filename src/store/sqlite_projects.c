@@ -73,30 +73,26 @@ enum vg_err sq_project_get(struct store *base, const char *user_id, const char *
     return one_project(s, st, out, err);
 }
 
+static void read_project_item(sqlite3_stmt *st, void *item)
+{
+    read_project(st, item);
+}
+
+static void free_project_item(void *item)
+{
+    project_free(item);
+}
+
 enum vg_err sq_project_list(struct store *base, const char *user_id, struct project_list *out, struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
-    size_t cap = 0;
-    int rc;
     sqlite3_stmt *st = sq_stmt(s, SQ_PROJECT_LIST, err);
     out->items = NULL, out->n = 0;
     if (st == NULL)
         return VG_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct project *p = sq_grow((void **)&out->items, &out->n, &cap, sizeof *p);
-        if (p == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        read_project(st, p);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        project_list_free(out);
-        return sq_fail(s, rc, err);
-    }
-    return VG_OK;
+    return sq_read_all(s, st, (void **)&out->items, &out->n, sizeof *out->items, read_project_item,
+                       free_project_item, err);
 }
 
 enum vg_err sq_project_update(struct store *base, const char *user_id, const char *id, const char *name,
