@@ -11,10 +11,10 @@
 
 /* Which of a generation's files a route sends, and how. */
 struct file_kind {
-    const char *what;         /* "video" or "thumbnail", for messages */
+    const char *what; /* "video" or "thumbnail", for messages */
     const char *content_type;
-    bool thumbnail;           /* thumbnail_path, else output_path */
-    bool attachment;          /* Content-Disposition: attachment with vidgen-<id>.mp4 */
+    bool thumbnail;  /* thumbnail_path, else output_path */
+    bool attachment; /* Content-Disposition: attachment with vidgen-<id>.mp4 */
 };
 
 static const struct file_kind VIDEO = {"video", "video/mp4", false, false};

@@ -9,26 +9,21 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
 
-/* Bytes read and handed to h2o per proceed. Large enough that the per-chunk costs (a
- * pread, a writev, a trip through the event loop) vanish next to the copying; small enough
- * that a thousand downloads at once stay within a few hundred MB. bench/download.sh
- * measures the choice against nginx's sendfile. */
-#ifndef FILE_CHUNK
+/* How much one proceed sends. Measured with bench/download.sh against nginx's sendfile
+ * (bench/DOWNLOAD-RESULTS.md). pread()'s chunk size mattered little (64 KB to 1 MB were
+ * within the noise; the copy dominates), and 512 KB bounds what an HTTP/2 download holds.
+ * A sendfile() batch usually ends earlier, when the socket is full; the cap keeps one fast
+ * client from holding the event loop long. How much h2o is then handed to send itself
+ * (1 byte to 256 KB) made no difference either, so it gets one byte. */
 #define FILE_CHUNK (512 * 1024)
-#endif
-#ifndef FILE_MAP_FLAGS
-#define FILE_MAP_FLAGS MAP_POPULATE
-#endif
-#ifndef FILE_WINDOW
-#define FILE_WINDOW (4 * 1024 * 1024)
-#endif
+#define FILE_BATCH (8 * 1024 * 1024)
 
 #define ETAG_MAX 56 /* '"' + three 16-digit hex numbers + two '-' + '"' */
 
@@ -42,21 +37,21 @@ struct file_meta {
 };
 
 /* A body being streamed. Lives in req->pool (h2o_mem_alloc_shared, so that clearing the
- * pool closes a file still open and unmaps the last window); `buf` is in the same pool.
+ * pool closes a file still open); `buf` is in the same pool.
  *
- * Where h2o passes our chunks straight to writev() (see kernel_copies_chunks), a chunk is
- * a window of the file mapped read-only: the kernel copies the page-cache pages into the
- * socket, once, as sendfile would. Elsewhere it is read with pread() into `buf`, a second
- * copy. Either way at most one chunk of the file is held at a time. */
+ * Two ways to move the bytes (see stream_proceed). Over HTTP/1 without TLS, sendfile()
+ * hands the page-cache pages to the socket with no copy through user space, as nginx
+ * does; h2o (2.2) has no such path, so the stream sends around it between h2o's writes.
+ * Elsewhere each chunk is read with pread() into `buf` and handed to h2o. Either way at
+ * most one chunk of the file is in memory per response. */
 struct file_stream {
     h2o_generator_t super; /* first: h2o hands the generator back to proceed and stop */
-    int fd;                /* -1 once closed */
+    int fd;                /* the file; -1 once closed */
+    int sock_fd;           /* the client's socket for sendfile(), or -1 */
+    bool begun;            /* h2o has sent the headers */
     uint64_t off;          /* next byte to send */
     uint64_t left;         /* bytes still to send */
-    bool use_map;
-    char *map;             /* the window last handed to h2o, or NULL */
-    size_t map_len;
-    char *buf;             /* pread's buffer, allocated on first use */
+    char *buf;             /* pread()'s buffer: FILE_CHUNK, or 1 byte in sendfile mode */
     size_t buf_size;
 };
 
@@ -279,7 +274,7 @@ static void add_validators(h2o_req_t *req, const struct file_meta *m)
     add_header(req, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("private, max-age=0, must-revalidate"));
 }
 
-static bool is_token_char(unsigned char c)
+static bool is_filename_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '-';
@@ -300,7 +295,7 @@ static void add_disposition(h2o_req_t *req, const char *name)
     bool changed = false;
     len += (size_t)sprintf(v, "attachment; filename=\"");
     for (size_t i = 0; i < n; i++) {
-        bool ok = is_token_char((unsigned char)name[i]);
+        bool ok = is_filename_char((unsigned char)name[i]);
         changed |= !ok;
         v[len++] = ok ? name[i] : '_';
     }
@@ -309,7 +304,7 @@ static void add_disposition(h2o_req_t *req, const char *name)
         len += (size_t)sprintf(v + len, "; filename*=UTF-8''");
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)name[i];
-            if (is_token_char(c)) {
+            if (is_filename_char(c)) {
                 v[len++] = (char)c;
             } else {
                 v[len++] = '%', v[len++] = hex[c >> 4], v[len++] = hex[c & 15];
@@ -321,22 +316,6 @@ static void add_disposition(h2o_req_t *req, const char *name)
 
 /* --- the body ---------------------------------------------------------------------- */
 
-static size_t page_size(void)
-{
-    static size_t size;
-    if (size == 0)
-        size = (size_t)sysconf(_SC_PAGESIZE);
-    return size;
-}
-
-static void stream_unmap(struct file_stream *s)
-{
-    if (s->map != NULL) {
-        munmap(s->map, s->map_len);
-        s->map = NULL;
-    }
-}
-
 static void stream_close(struct file_stream *s)
 {
     if (s->fd >= 0) {
@@ -345,42 +324,19 @@ static void stream_close(struct file_stream *s)
     }
 }
 
-/* The pool is being cleared: the response is over and h2o holds no pointer into the last
- * chunk any more, so the window can go, and a file still open is closed. */
+/* The pool is being cleared: the last chance to close a file that is still open. */
 static void stream_dispose(void *p)
 {
-    stream_unmap(p);
     stream_close(p);
 }
 
-/* The next chunk as a window of the file mapped read-only (see `map` in file_stream).
- * MAP_POPULATE fills the window's page tables in one call rather than a fault per few
- * pages. -1 when the file cannot be mapped. */
-static int chunk_mapped(struct file_stream *s, h2o_iovec_t *chunk)
-{
-    uint64_t start = s->off & ~(uint64_t)(page_size() - 1);
-    size_t skip = (size_t)(s->off - start);
-    size_t n = s->left < FILE_WINDOW - skip ? (size_t)s->left : FILE_WINDOW - skip;
-    stream_unmap(s); /* h2o has written the previous chunk: that is why it asks for more */
-    void *p = mmap(NULL, skip + n, PROT_READ, MAP_SHARED | FILE_MAP_FLAGS, s->fd, (off_t)start);
-    if (p == MAP_FAILED)
-        return -1;
-    s->map = p;
-    s->map_len = skip + n;
-    *chunk = h2o_iovec_init((char *)p + skip, n);
-    return 0;
-}
-
-/* The next chunk read into the stream's buffer. -1 on an I/O error or when the file
- * ended early (it shrank under us). */
-static int chunk_read(struct file_stream *s, h2o_req_t *req, h2o_iovec_t *chunk)
+/* Reads the next chunk (at most buf_size bytes) into the stream's buffer. -1 on an I/O
+ * error, or when the file ended early (it shrank under us; errno is then 0). */
+static int chunk_read(struct file_stream *s, h2o_iovec_t *chunk)
 {
     ssize_t n;
-    if (s->buf == NULL) {
-        s->buf_size = s->left < FILE_CHUNK ? (size_t)s->left : FILE_CHUNK;
-        s->buf = h2o_mem_alloc_pool(&req->pool, s->buf_size);
-    }
     size_t want = s->left < s->buf_size ? (size_t)s->left : s->buf_size;
+    errno = 0;
     while ((n = pread(s->fd, s->buf, want, (off_t)s->off)) < 0 && errno == EINTR)
         ;
     if (n <= 0)
@@ -389,46 +345,80 @@ static int chunk_read(struct file_stream *s, h2o_req_t *req, h2o_iovec_t *chunk)
     return 0;
 }
 
-/* h2o wants the next chunk: the previous one has been written, so its memory is free.
+/* Sends up to FILE_BATCH bytes with sendfile(), stopping before the last byte of the body
+ * (h2o sends that one) or when the socket is full. -1 when the socket failed (the client
+ * went away: errno EPIPE or ECONNRESET) or the file did (errno; 0 when it ended early). */
+static int sendfile_batch(struct file_stream *s, h2o_req_t *req)
+{
+    uint64_t want = s->left - 1 < FILE_BATCH ? s->left - 1 : FILE_BATCH;
+    while (want > 0) {
+        off_t off = (off_t)s->off;
+        errno = 0;
+        ssize_t n = sendfile(s->sock_fd, s->fd, &off, (size_t)want); /* SIGPIPE is ignored (server.c) */
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0; /* full: h2o's write of the next byte waits for it to drain */
+        if (n <= 0)
+            return -1;
+        s->off += (uint64_t)n;
+        s->left -= (uint64_t)n;
+        want -= (uint64_t)n;
+        req->bytes_sent += (uint64_t)n; /* h2o counts only what passes through it */
+    }
+    return 0;
+}
+
+/* h2o wants more: everything handed to it so far has been written to the socket. With a
+ * socket to sendfile() to, the bytes go there first (not on the first call: the headers
+ * have not gone yet); then the next chunk is read and handed to h2o — a single byte in
+ * sendfile mode, so that h2o's write of it waits for room in the socket and calls proceed
+ * again, and so that h2o ends the response itself with the last byte.
  * h2o_send() may end the request and clear its pool at once (on the last or a failed
  * chunk), so the stream is never touched after it. */
 static void stream_proceed(h2o_generator_t *g, h2o_req_t *req)
 {
     struct file_stream *s = (struct file_stream *)g;
     h2o_iovec_t chunk;
-    if (s->use_map && chunk_mapped(s, &chunk) != 0)
-        s->use_map = false; /* this file system does not map: read from here on */
-    if (!s->use_map && chunk_read(s, req, &chunk) != 0) {
-        log_warn("http: reading a file at offset %" PRIu64 ": %s", s->off, errno ? strerror(errno) : "it ended early");
+    if ((s->begun && s->sock_fd >= 0 && sendfile_batch(s, req) != 0) || chunk_read(s, &chunk) != 0) {
+        if (errno != EPIPE && errno != ECONNRESET)
+            log_warn("http: sending a file, at byte %" PRIu64 ": %s", s->off,
+                     errno ? strerror(errno) : "the file ended early");
         stream_close(s);
         h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
         return;
     }
+    s->begun = true;
     s->off += chunk.len;
     s->left -= chunk.len;
     h2o_send_state_t state = s->left == 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS;
     if (state == H2O_SEND_STATE_FINAL)
-        stream_close(s); /* a mapped window outlives the descriptor; the pool unmaps it */
+        stream_close(s);
     h2o_send(req, &chunk, 1, state);
 }
 
-/* The client went away (or the server is stopping) before the last chunk. The window
- * stays mapped until the pool goes: the socket may still point into it. */
+/* The client went away (or the server is stopping) before the last chunk. */
 static void stream_stop(h2o_generator_t *g, h2o_req_t *req)
 {
     (void)req;
     stream_close((struct file_stream *)g);
 }
 
-/* Whether h2o hands our chunks to the kernel without touching them: HTTP/1 over plain TCP
- * (h2o writes the iovecs as they are). HTTP/2 and TLS copy or encrypt them in user space,
- * where a file truncated under a mapping would raise SIGBUS; they get read chunks. */
-static bool kernel_copies_chunks(h2o_req_t *req)
+/* The socket to sendfile() the body to, or -1. Only HTTP/1 over plain TCP, and only when
+ * h2o writes the body there as it is given: no framing, no encryption, and no filter
+ * between the generator and the connection's own output stream (the server registers
+ * none; the chunked encoder stays out when Content-Length is known; _ostr_top->next is
+ * how h2o's own file handler tells). HTTP/2 and TLS need every byte to pass through h2o.
+ * Call after h2o_start_response(), which sets the filters up. */
+static int sendfile_socket(h2o_req_t *req)
 {
-    if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL)
-        return false;
+    if (req->version >= 0x200 || req->res.content_length == SIZE_MAX || req->_ostr_top->next != NULL ||
+        req->conn->callbacks->get_socket == NULL)
+        return -1;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    return sock != NULL && sock->ssl == NULL;
+    if (sock == NULL || sock->ssl != NULL)
+        return -1;
+    return h2o_socket_get_fd(sock);
 }
 
 /* Starts the response (status and headers already set) and sends the first chunk of
@@ -437,9 +427,11 @@ static void stream_start(h2o_req_t *req, int fd, uint64_t off, uint64_t len)
 {
     struct file_stream *s = h2o_mem_alloc_shared(&req->pool, sizeof *s, stream_dispose);
     *s = (struct file_stream){.super = {stream_proceed, stream_stop}, .fd = fd, .off = off, .left = len};
-    s->use_map = kernel_copies_chunks(req);
-    posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_SEQUENTIAL);
     h2o_start_response(req, &s->super);
+    s->sock_fd = sendfile_socket(req);
+    s->buf_size = s->sock_fd >= 0 ? 1 : len < FILE_CHUNK ? (size_t)len : FILE_CHUNK;
+    s->buf = h2o_mem_alloc_pool(&req->pool, s->buf_size);
+    posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_SEQUENTIAL);
     stream_proceed(&s->super, req);
 }
 
@@ -467,6 +459,46 @@ static int open_regular(const char *path, struct stat *st)
     return fd;
 }
 
+/* 304: the validators (already added) and nothing else. */
+static void send_not_modified(h2o_req_t *req)
+{
+    req->res.content_length = SIZE_MAX;
+    send_headers_only(req, 304, "Not Modified");
+}
+
+/* 416, with the size the client can ask within. */
+static void send_unsatisfiable(h2o_req_t *req, uint64_t size)
+{
+    char *cr = h2o_mem_alloc_pool(&req->pool, 32);
+    add_header(req, H2O_TOKEN_CONTENT_RANGE, cr, (size_t)sprintf(cr, "bytes */%" PRIu64, size));
+    req->res.content_length = 0;
+    send_headers_only(req, 416, "Range Not Satisfiable");
+}
+
+/* Status, Content-* and Accept-Ranges of a 200 (range NONE) or 206 (ONE); returns the
+ * length of the body. */
+static uint64_t set_entity_headers(h2o_req_t *req, const struct file_meta *m, enum range_result range, uint64_t first,
+                                   uint64_t last, const char *content_type, const char *download_name)
+{
+    h2o_iovec_t type = h2o_strdup(&req->pool, content_type, SIZE_MAX);
+    add_header(req, H2O_TOKEN_CONTENT_TYPE, type.base, type.len);
+    add_header(req, H2O_TOKEN_ACCEPT_RANGES, H2O_STRLIT("bytes"));
+    add_disposition(req, download_name);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    if (range != RANGE_ONE) {
+        req->res.status = 200;
+        req->res.reason = "OK";
+        return m->size;
+    }
+    char *cr = h2o_mem_alloc_pool(&req->pool, 64);
+    add_header(req, H2O_TOKEN_CONTENT_RANGE, cr,
+               (size_t)sprintf(cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, m->size));
+    req->res.status = 206;
+    req->res.reason = "Partial Content";
+    return last - first + 1;
+}
+
 int http_file_send(h2o_req_t *req, const char *path, const char *content_type, const char *download_name)
 {
     struct stat st;
@@ -477,44 +509,20 @@ int http_file_send(h2o_req_t *req, const char *path, const char *content_type, c
         return -1;
     meta_init(&m, &st);
     add_validators(req, &m);
+    enum range_result range = RANGE_NONE;
     if (not_modified(req, &m)) {
-        close(fd);
-        req->res.content_length = SIZE_MAX;
-        send_headers_only(req, 304, "Not Modified");
-        return 0;
-    }
-    enum range_result range = requested_range(req, &m, &first, &last);
-    if (range == RANGE_UNSATISFIABLE) {
-        close(fd);
-        char *cr = h2o_mem_alloc_pool(&req->pool, 32);
-        add_header(req, H2O_TOKEN_CONTENT_RANGE, cr, (size_t)sprintf(cr, "bytes */%" PRIu64, m.size));
-        req->res.content_length = 0;
-        send_headers_only(req, 416, "Range Not Satisfiable");
-        return 0;
-    }
-    h2o_iovec_t type = h2o_strdup(&req->pool, content_type, SIZE_MAX);
-    add_header(req, H2O_TOKEN_CONTENT_TYPE, type.base, type.len);
-    add_header(req, H2O_TOKEN_ACCEPT_RANGES, H2O_STRLIT("bytes"));
-    add_disposition(req, download_name);
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
-                          H2O_STRLIT("nosniff"));
-    uint64_t len = m.size;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    if (range == RANGE_ONE) {
-        char *cr = h2o_mem_alloc_pool(&req->pool, 64);
-        add_header(req, H2O_TOKEN_CONTENT_RANGE, cr,
-                   (size_t)sprintf(cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, m.size));
-        len = last - first + 1;
-        req->res.status = 206;
-        req->res.reason = "Partial Content";
-    }
-    req->res.content_length = (size_t)len;
-    if (len == 0 || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-        close(fd);
+        send_not_modified(req);
+    } else if ((range = requested_range(req, &m, &first, &last)) == RANGE_UNSATISFIABLE) {
+        send_unsatisfiable(req, m.size);
+    } else {
+        uint64_t len = set_entity_headers(req, &m, range, first, last, content_type, download_name);
+        req->res.content_length = (size_t)len;
+        if (len > 0 && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+            stream_start(req, fd, first, len); /* takes the file */
+            return 0;
+        }
         send_headers_only(req, req->res.status, req->res.reason);
-        return 0;
     }
-    stream_start(req, fd, first, len);
+    close(fd);
     return 0;
 }

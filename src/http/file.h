@@ -11,8 +11,10 @@
  *     the whole file goes out with 200 (RFC 9110 §14.2 allows it);
  *   - HEAD answers the same headers, Content-Length included, and no body.
  *
- * The body is streamed: an h2o generator reads the next chunk with pread() each time h2o
- * asks for more, so at most one chunk of the file is in memory per response.
+ * The body is streamed by an h2o generator, a chunk each time h2o asks for more: over
+ * HTTP/1 without TLS with sendfile() (no copy through user space, as nginx does), else
+ * with pread() into a buffer. The file is never read whole into memory. A client gone
+ * away shows as EPIPE, so SIGPIPE must be ignored (http/server.c does).
  *
  * Ownership: the three strings are borrowed for the call only (what the response keeps is
  * copied into req->pool). The open file and the chunk buffer belong to the request; the file

@@ -16,15 +16,14 @@ struct media_scene_shape {
     double vx, vy;           /* bounce speed in frame fractions per second */
     double orbit_r, orbit_w; /* orbit radius (fraction of short side) and rad/s */
     double size;             /* radius as a fraction of the short side */
-    double pulse, pulse_w;   /* relative size swing and its rad/s */
-    double phase;
+    double phase;            /* orbit start angle */
 };
 
 /* Everything needed to draw any frame; a plain value the caller owns (stack is fine). */
 struct media_scene {
     int width, height;
     uint8_t top[3], bottom[3]; /* background gradient ends, Y U V */
-    double band_k, band_speed; /* background bands per height; scroll in heights/s */
+    double band_k, band_phase; /* background bands per height, and where they start */
     int nshapes;
     struct media_scene_shape shapes[MEDIA_SCENE_MAX_SHAPES];
 };
