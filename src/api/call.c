@@ -6,25 +6,33 @@
 #include "util/id.h"
 #include "util/log.h"
 
+int api_send_bytes(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
+{
+    static h2o_generator_t generator = {NULL, NULL}; /* the whole body goes in one final send */
+    req->res.status = status;
+    req->res.reason = "";
+    req->res.content_length = len; /* no chunked encoding */
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_iovec_t buf = h2o_iovec_init(body, len);
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    return 0;
+}
+
 int api_reply(struct api_call *c, int status, json_t *body)
 {
     h2o_req_t *req = c->req;
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL) {
-        h2o_send_error_500(req, "Internal Server Error", "out of memory", 0);
+    /* Serialised straight into the request's pool: one copy, freed with the request. */
+    size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    char *buf = len ? h2o_mem_alloc_pool(&req->pool, len) : NULL;
+    if (buf == NULL || json_dumpb(body, buf, len, JSON_COMPACT) != len) {
+        json_decref(body);
+        h2o_send_error_500(req, "Internal Server Error", "cannot serialise the reply", 0);
         return 0;
     }
-    size_t len = strlen(text);
-    char *buf = h2o_mem_alloc_pool(&req->pool, len);
-    memcpy(buf, text, len);
-    free(text);
-    req->res.status = status;
-    req->res.reason = "";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_send_inline(req, buf, len);
-    return 0;
+    json_decref(body);
+    return api_send_bytes(req, status, "application/json", buf, len);
 }
 
 int api_ok(struct api_call *c, json_t *fields)

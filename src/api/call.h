@@ -24,6 +24,9 @@ typedef int (*api_handler)(struct api_call *c);
 #define API_AUTH 1u    /* Authorization: Bearer required */
 #define API_BODY 2u    /* a JSON object body expected */
 
+/* Sends `len` bytes that live at least as long as the request (pool or static memory)
+ * with a Content-Length. Returns 0. */
+int api_send_bytes(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
 /* Sends `body` (a reference is stolen) as JSON with `status`. Returns 0 (h2o's "handled"). */
 int api_reply(struct api_call *c, int status, json_t *body);
 /* Sends {"success": true} merged with `fields` (stolen; may be NULL) with 200. */

@@ -14,8 +14,10 @@ int api_estimate(struct api_call *c);
 
 struct gen_request;
 struct price;
-/* The estimate object: total, breakdown, idr, model and provider names, chosen options. */
-json_t *api_price_json(const struct gen_request *r, const struct price *p);
+/* Writes the estimate object (total, breakdown, idr, model and provider names, chosen
+ * options) as JSON into buf, NUL-terminated when it fits; returns its length without the
+ * NUL (call with cap 0 to size the buffer). */
+size_t api_estimate_write(char *buf, size_t cap, const struct gen_request *r, const struct price *p);
 
 int api_projects_list(struct api_call *c);
 int api_projects_create(struct api_call *c);

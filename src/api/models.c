@@ -79,15 +79,6 @@ int api_models_build(struct api *api, char *err, size_t errlen)
 
 int api_models_list(struct api_call *c)
 {
-    h2o_req_t *req = c->req;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     /* The bytes live as long as the api, longer than any response. */
-    h2o_iovec_t body = h2o_iovec_init(c->t->api->models_json, c->t->api->models_json_len);
-    h2o_generator_t *gen = h2o_mem_alloc_pool(&req->pool, sizeof *gen);
-    *gen = (h2o_generator_t){NULL, NULL};
-    h2o_start_response(req, gen);
-    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
-    return 0;
+    return api_send_bytes(c->req, 200, "application/json", c->t->api->models_json, c->t->api->models_json_len);
 }

@@ -61,11 +61,8 @@ static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
 
 static int healthz(h2o_req_t *req)
 {
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-    h2o_send_inline(req, H2O_STRLIT("{\"status\":\"ok\"}"));
-    return 0;
+    static const char ok[] = "{\"status\":\"ok\"}";
+    return api_send_bytes(req, 200, "application/json", ok, sizeof ok - 1);
 }
 
 int api_handle(h2o_req_t *req, void *thread)

@@ -95,10 +95,9 @@ int cli_estimate(int argc, char **argv)
     } else {
         gen_request_price(&r, &p);
         if (as_json) {
-            json_t *j = api_price_json(&r, &p);
-            json_dumpf(j, stdout, JSON_COMPACT);
-            putchar('\n');
-            json_decref(j);
+            char buf[2048];
+            api_estimate_write(buf, sizeof buf, &r, &p); /* a few hundred bytes at most */
+            puts(buf);
         } else
             print_table(&r, &p);
         rc = 0;
