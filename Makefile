@@ -14,7 +14,7 @@ BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 TEST_DEBS  = libcriterion-dev python3 python3-pytest ffmpeg curl
-BENCH_DEBS = nginx-light wrk ffmpeg hyperfine
+BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
           libavformat libavcodec libavutil libswscale
@@ -98,6 +98,10 @@ asan: test-deps
 bench: bench-deps
 	$(MAKE) --no-print-directory $(BUILD)/vidgen
 	sh bench/http.sh
+	sh bench/download.sh
+	sh bench/render.sh
+	sh bench/thumbnail.sh
+	/usr/bin/python3 bench/pipeline.py
 
 format:
 	clang-format -i $(SRCS) $(shell find src -name '*.h') $(UNIT_SRCS)

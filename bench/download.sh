@@ -21,9 +21,9 @@
 # The target (DESIGN §8) is vidgen at >= 90 % of nginx in both. Both send with sendfile():
 # nginx natively, vidgen from its generator around h2o 2.2, which has none (src/http/file.c).
 #
-# The results (command, machine, figures, date) go to bench/DOWNLOAD-RESULTS.md, or to
-# the file BENCH_RESULTS names ("-" for none). What follows the line "<!-- notes -->" in
-# that file is kept from one run to the next.
+# The results are printed; with BENCH_RESULTS=FILE they are also written (command, machine,
+# figures, date) to FILE, keeping what follows a line "<!-- notes -->" in it. The figures in
+# bench/README.md come from such a run.
 #
 # Environment (all optional):
 #   BENCH_SIZE_MB       size of the file (default 100)
@@ -46,7 +46,7 @@ ROUNDS=${BENCH_ROUNDS:-25}
 CONNECTIONS=${BENCH_CONNECTIONS:-4}
 DURATION=${BENCH_SECONDS:-10}
 WRK_ROUNDS=${BENCH_WRK_ROUNDS:-2}
-RESULTS_MD=${BENCH_RESULTS:-$ROOT/bench/DOWNLOAD-RESULTS.md}
+RESULTS_MD=${BENCH_RESULTS:--}
 API=/api/apps/video-generator
 TARGET=0.90
 
