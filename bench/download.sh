@@ -61,50 +61,19 @@ for v in "$SIZE_MB" "$ROUNDS" "$CONNECTIONS" "$DURATION" "$WRK_ROUNDS"; do
 done
 
 # --- 1. tools -------------------------------------------------------------------------
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-missing=""
-command -v curl >/dev/null 2>&1 || missing="$missing curl"
-command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
-command -v python3 >/dev/null 2>&1 || missing="$missing python3"
-[ -x "$NGINX" ] || missing="$missing nginx-light"
-if [ -n "$missing" ]; then
-    [ "$(id -u)" = 0 ] || die "missing Debian packages:$missing (make bench-deps, or sudo apt-get install$missing)"
-    echo "installing Debian packages:$missing"
-    apt-get update -qq
-    # shellcheck disable=SC2086 # one word per package
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-fi
-if [ ! -x "$VIDGEN_BIN" ]; then
-    echo "building $VIDGEN_BIN"
-    make --no-print-directory build/vidgen >/dev/null
-fi
+. "$ROOT/bench/lib.sh"
+bench_require curl:curl wrk:wrk python3:python3 nginx:nginx-light
 
 # --- processes, temporary files and their cleanup -------------------------------------
 TMP=""
 VG_PID=""
 NGINX_PID=""
 
-# Sends SIG to PID (a child of this shell) and waits up to 15 s for it to end, then kills
-# it. An ended child stays a zombie until waited for: "running" = /proc/PID exists, not Z.
-stop() {
-    pid=$1
-    [ -n "$pid" ] || return 0
-    kill "-$2" "$pid" 2>/dev/null || true
-    i=0
-    while [ -r "/proc/$pid/stat" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ] && [ $i -lt 150 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     rc=$?
     trap - EXIT INT TERM
-    stop "$NGINX_PID" QUIT
-    stop "$VG_PID" TERM
+    bench_stop "$NGINX_PID" QUIT
+    bench_stop "$VG_PID" TERM
     if [ -n "$TMP" ] && [ "$rc" != 0 ]; then
         for f in "$TMP/vidgen.log" "$TMP/nginx-error.log"; do
             [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 20 "$f"; } >&2

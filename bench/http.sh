@@ -67,50 +67,19 @@ done
 [ "$DURATION" -ge 1 ] && [ "$ROUNDS" -ge 1 ] || die "BENCH_SECONDS and BENCH_ROUNDS must be at least 1"
 
 # --- 1. tools -------------------------------------------------------------------------
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-missing=""
-command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
-[ -x "$NGINX" ] || missing="$missing nginx-light"
-command -v curl >/dev/null 2>&1 || missing="$missing curl"
-if [ -n "$missing" ]; then
-    [ "$(id -u)" = 0 ] || die "missing Debian packages:$missing (make bench-deps, or sudo apt-get install$missing)"
-    echo "installing Debian packages:$missing"
-    apt-get update -qq
-    # shellcheck disable=SC2086 # one word per package
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-fi
-if [ ! -x "$VIDGEN_BIN" ]; then
-    echo "building $VIDGEN_BIN"
-    make --no-print-directory build/vidgen >/dev/null
-fi
+. "$ROOT/bench/lib.sh"
+bench_require wrk:wrk nginx:nginx-light curl:curl
 
 # --- processes, temporary files and their cleanup -------------------------------------
 TMP=""
 VG_PID=""
 NGINX_PID=""
 
-# Sends SIG to PID (a child of this shell) and waits for it to end, for at most 15 s,
-# after which it is killed. A child that has ended stays a zombie until waited for, so
-# "still running" means: /proc/PID exists and its state is not Z.
-stop() {
-    pid=$1
-    [ -n "$pid" ] || return 0
-    kill "-$2" "$pid" 2>/dev/null || true
-    i=0
-    while [ -r "/proc/$pid/stat" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ] && [ $i -lt 150 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     rc=$?
     trap - EXIT HUP INT PIPE TERM
-    stop "$NGINX_PID" QUIT # graceful: finish the replies in flight, then exit
-    stop "$VG_PID" TERM    # vidgen's graceful stop
+    bench_stop "$NGINX_PID" QUIT # graceful: finish the replies in flight, then exit
+    bench_stop "$VG_PID" TERM    # vidgen's graceful stop
     if [ -n "$TMP" ] && [ "$rc" != 0 ]; then
         for f in "$TMP/vidgen.log" "$TMP/nginx-error.log"; do
             [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 20 "$f"; } >&2
