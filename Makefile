@@ -31,7 +31,7 @@ EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit integration asan bench format clean
+.PHONY: all deps test-deps bench-deps run test unit integration asan bench fuzz format clean
 
 all: $(BUILD)/vidgen
 
@@ -102,6 +102,19 @@ bench: bench-deps
 	sh bench/render.sh
 	sh bench/thumbnail.sh
 	/usr/bin/python3 bench/pipeline.py
+
+# libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(BUILD)/gen
+fuzz: deps $(BUILD)/gen/embedded.c
+	@command -v clang >/dev/null || $(call apt_install,clang libclang-rt-14-dev)
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/gen_request tests/fuzz/fuzz_gen_request.c src/core/gen_request.c \
+	  src/core/catalog.c src/core/pricing.c src/core/text.c src/core/err.c src/util/embedded.c \
+	  $(BUILD)/gen/embedded.c -ljansson
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/router tests/fuzz/fuzz_router.c src/http/router.c
+	$(BUILD)/fuzz/gen_request -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/json.dict
+	$(BUILD)/fuzz/router -max_total_time=$(FUZZ_SECONDS)
 
 format:
 	clang-format -i $(SRCS) $(shell find src -name '*.h') $(UNIT_SRCS)

@@ -9,6 +9,9 @@ static int split(const char *path, size_t len, const char *seg[], size_t seglen[
     int n = 0;
     if (len == 0 || path[0] != '/')
         return -1;
+    for (size_t k = 0; k < len; k++) /* control bytes (NUL among them) are never in a route */
+        if ((unsigned char)path[k] < 0x20 || path[k] == 0x7f)
+            return -1;
     size_t i = 1, start = 1;
     for (;; i++) {
         if (i == len || path[i] == '/') {

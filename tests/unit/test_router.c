@@ -44,3 +44,12 @@ Test(router, near_misses_do_not_match)
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         cr_expect_eq(match("GET", paths[i], &m), ROUTER_NOT_FOUND, "'%s' matched", paths[i]);
 }
+
+Test(router, control_bytes_never_match)
+{
+    /* found by tests/fuzz/fuzz_router.c: a NUL inside a segment made an empty parameter */
+    static const char path[] = "/projects/\0\0x";
+    struct route_match m;
+    cr_expect_eq(router_match(routes, 4, "GET", 3, path, sizeof path - 1, &m), ROUTER_NOT_FOUND);
+    cr_expect_eq(match("GET", "/projects/a\tb", &m), ROUTER_NOT_FOUND);
+}
