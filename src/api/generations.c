@@ -86,10 +86,10 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
     if (e == VG_ERR_NO_CREDITS)
         return vg_fail(err, e, "", "this generation costs %ld credits and your balance is %ld", p.total,
                        c->user.balance);
-    if (e == VG_OK && !*replayed) {
+    /* No live event for "pending": the reply says it, and an event published from this
+     * thread could overtake or trail the worker's first one, showing a status go back. */
+    if (e == VG_OK && !*replayed)
         queue_push(api->queue, out->id);
-        api_notify(api, out);
-    }
     return e;
 }
 
