@@ -89,21 +89,6 @@ trap 'exit 143' TERM
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vidgen-download.XXXXXX")
 mkdir -p "$TMP/data/videos" "$TMP/nginx"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until URL answers 2xx, while PID lives, for at most 10 s.
-wait_for() {
-    i=0
-    until curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; do
-        kill -0 "$2" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$2/stat" 2>/dev/null)" != Z ] || die "$3 exited at start"
-        [ $i -lt 100 ] || die "$3 did not answer $1 within 10 s"
-        sleep 0.1
-        i=$((i + 1))
-    done
-}
-
 # --- 2. vidgen, a user, a project and a completed generation --------------------------
 VG_PORT=$(free_port)
 VG=http://127.0.0.1:$VG_PORT

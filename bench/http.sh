@@ -97,30 +97,6 @@ trap 'exit 143' TERM
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vidgen-bench.XXXXXX")
 mkdir "$TMP/data" "$TMP/www" "$TMP/nginx"
 
-# A loopback TCP port nobody listens on. Call it after starting the servers that already
-# took theirs, so two calls never hand out the same port.
-free_port() {
-    if command -v python3 >/dev/null 2>&1 &&
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null; then
-        return 0
-    fi
-    while :; do
-        p=$(($(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000))
-        [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return 0; }
-    done
-}
-
-# Waits until URL answers 2xx, while PID lives, for at most 10 s.
-wait_for() {
-    i=0
-    until curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; do
-        kill -0 "$2" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$2/stat" 2>/dev/null)" != Z ] || die "$3 exited at start"
-        [ $i -lt 100 ] || die "$3 did not answer $1 within 10 s"
-        sleep 0.1
-        i=$((i + 1))
-    done
-}
-
 # --- 2. vidgen ------------------------------------------------------------------------
 VG_PORT=$(free_port)
 VG=http://127.0.0.1:$VG_PORT

@@ -1,4 +1,5 @@
-# Shared by the shell benchmarks (sourced): tools, the vidgen binary, stopping children.
+# Shared by the shell benchmarks (sourced): tools, the vidgen binary, ports, waiting for a
+# server to answer, stopping children.
 # Expects ROOT, VIDGEN_BIN and a die() function from the script that sources it.
 
 # bench_require "cmd:package ..." — installs the Debian packages of missing commands (as
@@ -41,4 +42,28 @@ bench_stop() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+
+# A loopback TCP port nobody listens on. Call it after starting the servers that already
+# took theirs, so two calls never hand out the same port.
+free_port() {
+    if command -v python3 >/dev/null 2>&1 &&
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null; then
+        return 0
+    fi
+    while :; do
+        p=$(($(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000))
+        [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return 0; }
+    done
+}
+
+# Waits until URL answers 2xx, while PID lives, for at most 10 s.
+wait_for() {
+    i=0
+    until curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; do
+        kill -0 "$2" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$2/stat" 2>/dev/null)" != Z ] || die "$3 exited at start"
+        [ $i -lt 100 ] || die "$3 did not answer $1 within 10 s"
+        sleep 0.1
+        i=$((i + 1))
+    done
 }
