@@ -124,6 +124,17 @@ static int check_url(const char *name, const char *v, const char *const *schemes
     return -1;
 }
 
+/* "on" or "off" into 1 or 0. */
+static int parse_switch(const char *name, const char *v, long *out, char *err, size_t errlen)
+{
+    if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+        *out = strcmp(v, "on") == 0;
+        return 0;
+    }
+    snprintf(err, errlen, "%s must be on or off, not \"%.40s\"", name, v);
+    return -1;
+}
+
 static int parse_level(const char *v, enum log_level *out, char *err, size_t errlen)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
@@ -141,7 +152,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     static const char *const http[] = {"http://", "https://", NULL};
     static const char *const db[] = {"sqlite:", "postgres://", "postgresql://", NULL};
     static const char *const redis[] = {"redis://", NULL};
-    long threads, credits, render_threads, lease;
+    long threads, credits, render_threads, lease, max_conns, shutdown, h2c;
     const char *v;
 
     if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
@@ -159,12 +170,18 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         copy(c->token, sizeof c->token, "VIDGEN_TOKEN", lookup(d, "VIDGEN_TOKEN", ""), err, errlen) ||
         copy(c->access_log, sizeof c->access_log, "VIDGEN_ACCESS_LOG", lookup(d, "VIDGEN_ACCESS_LOG", "-"), err, errlen) ||
         parse_long("VIDGEN_THREADS", lookup(d, "VIDGEN_THREADS", "0"), 0, 256, &threads, err, errlen) ||
+        parse_long("VIDGEN_MAX_CONNECTIONS", lookup(d, "VIDGEN_MAX_CONNECTIONS", "0"), 0, 1000000, &max_conns, err, errlen) ||
+        parse_long("VIDGEN_SHUTDOWN_SECONDS", lookup(d, "VIDGEN_SHUTDOWN_SECONDS", "30"), 1, 3600, &shutdown, err, errlen) ||
+        parse_switch("VIDGEN_H2C", lookup(d, "VIDGEN_H2C", "off"), &h2c, err, errlen) ||
         parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err, errlen) ||
         parse_long("VIDGEN_LEASE_SECONDS", lookup(d, "VIDGEN_LEASE_SECONDS", "30"), 2, 3600, &lease, err, errlen) ||
         parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err, errlen) ||
         parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
         return -1;
     c->threads = (int)threads;
+    c->max_connections = (int)max_conns;
+    c->shutdown_seconds = (int)shutdown;
+    c->http2_cleartext = h2c != 0;
     c->render_threads = (int)render_threads;
     c->lease_seconds = (int)lease;
     c->admin_credits = credits;

@@ -23,6 +23,9 @@ struct config {
     char token[256];           /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */
     char access_log[1024];     /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
     int threads;               /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
+    int max_connections;       /* VIDGEN_MAX_CONNECTIONS: open client connections, 0 = from the open-file limit */
+    bool http2_cleartext;      /* VIDGEN_H2C: accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
+    int shutdown_seconds;      /* VIDGEN_SHUTDOWN_SECONDS: how long a stop waits for downloads and streams */
     int render_threads;        /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
     int lease_seconds;         /* VIDGEN_LEASE_SECONDS: a worker's hold on a job, renewed at a third */
     long admin_credits;        /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
