@@ -12,6 +12,11 @@
 
 #define API_PREFIX "/api/apps/video-generator"
 #define API_JSON_BODY_MAX (64 * 1024)
+/* The largest request body any route takes: h2o refuses a larger announced Content-Length
+ * with 413 before reading it, and a chunked body as soon as it grows past this, on every
+ * connection, before any handler or token check runs. */
+#define API_MAX_BODY API_JSON_BODY_MAX
+#define API_MAX_BODY_TEXT "64 KB"
 
 struct api {
     const struct config *cfg;   /* borrowed; outlives the api */

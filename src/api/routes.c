@@ -6,6 +6,7 @@
 #include "api/files.h"
 #include "api/handlers.h"
 #include "core/token.h"
+#include "http/server.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -59,6 +60,17 @@ static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
     return e;
 }
 
+/* An error h2o found before routing (http/server.h), in the API's error shape. */
+static int protocol_error(struct api_call *c, const char *status, size_t len)
+{
+    if (h2o_memis(status, len, H2O_STRLIT("413")))
+        return api_fail_with(c, VG_ERR_TOO_LARGE, "",
+                             "the request body is larger than this server takes (" API_MAX_BODY_TEXT ")");
+    if (h2o_memis(status, len, H2O_STRLIT("417")))
+        return api_fail_with(c, VG_ERR_BAD_REQUEST, "", "the only expectation understood is Expect: 100-continue");
+    return api_fail_with(c, VG_ERR_BAD_REQUEST, "", "malformed HTTP request");
+}
+
 static int healthz(h2o_req_t *req)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
@@ -74,6 +86,12 @@ int api_handle(h2o_req_t *req, void *thread)
 
     if (h2o_memis(path, path_len, H2O_STRLIT("/healthz")))
         return healthz(req);
+    /* Only by h2o's internal redirect: a client asking for this path gets 404 like any other. */
+    if (!h2o_memis(req->input.path.base, req->input.path.len, req->path.base, req->path.len) &&
+        path_len > sizeof HTTP_SERVER_ERROR_PREFIX - 1 &&
+        memcmp(path, HTTP_SERVER_ERROR_PREFIX, sizeof HTTP_SERVER_ERROR_PREFIX - 1) == 0)
+        return protocol_error(&c, path + sizeof HTTP_SERVER_ERROR_PREFIX - 1,
+                              path_len - (sizeof HTTP_SERVER_ERROR_PREFIX - 1));
     if (path_len < sizeof API_PREFIX - 1 || memcmp(path, API_PREFIX, sizeof API_PREFIX - 1) != 0)
         return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
 

@@ -15,8 +15,6 @@
 #include "store/store.h"
 #include "util/log.h"
 
-#define SERVE_MAX_BODY (16u << 20) /* the largest body h2o reads; routes set their own, lower */
-
 /* On a fresh database, creates the first admin with starting credits and tells how to log
  * in. The token is also written to DATA_DIR/admin-token (mode 0600), since it is shown once. */
 static int first_run(struct store *s, const struct config *cfg)
@@ -88,14 +86,18 @@ static int serve(const struct config *cfg, struct api *api, bool with_worker)
         .port = cfg->port,
         .threads = cfg->threads > 0 ? cfg->threads : (cores > 0 ? (int)cores : 1),
         .access_log = cfg->access_log,
-        .max_body = SERVE_MAX_BODY,
-        .shutdown_timeout_ms = 10000,
+        .max_body = API_MAX_BODY,
+        .shutdown_timeout_ms = cfg->shutdown_seconds * 1000,
+        .max_connections = cfg->max_connections,
+        .http2_cleartext = cfg->http2_cleartext,
         .thread_init = api_thread_init,
         .thread_stopping = api_thread_stopping,
         .thread_done = api_thread_done,
         .on_request = api_handle,
         .arg = api,
     };
+    if (http_server_check_address(cfg->host, cfg->port) != 0)
+        return 1; /* before the worker takes any job */
     if (with_worker && (w = cli_start_worker(cfg, api->queue, on_change, api)) == NULL)
         return 1;
     int rc = http_server_run(&http);

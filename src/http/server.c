@@ -12,18 +12,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/accept.h"
 #include "util/log.h"
 
 struct loop {
     h2o_context_t ctx; /* first: handlers find their loop from req->conn->ctx */
     h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
+    struct accept_gate gate; /* owns the listening socket once the loop runs */
     int listen_fd;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t stop_receiver;
     pthread_t thread;
     int index;
-    int holds; /* long-lived responses under way (http_server_hold) */
     int abandoned; /* connections were still open when the loop stopped */
     int stop_received; /* the main thread's stop message has been handled */
     void *data;
@@ -33,6 +33,7 @@ struct loop {
 
 struct server {
     h2o_globalconf_t globalconf;
+    struct accept_limit limit;
     struct loop *loops;
     atomic_int failed;
     pthread_barrier_t ready;
@@ -53,18 +54,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return h->cfg->on_request(req, loop->data);
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    struct loop *loop = listener->data;
-    h2o_socket_t *sock;
-    if (err != NULL)
-        return;
-    if ((sock = h2o_evloop_socket_accept(listener)) != NULL)
-        h2o_accept(&loop->accept_ctx, sock);
-}
-
-/* Opens a listening socket on host:port with SO_REUSEPORT. */
-static int open_listener(const char *host, unsigned short port)
+/* Opens a listening socket on host:port; with SO_REUSEPORT, so that every loop of this
+ * process has its own, when `shared`. */
+static int open_listener(const char *host, unsigned short port, int shared)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
     char portstr[8];
@@ -77,9 +69,14 @@ static int open_listener(const char *host, unsigned short port)
     }
     fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) || bind(fd, res->ai_addr, res->ai_addrlen) ||
-        listen(fd, 4096)) {
-        log_error("http: cannot listen on %s:%u: %s", host, port, strerror(errno));
+        (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on)) ||
+        bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 4096)) {
+        if (errno == EADDRINUSE)
+            log_error("http: %s:%u is already in use by another process (another vidgen serve?); stop it "
+                      "or choose another address with VIDGEN_ADDR or --addr",
+                      host, port);
+        else
+            log_error("http: cannot listen on %s:%u: %s", host, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         fd = -1;
@@ -107,11 +104,7 @@ static void on_stop_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t
         h2o_linklist_unlink(&m->link);
         free(m);
     }
-    if (loop->listener != NULL) {
-        h2o_socket_read_stop(loop->listener);
-        h2o_socket_close(loop->listener);
-        loop->listener = NULL;
-    }
+    accept_gate_stop(&loop->gate);
     loop->stop_received = 1;
     if (loop->data && loop->cfg->thread_stopping)
         loop->cfg->thread_stopping(loop->data, loop->cfg->arg);
@@ -126,30 +119,23 @@ static int open_connections(h2o_context_t *ctx)
     return !h2o_linklist_is_empty(&ctx->http1._conns) || !h2o_linklist_is_empty(&ctx->http2._conns);
 }
 
-void http_server_hold(h2o_context_t *ctx)
-{
-    ((struct loop *)ctx)->holds++;
-}
-
-void http_server_release(h2o_context_t *ctx)
-{
-    ((struct loop *)ctx)->holds--;
-}
-
-/* A short answer is written within milliseconds of the stop; h2o 2.2 does not close idle
- * HTTP/1 keep-alive connections on request_shutdown, so after this grace those are cut. */
+/* A request that arrived just before the stop gets this long to reach its handler; h2o
+ * 2.2 does not close idle HTTP/1 keep-alive connections on request_shutdown, so after it
+ * the idle ones are closed. */
 #define DRAIN_GRACE_MS 500
 
-/* Serves what is open until it is done: held responses up to the shutdown timeout, other
- * connections up to the grace period. */
+/* Serves what is open until it is done, up to the shutdown timeout: responses under way
+ * (downloads) finish, idle connections close after the grace period. */
 static void drain(struct loop *loop, h2o_evloop_t *evloop)
 {
     uint64_t start = h2o_now(evloop);
     uint64_t grace = start + DRAIN_GRACE_MS, deadline = start + (uint64_t)loop->cfg->shutdown_timeout_ms;
-    for (;;) {
-        uint64_t now = h2o_now(evloop);
-        if (now >= deadline || (loop->holds <= 0 && (!open_connections(&loop->ctx) || now >= grace)))
-            break;
+    int idle_closed = 0;
+    while (open_connections(&loop->ctx) && h2o_now(evloop) < deadline) {
+        if (!idle_closed && h2o_now(evloop) >= grace) {
+            accept_gate_close_idle(&loop->gate);
+            idle_closed = 1;
+        }
         h2o_evloop_run(evloop, 50);
     }
 }
@@ -187,9 +173,8 @@ static void *loop_main(void *arg)
     loop->accept_ctx.hosts = srv->globalconf.hosts;
     loop->queue = h2o_multithread_create_queue(evloop);
     h2o_multithread_register_receiver(loop->queue, &loop->stop_receiver, on_stop_message);
-    loop->listener = h2o_evloop_socket_create(evloop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    loop->listener->data = loop;
-    h2o_socket_read_start(loop->listener, on_accept);
+    accept_gate_start(&loop->gate, &loop->accept_ctx,
+                      h2o_evloop_socket_create(evloop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ), &srv->limit);
     loop->data = loop->cfg->thread_init(loop->index, &loop->ctx, loop->cfg->arg);
     if (loop->data == NULL)
         atomic_store(&srv->failed, 1);
@@ -205,10 +190,7 @@ static void *loop_main(void *arg)
      * nothing left to do, and h2o_context_dispose() wants every timer unlinked. */
     if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
-    if (loop->listener != NULL) {
-        h2o_socket_close(loop->listener);
-        loop->listener = NULL;
-    }
+    accept_gate_stop(&loop->gate);
     settle(loop, evloop);
     if (loop->data)
         loop->cfg->thread_done(loop->data, loop->cfg->arg);
@@ -218,19 +200,30 @@ static void *loop_main(void *arg)
      * loop is left as it is (as h2o's own server does) and its memory stays reachable. */
     loop->abandoned = open_connections(&loop->ctx) || timers_pending(&loop->ctx);
     if (!loop->abandoned) {
+        accept_gate_dispose(&loop->gate);
         h2o_context_dispose(&loop->ctx);
         h2o_multithread_destroy_queue(loop->queue);
     }
     return NULL;
 }
 
+/* Errors h2o sends itself, before any handler: see HTTP_SERVER_ERROR_PREFIX. */
+static h2o_errordoc_t error_docs[] = {
+    {400, {H2O_STRLIT(HTTP_SERVER_ERROR_PREFIX "400")}},
+    {413, {H2O_STRLIT(HTTP_SERVER_ERROR_PREFIX "413")}},
+    {417, {H2O_STRLIT(HTTP_SERVER_ERROR_PREFIX "417")}},
+};
+
 static void setup_globalconf(struct server *srv, const struct http_server_config *cfg)
 {
     h2o_config_init(&srv->globalconf);
     srv->globalconf.max_request_entity_size = cfg->max_body;
+    srv->globalconf.http1.upgrade_to_http2 = cfg->http2_cleartext;
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("vidgen"));
     h2o_hostconf_t *host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    /* h2o answers a request it refuses before routing from the host's fallback path. */
+    h2o_errordoc_register(&host->fallback_path, error_docs, sizeof error_docs / sizeof error_docs[0]);
     struct dispatch_handler *h = (void *)h2o_create_handler(path, sizeof *h);
     h->super.on_req = on_req;
     h->cfg = cfg;
@@ -255,11 +248,26 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* SO_REUSEPORT would let this process quietly share the port with another one that listens
+ * there (half the requests each): a socket without it is refused instead. */
+int http_server_check_address(const char *host, unsigned short port)
+{
+    if (port == 0)
+        return 0;
+    int probe = open_listener(host, port, 0);
+    if (probe < 0)
+        return -1;
+    close(probe);
+    return 0;
+}
+
 static int open_listeners(struct server *srv, const struct http_server_config *cfg)
 {
     unsigned short port = cfg->port;
+    if (http_server_check_address(cfg->host, port) != 0)
+        return -1;
     for (int i = 0; i < cfg->threads; i++) {
-        if ((srv->loops[i].listen_fd = open_listener(cfg->host, port)) < 0)
+        if ((srv->loops[i].listen_fd = open_listener(cfg->host, port, 1)) < 0)
             return -1;
         port = bound_port(srv->loops[i].listen_fd); /* port 0: the others join the one chosen */
     }
@@ -287,6 +295,7 @@ int http_server_run(const struct http_server_config *cfg)
     for (int i = 0; i < cfg->threads; i++)
         srv->loops[i].listen_fd = -1;
     setup_globalconf(srv, cfg);
+    accept_limit_init(&srv->limit, cfg->max_connections);
     pthread_barrier_init(&srv->ready, NULL, cfg->threads + 1);
     if (open_listeners(srv, cfg) != 0)
         goto done;

@@ -1,5 +1,6 @@
 /* The HTTP server: libh2o, one event loop per thread, each with its own listening socket
- * bound with SO_REUSEPORT so the kernel spreads connections without a shared accept.
+ * bound with SO_REUSEPORT so the kernel spreads connections without a shared accept
+ * (http/accept.h keeps the number of connections within limits).
  *
  * The server knows nothing of the API: every request goes to `on_request` together with the
  * per-thread data that `thread_init` made for its loop. */
@@ -9,13 +10,21 @@
 #include <h2o.h>
 #include <stddef.h>
 
+/* A request h2o refuses itself before any handler runs (a body over max_body: 413; a
+ * malformed request: 400; an unknown Expect: 417) is redirected internally to GET
+ * HTTP_SERVER_ERROR_PREFIX "<status>", so that on_request can answer it in its own format;
+ * the client gets the original status. */
+#define HTTP_SERVER_ERROR_PREFIX "/.well-known/vidgen-error/"
+
 struct http_server_config {
     const char *host;
     unsigned short port;       /* 0 = any free port (logged) */
     int threads;               /* >= 1 */
     const char *access_log;    /* path, "-" for stderr, "off" or NULL for none */
     size_t max_body;           /* h2o refuses larger bodies with 413 before any handler runs */
-    int shutdown_timeout_ms;   /* how long a graceful stop waits for open connections */
+    int shutdown_timeout_ms;   /* how long a graceful stop waits for responses under way */
+    int max_connections;       /* open client connections, 0 = from the open-file limit */
+    int http2_cleartext;       /* accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
 
     /* Called once on each loop thread before it serves, with the loop's h2o context;
      * returns that thread's data, or NULL to abort the start. thread_stopping (may be NULL)
@@ -29,14 +38,14 @@ struct http_server_config {
     void *arg;
 };
 
-/* A long-lived response (a file stream, an SSE stream) holds its loop open while it runs:
- * a graceful stop waits for every hold to be released (up to shutdown_timeout_ms), while
- * idle keep-alive connections are closed after a short grace. Loop thread only. */
-void http_server_hold(h2o_context_t *ctx);
-void http_server_release(h2o_context_t *ctx);
+/* 0 when host:port is free to listen on, -1 (message logged) when another process holds
+ * it or it cannot be used. http_server_run checks too; this lets a caller check first. */
+int http_server_check_address(const char *host, unsigned short port);
 
 /* Serves until SIGINT or SIGTERM, then stops gracefully: the listening sockets close,
- * responses under way finish (up to shutdown_timeout_ms), and every thread_done runs.
+ * thread_stopping ends long-lived streams (SSE), responses under way such as downloads
+ * finish (up to shutdown_timeout_ms), idle keep-alive connections close after a short
+ * grace, and every thread_done runs.
  * Returns 0 after a clean stop, -1 if it could not start (message logged). */
 int http_server_run(const struct http_server_config *cfg);
 
