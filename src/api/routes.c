@@ -1,5 +1,6 @@
 /* The route table and the dispatch every request goes through: match, authenticate,
  * call the handler. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "api/events.h"
@@ -38,6 +39,27 @@ static const struct route routes[] = {
     R("HEAD", "/download/:id", api_generation_download, API_AUTH),
 };
 
+static bool is_ows(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* The token of "Authorization: Bearer TOKEN" (RFC 9110 §11: the scheme is case-insensitive,
+ * whitespace around the credentials is not part of them), or {NULL, 0}. */
+static h2o_iovec_t bearer_token(h2o_iovec_t v)
+{
+    static const char scheme[] = "bearer";
+    size_t n = sizeof scheme - 1, i = n;
+    if (v.len <= n || !h2o_lcstris(v.base, n, scheme, n) || !is_ows(v.base[n]))
+        return h2o_iovec_init(NULL, 0);
+    size_t end = v.len;
+    while (i < end && is_ows(v.base[i]))
+        i++;
+    while (end > i && is_ows(v.base[end - 1]))
+        end--;
+    return i < end ? h2o_iovec_init(v.base + i, end - i) : h2o_iovec_init(NULL, 0);
+}
+
 /* Finds the user behind "Authorization: Bearer TOKEN". */
 static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
 {
@@ -45,15 +67,13 @@ static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (i < 0)
         return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "send an API token as Authorization: Bearer TOKEN");
-    h2o_iovec_t v = req->headers.entries[i].value;
-    if (v.len < 8 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
+    if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, i) >= 0)
+        return vg_fail(err, VG_ERR_BAD_REQUEST, "", "send one Authorization header, not several");
+    h2o_iovec_t tok = bearer_token(req->headers.entries[i].value);
+    if (tok.base == NULL)
         return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "the Authorization header must be Bearer TOKEN");
-    const char *tok = v.base + 7;
-    size_t len = v.len - 7;
-    while (len > 0 && *tok == ' ')
-        tok++, len--;
     char hash[TOKEN_HASH_LEN + 1];
-    token_hash(tok, len, hash);
+    token_hash(tok.base, tok.len, hash);
     enum vg_err e = store_token_user(c->t->store, hash, &c->user, err);
     if (e == VG_ERR_UNAUTHORIZED || e == VG_ERR_NOT_FOUND)
         return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "the API token is unknown or revoked");

@@ -1,5 +1,6 @@
 /* vidgen serve: the HTTP API (and, with the pipeline, the embedded worker). */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,6 +115,10 @@ int cli_serve(int argc, char **argv)
     char err[512];
     bool with_worker;
     cli_block_signals(&signals); /* before any thread starts: only the server's sigwait takes them */
+    /* Request bodies and their socket buffers (up to ~128 KB each) come from malloc; a fixed
+     * threshold keeps glibc from raising it after a burst, so such buffers are mapped on
+     * their own and go back to the system when freed instead of staying in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     if (cli_load_config(&cfg) != 0)
         return 1;
     if (parse_args(argc, argv, &cfg, &with_worker) != 0)

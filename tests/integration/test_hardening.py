@@ -1,0 +1,347 @@
+"""What a stranger can make the server hold, and what a busy or crowded server still does.
+
+Memory is read from /proc/PID/status (VmRSS) of the real server while clients without a
+token flood it, as an attacker would: huge announced bodies, endless chunked bodies, bodies
+that never finish, over HTTP/1.1 and over cleartext HTTP/2. Meanwhile another client's
+GET /models must keep answering. Every flood is bounded in count and time.
+
+Bounds stated here (see bench/README.md for measured figures):
+- a body is refused past 64 KB, so a connection holds at most one socket buffer of 128 KB;
+  150 connections that each hold an unfinished 60 KB body: 150 x 128 KB = 19 MB;
+- RSS_BOUND_MB is that with room for the allocator and h2o's per-connection pools;
+- before this, 150 HTTP/1.1 connections announcing 16 MB each took the server to 2.5 GB.
+"""
+
+import os
+import pathlib
+import socket
+import threading
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+import pytest
+
+import conftest
+from conftest import PREFIX, assert_error, assert_ok
+
+RSS_BOUND_MB = 48        # growth of the server's RSS allowed during any flood below
+RETURNED_BOUND_MB = 16   # growth still allowed once the flood is over
+MODELS_LATENCY_S = 2.0   # another client's GET /models must answer within this during a flood
+CONNECTIONS = 150
+BIG = 16 << 20           # the announced body size of the original attack
+
+
+def rss_mb(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Watch:
+    """Polls GET /models from its own connection and the server's RSS while a flood runs."""
+
+    def __init__(self, server):
+        self.server = server
+        self.pid = server.proc.pid
+        self.base = rss_mb(self.pid)
+        self.peak = self.base
+        self.latencies = []
+        self.failures = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            t = time.monotonic()
+            try:
+                r = self.server.api("GET", "/models", timeout=10.0)
+                if r.status != 200:
+                    self.failures.append(r.status)
+            except OSError as e:
+                self.failures.append(repr(e))
+            self.latencies.append(time.monotonic() - t)
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb(self.pid))
+
+    def check(self):
+        assert not self.failures, f"GET /models failed during the flood: {self.failures[:5]}"
+        assert self.latencies, "GET /models was never answered"
+        assert max(self.latencies) < MODELS_LATENCY_S, f"GET /models took {max(self.latencies):.2f} s"
+        grown = self.peak - self.base
+        assert grown < RSS_BOUND_MB, f"RSS grew by {grown:.1f} MB (from {self.base:.1f} MB)"
+
+
+def wait_rss_back(server, base):
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and rss_mb(server.proc.pid) - base >= RETURNED_BOUND_MB:
+        time.sleep(0.1)
+    grown = rss_mb(server.proc.pid) - base
+    assert grown < RETURNED_BOUND_MB, f"RSS still {grown:.1f} MB above where it was after the flood"
+
+
+def connect(server):
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    return s
+
+
+def head(path, extra):
+    return (f"POST {PREFIX}{path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in extra.items()) + "\r\n").encode()
+
+
+def send_until_refused(sock, data, limit):
+    """Sends `data` repeatedly up to `limit` bytes; returns the bytes the server took."""
+    sent = 0
+    sock.settimeout(2.0)
+    try:
+        while sent < limit:
+            sent += sock.send(data)
+    except OSError:
+        pass
+    return sent
+
+
+def reply_status(sock):
+    sock.settimeout(5.0)
+    try:
+        data = sock.recv(4096)
+    except OSError:
+        return None
+    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else None
+
+
+@pytest.fixture
+def flood_server(make_server):
+    s = make_server(extra_env={"VIDGEN_THREADS": 2})
+    for _ in range(20):  # warm both loops, the allocator and the catalog reply
+        assert s.api("GET", "/models").status == 200
+    return s
+
+
+def test_announced_huge_bodies_are_refused_before_they_are_read(flood_server):
+    socks = []
+    with Watch(flood_server) as w:
+        for _ in range(CONNECTIONS):
+            s = connect(flood_server)
+            s.sendall(head("/estimate-credits", {"Content-Length": BIG}))
+            socks.append(s)
+        for s in socks:
+            send_until_refused(s, b"x" * 65536, 1 << 20)
+        statuses = [reply_status(s) for s in socks]
+    for s in socks:
+        s.close()
+    assert statuses.count(413) == CONNECTIONS, statuses
+    w.check()
+    wait_rss_back(flood_server, w.base)
+
+
+def test_chunked_bodies_are_cut_as_they_grow(flood_server):
+    chunk = b"4000\r\n" + b"a" * 0x4000 + b"\r\n"
+    socks, took = [], []
+    with Watch(flood_server) as w:
+        for _ in range(CONNECTIONS):
+            s = connect(flood_server)
+            s.sendall(head("/projects", {"Transfer-Encoding": "chunked"}))
+            socks.append(s)
+        for s in socks:
+            took.append(send_until_refused(s, chunk, 1 << 20))
+        statuses = [reply_status(s) for s in socks]
+    for s in socks:
+        s.close()
+    assert statuses.count(413) == CONNECTIONS, statuses
+    w.check()
+    wait_rss_back(flood_server, w.base)
+
+
+def test_unfinished_bodies_hold_bounded_memory(flood_server):
+    """Bodies just under the limit that never finish: the most a stranger can park."""
+    socks = []
+    with Watch(flood_server) as w:
+        for _ in range(CONNECTIONS):
+            s = connect(flood_server)
+            s.sendall(head("/estimate-credits", {"Content-Length": 60000}) + b"{" * 59999)
+            socks.append(s)
+        time.sleep(1.0)  # held while the watch samples
+    for s in socks:
+        s.close()
+    w.check()
+    wait_rss_back(flood_server, w.base)
+
+
+def test_a_json_route_refuses_an_announced_body_over_64k_with_json(flood_server):
+    s = connect(flood_server)
+    s.sendall(head("/generate", {"Content-Length": 65537, "Authorization": "Bearer nope"}))
+    s.settimeout(5)
+    data = s.recv(4096)
+    s.close()
+    assert data.startswith(b"HTTP/1.1 413"), data
+    assert b'"code":"payload_too_large"' in data, data
+
+
+# -- HTTP/2 without TLS -------------------------------------------------------------------
+
+def h2_flood(server, streams=100, per_stream=256 * 1024):
+    """One connection, `streams` POSTs each announcing 16 MB and sending up to
+    `per_stream` bytes. Returns (reset stream count, bytes the server accepted)."""
+    sock = connect(server)
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    ids = []
+    for _ in range(streams):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, [(":method", "POST"), (":path", PREFIX + "/estimate-credits"),
+                                (":scheme", "http"), (":authority", "x"),
+                                ("content-type", "application/json"), ("content-length", str(BIG))])
+        ids.append(sid)
+    sock.sendall(conn.data_to_send())
+    sent = dict.fromkeys(ids, 0)
+    reset = set()
+    deadline = time.monotonic() + 20
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline and len(reset) + sum(v >= per_stream for v in sent.values()) < streams:
+        for sid in ids:
+            if sid in reset or sent[sid] >= per_stream:
+                continue
+            n = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size, per_stream - sent[sid])
+            if n > 0:
+                conn.send_data(sid, b"x" * n)
+                sent[sid] += n
+        sock.sendall(conn.data_to_send())
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not data:
+            break
+        for ev in conn.receive_data(data):
+            if isinstance(ev, h2.events.StreamReset):
+                reset.add(ev.stream_id)
+        sock.sendall(conn.data_to_send())
+    sock.close()
+    return len(reset), sum(sent.values())
+
+
+def test_cleartext_http2_is_off_by_default(flood_server):
+    s = connect(flood_server)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    s.settimeout(5)
+    data = s.recv(4096)
+    s.close()
+    assert data.startswith(b"HTTP/1.1 400"), data
+
+
+def test_http2_streams_are_refused_past_the_body_limit(make_server):
+    server = make_server(extra_env={"VIDGEN_H2C": "on", "VIDGEN_THREADS": 2})
+    for _ in range(20):
+        assert server.api("GET", "/models").status == 200
+    with Watch(server) as w:
+        results = [h2_flood(server) for _ in range(3)]
+    for reset, _ in results:
+        assert reset == 100, results
+    w.check()
+    wait_rss_back(server, w.base)
+
+
+# -- connections and descriptors ----------------------------------------------------------
+
+def limited_binary(tmp_path, nofile):
+    """A wrapper that starts vidgen with soft and hard open-file limits of `nofile`."""
+    path = tmp_path / "vidgen-limited"
+    path.write_text(f"#!/bin/sh\nulimit -Sn {nofile} && ulimit -Hn {nofile} && exec {conftest.BIN} \"$@\"\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_idle_connections_past_the_descriptor_limit_do_not_stop_the_server(make_server, tmp_path, monkeypatch):
+    monkeypatch.setattr(conftest, "BIN", limited_binary(tmp_path, 1024))
+    server = make_server(extra_env={"VIDGEN_THREADS": 2})
+    assert "at most 480 open connections (open-file limit 1024)" in server.stderr_tail()
+    idle = []
+    try:
+        for _ in range(1100):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        before = cpu_seconds(server.proc.pid)
+        time.sleep(2.0)
+        spent = cpu_seconds(server.proc.pid) - before
+        r = server.request("GET", "/healthz", timeout=15.0)
+        assert r.status == 200
+        assert spent < 1.0, f"the server spent {spent:.2f} s of CPU in 2 s with idle connections open"
+    finally:
+        for s in idle:
+            s.close()
+    assert server.api("GET", "/models").status == 200
+
+
+def test_at_the_connection_cap_the_oldest_idle_connection_goes_first(make_server):
+    server = make_server(extra_env={"VIDGEN_MAX_CONNECTIONS": 20, "VIDGEN_THREADS": 1})
+    old = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(20)]
+    time.sleep(1.5)  # these are now idle for longer than the shedding threshold
+    r = server.request("GET", "/healthz", timeout=10.0)
+    assert r.status == 200
+    closed = 0
+    for s in old:
+        s.settimeout(3)
+        try:
+            closed += s.recv(1) == b""
+        except OSError:
+            closed += 1
+        s.close()
+    assert closed >= 1, "no idle connection was closed to make room"
+
+
+def test_a_second_server_on_a_busy_address_refuses_to_start(make_server, tmp_path):
+    first = make_server()
+    token = first.admin_token
+    second = make_server(start=False, workdir=tmp_path / "second", port=first.port)
+    second.start(wait=False)
+    rc = second.wait_exit(10)
+    assert rc not in (None, 0), "the second server kept running"
+    assert "already in use" in second.stderr_tail()
+    for _ in range(20):
+        assert_ok(first.api("GET", "/credits", token=token))
+
+
+# -- Authorization ------------------------------------------------------------------------
+
+def raw_request(server, head_bytes, timeout=3.0):
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    t = time.monotonic()
+    s.sendall(head_bytes)
+    data = s.recv(65536)
+    s.close()
+    return data, time.monotonic() - t
+
+
+@pytest.mark.parametrize("value", ["Bearer {t}", "bearer {t}", "BEARER   {t}", "Bearer {t}  ", "Bearer\t{t}\t"])
+def test_authorization_scheme_is_case_insensitive_and_whitespace_trimmed(flood_server, value):
+    token = flood_server.admin_token
+    r = flood_server.api("GET", "/credits", headers={"Authorization": value.format(t=token)})
+    assert_ok(r)
+
+
+def test_two_authorization_headers_are_400_at_once(flood_server):
+    token = flood_server.admin_token
+    data, took = raw_request(flood_server, (f"GET {PREFIX}/credits HTTP/1.1\r\nHost: x\r\n"
+                                            f"Authorization: Bearer {token}\r\n"
+                                            f"Authorization: Bearer {token}\r\n\r\n").encode())
+    assert data.startswith(b"HTTP/1.1 400"), data
+    assert b"one Authorization header" in data
