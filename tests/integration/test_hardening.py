@@ -14,6 +14,7 @@ Bounds stated here (see bench/README.md for measured figures):
 
 import os
 import pathlib
+import signal
 import socket
 import threading
 import time
@@ -345,3 +346,40 @@ def test_two_authorization_headers_are_400_at_once(flood_server):
                                             f"Authorization: Bearer {token}\r\n\r\n").encode())
     assert data.startswith(b"HTTP/1.1 400"), data
     assert b"one Authorization header" in data
+
+
+# -- graceful stop ------------------------------------------------------------------------
+
+def test_a_download_under_way_finishes_through_a_stop(make_server):
+    """A 12 MB download read at ~3 MB/s, SIGTERM a second in: the client gets every byte,
+    then the server exits cleanly."""
+    from test_files import insert_generation, new_id, place_files, user_id
+    server = make_server(args=("--no-worker",))
+    token = server.add_user("dl", credits=1000)
+    project = assert_ok(server.api("POST", "/projects", token=token, body={"name": "dl"}), 201)["project"]["id"]
+    data = os.urandom(12 << 20)
+    gen_id = new_id()
+    rel_video, _ = place_files(server, gen_id, video_bytes=data)
+    insert_generation(server, user_id(server, "dl"), project, output_path=rel_video, gen_id=gen_id)
+
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.sendall(f"GET {PREFIX}/download/{gen_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    got = bytearray()
+    started = time.monotonic()
+    signalled = False
+    while True:
+        chunk = s.recv(256 * 1024)
+        if not chunk:
+            break
+        got += chunk
+        if not signalled and time.monotonic() - started > 1.0:
+            server.send_signal(signal.SIGTERM)
+            signalled = True
+        time.sleep(0.02)
+    s.close()
+    assert signalled, "the download ended before the stop"
+    head_end = got.index(b"\r\n\r\n") + 4
+    assert got[:12] == b"HTTP/1.1 200", bytes(got[:200])
+    assert bytes(got[head_end:]) == data, f"got {len(got) - head_end} of {len(data)} bytes"
+    assert server.wait_exit(10) == 0, server.stderr_tail()
