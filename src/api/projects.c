@@ -1,11 +1,22 @@
 /* Projects: list, create, get, rename/describe, delete. Always scoped to the caller: a
  * project of another user is 404, never 403, so ids reveal nothing. */
+#include <stdlib.h>
+
 #include "api/handlers.h"
 #include "api/views.h"
 #include "core/text.h"
 
 #define PROJECT_NAME_MAX 100         /* characters */
 #define PROJECT_DESCRIPTION_MAX 2000 /* characters */
+
+/* Generations shown in a project, newest first: the default page of GET /generations, so
+ * generationsNextCursor continues exactly where a client paging that endpoint would. It
+ * bounds a reply however many a project holds (19,413 once made a 49 MB reply). */
+#define PROJECT_RECENT 20
+/* Projects per page of GET /projects, as GET /generations pages: a page holds at most
+ * PAGE_MAX * PROJECT_RECENT generations. */
+#define PAGE_DEFAULT 20
+#define PAGE_MAX 100
 
 static enum vg_err check_name(json_t *v, const char **out, struct vg_error *err)
 {
@@ -40,39 +51,61 @@ static enum vg_err check_description(json_t *v, const char **out, struct vg_erro
     return VG_OK;
 }
 
-/* Sends one project with its generations. Takes ownership of `p`. */
-static int reply_project(struct api_call *c, int status, struct project *p)
+static int reply_summary(struct api_call *c, int status, const struct project_summary *p)
 {
-    struct generation_list gens;
-    struct vg_error err;
-    if (store_generation_list(c->t->store, c->user.id, p->id, &gens, &err) != VG_OK) {
-        project_free(p);
-        return api_fail(c, &err);
-    }
-    json_t *body = json_pack("{s:b, s:o}", "success", 1, "project", view_project(p, &gens));
-    generation_list_free(&gens);
-    project_free(p);
-    return api_reply(c, status, body);
+    return api_reply(c, status, json_pack("{s:b, s:o}", "success", 1, "project", view_project(p)));
 }
 
+/* Sends the user's project `id` with its newest generations; 404 when it is not theirs. */
+static int reply_project(struct api_call *c, int status, const char *id)
+{
+    struct project_query q = {.user_id = c->user.id, .id = id, .limit = 1, .recent = PROJECT_RECENT};
+    struct project_list l;
+    struct vg_error err;
+    if (store_project_list(c->t->store, &q, &l, &err) != VG_OK)
+        return api_fail(c, &err);
+    if (l.n == 0)
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "no such project");
+    int rc = reply_summary(c, status, &l.items[0]);
+    project_list_free(&l);
+    return rc;
+}
+
+/* Reads ?limit=&before= into `q`; the cursor is kept in `before`. */
+static enum vg_err read_page_query(struct api_call *c, struct project_query *q, char before[64],
+                                   struct vg_error *err)
+{
+    char limit[16];
+    if (api_query(c, "before", before, 64) < 0 || (before[0] && !id_valid(before)))
+        return vg_fail(err, VG_ERR_INVALID, "before", "before must be a project id (nextCursor)");
+    q->before_id = before[0] ? before : NULL;
+    q->limit = PAGE_DEFAULT;
+    int len = api_query(c, "limit", limit, sizeof limit);
+    if (len == 0)
+        return VG_OK;
+    char *end = NULL;
+    long n = len > 0 ? strtol(limit, &end, 10) : 0; /* too long or badly encoded: 0 */
+    if (n < 1 || n > PAGE_MAX || *end != '\0')
+        return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
+    q->limit = (int)n;
+    return VG_OK;
+}
+
+/* A page of the user's projects, newest first, with nextCursor (null on the last page). */
 int api_projects_list(struct api_call *c)
 {
-    struct project_list projects;
-    struct generation_list gens;
+    struct project_query q = {.user_id = c->user.id, .recent = PROJECT_RECENT};
+    struct project_list l;
     struct vg_error err;
-    if (store_project_list(c->t->store, c->user.id, &projects, &err) != VG_OK)
+    char before[64];
+    if (read_page_query(c, &q, before, &err) != VG_OK || store_project_list(c->t->store, &q, &l, &err) != VG_OK)
         return api_fail(c, &err);
-    /* One query for all generations, grouped below, rather than one per project. */
-    if (store_generation_list(c->t->store, c->user.id, NULL, &gens, &err) != VG_OK) {
-        project_list_free(&projects);
-        return api_fail(c, &err);
-    }
-    json_t *list = json_array();
-    for (size_t i = 0; i < projects.n; i++)
-        json_array_append_new(list, view_project(&projects.items[i], &gens));
-    generation_list_free(&gens);
-    project_list_free(&projects);
-    return api_ok(c, json_pack("{s:o}", "projects", list));
+    json_t *items = json_array();
+    for (size_t i = 0; i < l.n; i++)
+        json_array_append_new(items, view_project(&l.items[i]));
+    json_t *next = l.more ? json_string(l.items[l.n - 1].project.id) : json_null();
+    project_list_free(&l);
+    return api_ok(c, json_pack("{s:o, s:o}", "projects", items, "nextCursor", next));
 }
 
 int api_projects_create(struct api_call *c)
@@ -93,16 +126,15 @@ int api_projects_create(struct api_call *c)
     json_decref(body); /* name and description were copied by the store */
     if (err.code != VG_OK)
         return api_fail(c, &err);
-    return reply_project(c, 201, &p);
+    struct project_summary fresh = {.project = p}; /* borrows p; a new project has no generations */
+    int rc = reply_summary(c, 201, &fresh);
+    project_free(&p);
+    return rc;
 }
 
 int api_projects_get(struct api_call *c)
 {
-    struct vg_error err;
-    struct project p;
-    if (store_project_get(c->t->store, c->user.id, api_param(c, "id"), &p, &err) != VG_OK)
-        return api_fail(c, &err);
-    return reply_project(c, 200, &p);
+    return reply_project(c, 200, api_param(c, "id"));
 }
 
 int api_projects_update(struct api_call *c)
@@ -126,7 +158,8 @@ int api_projects_update(struct api_call *c)
     json_decref(body);
     if (err.code != VG_OK)
         return api_fail(c, &err);
-    return reply_project(c, 200, &p);
+    project_free(&p); /* read again below, with its generations */
+    return reply_project(c, 200, api_param(c, "id"));
 }
 
 /* Deleting a project deletes its generations (the store refuses while one runs) and their

@@ -51,13 +51,18 @@ json_t *view_generation(const struct generation *g)
     return o;
 }
 
-json_t *view_project(const struct project *p, const struct generation_list *gens)
+json_t *view_project(const struct project_summary *p)
 {
+    const struct project *pr = &p->project;
+    const struct generation_list *gens = &p->recent;
     json_t *list = json_array();
-    for (size_t i = 0; gens && i < gens->n; i++)
-        if (strcmp(gens->items[i].project_id, p->id) == 0)
-            json_array_append_new(list, view_generation(&gens->items[i]));
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "id", p->id, "name", p->name, "description",
-                     api_string_or_null(p->description), "createdAt", api_time(p->created_at), "updatedAt",
-                     api_time(p->updated_at), "generations", list);
+    for (size_t i = 0; i < gens->n; i++)
+        json_array_append_new(list, view_generation(&gens->items[i]));
+    /* The cursor is what GET /generations gives as nextCursor: the last id shown. */
+    bool more = gens->n > 0 && p->generation_count > (long)gens->n;
+    json_t *next = more ? json_string(gens->items[gens->n - 1].id) : json_null();
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "id", pr->id, "name", pr->name, "description",
+                     api_string_or_null(pr->description), "createdAt", api_time(pr->created_at), "updatedAt",
+                     api_time(pr->updated_at), "generations", list, "generationCount",
+                     (json_int_t)p->generation_count, "generationsNextCursor", next);
 }

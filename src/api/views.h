@@ -10,7 +10,8 @@
 json_t *view_generation(const struct generation *g);
 /* The short form of GET /generations/:id/status and of live events. */
 json_t *view_status(const struct generation *g);
-/* A project with `gens` (those whose project_id matches are included). */
-json_t *view_project(const struct project *p, const struct generation_list *gens);
+/* A project with its newest generations, their total (generationCount) and, when there are
+ * more, the cursor for GET /generations?projectId=&before= (generationsNextCursor). */
+json_t *view_project(const struct project_summary *p);
 
 #endif

@@ -83,7 +83,12 @@ int cli_estimate(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    if (cli_load_config(&cfg) != 0 || catalog_load(cfg.catalog_path, &catalog, msg, sizeof msg) != 0) {
+    if (cli_load_config(&cfg) != 0) {
+        json_decref(body);
+        return 1;
+    }
+    if (catalog_load(cfg.catalog_path, &catalog, msg, sizeof msg) != 0) {
+        fprintf(stderr, "vidgen: %s\n", msg);
         json_decref(body);
         return 1;
     }

@@ -1,11 +1,14 @@
 #include "core/catalog.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/embedded.h"
+
+#define CATALOG_FILE_MAX (16 << 20) /* bytes; a catalog is a few kilobytes */
 
 static const char *const res_names[RES_COUNT] = {"720p", "1080p", "4K"};
 
@@ -209,7 +212,7 @@ int catalog_parse(const char *text, size_t len, struct catalog *out, char *err, 
     int rc = -1;
 
     if (root == NULL) {
-        snprintf(err, errlen, "catalog: line %d: %s", jerr.line, jerr.text);
+        snprintf(err, errlen, "catalog: invalid JSON at line %d: %s", jerr.line, jerr.text);
         return -1;
     }
     arr = json_object_get(root, "models");
@@ -247,8 +250,34 @@ done:
     return rc;
 }
 
+/* Reads a whole file of at most CATALOG_FILE_MAX bytes into *text (the caller frees).
+ * -1 with the reason in `err`. */
+static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return snprintf(err, errlen, "cannot open it: %s", strerror(errno)), -1;
+    char *buf = malloc(CATALOG_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, CATALOG_FILE_MAX + 1, fp) : 0;
+    int rc = -1;
+    if (buf == NULL)
+        snprintf(err, errlen, "out of memory");
+    else if (ferror(fp))
+        snprintf(err, errlen, "cannot read it: %s", strerror(errno));
+    else if (n > CATALOG_FILE_MAX)
+        snprintf(err, errlen, "it is larger than %d bytes", CATALOG_FILE_MAX);
+    else
+        *text = buf, *len = n, rc = 0;
+    if (rc != 0)
+        free(buf);
+    fclose(fp);
+    return rc;
+}
+
 int catalog_load(const char *path, struct catalog *out, char *err, size_t errlen)
 {
+    char why[400], *text;
+    size_t len;
     if (path == NULL || path[0] == '\0') {
         const struct embedded_file *f = embedded_find("config/catalog.json");
         if (f == NULL) {
@@ -257,28 +286,12 @@ int catalog_load(const char *path, struct catalog *out, char *err, size_t errlen
         }
         return catalog_parse(f->data, f->len, out, err, errlen);
     }
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
-        snprintf(err, errlen, "catalog: cannot open %s", path);
-        return -1;
-    }
-    char *buf = NULL;
-    size_t cap = 0, len = 0, n;
-    int rc = -1;
-    do {
-        if (len + 65536 > cap) {
-            char *nb = realloc(buf, cap = len + 65536);
-            if (nb == NULL)
-                goto done;
-            buf = nb;
-        }
-        n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-    } while (n > 0 && len < (16u << 20));
-    rc = catalog_parse(buf, len, out, err, errlen);
-done:
-    free(buf);
-    fclose(fp);
+    if (read_file(path, &text, &len, why, sizeof why) != 0)
+        return snprintf(err, errlen, "catalog %s: %s", path, why), -1;
+    int rc = catalog_parse(text, len, out, why, sizeof why);
+    free(text);
+    if (rc != 0) /* the file's name in place of parse's "catalog:" prefix */
+        snprintf(err, errlen, "catalog %s: %s", path, strncmp(why, "catalog: ", 9) == 0 ? why + 9 : why);
     return rc;
 }
 

@@ -57,7 +57,9 @@ struct catalog {
  * returns -1 with a message naming the model and field in `err`, and `out` is untouched. */
 int catalog_parse(const char *text, size_t len, struct catalog *out, char *err, size_t errlen);
 
-/* Loads from `path`, or from the embedded config/catalog.json when path is NULL or "". */
+/* Loads from `path`, or from the embedded config/catalog.json when path is NULL or "".
+ * On error returns -1 with a message in `err` that names the file and the problem (cannot
+ * open it and why, invalid JSON and where, or the model and field at fault). */
 int catalog_load(const char *path, struct catalog *out, char *err, size_t errlen);
 
 /* The model with this id, or NULL. The pointer lives as long as the catalog. */

@@ -135,7 +135,8 @@ enum vg_err sq_project_create(struct store *s, const char *user_id, const char *
                               struct project *out, struct vg_error *err);
 enum vg_err sq_project_get(struct store *s, const char *user_id, const char *id, struct project *out,
                            struct vg_error *err);
-enum vg_err sq_project_list(struct store *s, const char *user_id, struct project_list *out, struct vg_error *err);
+enum vg_err sq_project_list(struct store *s, const struct project_query *q, struct project_list *out,
+                            struct vg_error *err);
 enum vg_err sq_project_update(struct store *s, const char *user_id, const char *id, const char *name,
                               const char *description, bool set_description, struct project *out,
                               struct vg_error *err);

@@ -27,11 +27,14 @@ void project_free(struct project *p)
 
 void project_list_free(struct project_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        project_free(&l->items[i]);
+    for (size_t i = 0; i < l->n; i++) {
+        project_free(&l->items[i].project);
+        generation_list_free(&l->items[i].recent);
+    }
     free(l->items);
     l->items = NULL;
     l->n = 0;
+    l->more = false;
 }
 
 void generation_free(struct generation *g)

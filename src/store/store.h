@@ -43,11 +43,6 @@ struct project {
     int64_t created_at, updated_at;
 };
 
-struct project_list {
-    struct project *items;
-    size_t n;
-};
-
 /* A generation as the API shows it (the worker's fields come with the pipeline). */
 struct generation {
     char id[ID_LEN + 1];
@@ -109,6 +104,28 @@ struct generation_list {
     size_t n;
 };
 
+/* A project with a bounded view of its generations, as GET /projects shows it. */
+struct project_summary {
+    struct project project;
+    long generation_count;         /* all of its generations */
+    struct generation_list recent; /* the newest of them, newest first */
+};
+
+struct project_list {
+    struct project_summary *items;
+    size_t n;
+    bool more; /* another page follows: pass the last item's id as before_id */
+};
+
+/* Which of a user's projects project_list returns, newest first. */
+struct project_query {
+    const char *user_id;
+    const char *id;        /* only this project (none when it is not the user's); NULL = any */
+    const char *before_id; /* cursor: only ids older than this; NULL = from the newest */
+    int limit;             /* at most this many projects, >= 1 */
+    int recent;            /* with the newest this many generations of each, >= 1 */
+};
+
 enum ledger_kind { LEDGER_GRANT, LEDGER_CHARGE, LEDGER_REFUND, LEDGER_ADJUST };
 
 /* A worker's change to a generation it holds the lease on (job_update). */
@@ -158,7 +175,8 @@ struct store_ops {
                                   struct project *out, struct vg_error *err);
     enum vg_err (*project_get)(struct store *s, const char *user_id, const char *id, struct project *out,
                                struct vg_error *err);
-    enum vg_err (*project_list)(struct store *s, const char *user_id, struct project_list *out, struct vg_error *err);
+    enum vg_err (*project_list)(struct store *s, const struct project_query *q, struct project_list *out,
+                                struct vg_error *err);
     enum vg_err (*project_update)(struct store *s, const char *user_id, const char *id, const char *name,
                                   const char *description, bool set_description, struct project *out,
                                   struct vg_error *err);
@@ -271,10 +289,13 @@ static inline enum vg_err store_project_get(struct store *s, const char *user_id
 {
     return s->ops->project_get(s, user_id, id, out, err);
 }
-static inline enum vg_err store_project_list(struct store *s, const char *user_id, struct project_list *out,
-                                             struct vg_error *err)
+/* The projects of `q` with their generation counts and newest generations: at most
+ * q->limit projects and q->recent generations of each are read, however many the projects
+ * hold. project_list_free releases *out, generations included. */
+static inline enum vg_err store_project_list(struct store *s, const struct project_query *q,
+                                             struct project_list *out, struct vg_error *err)
 {
-    return s->ops->project_list(s, user_id, out, err);
+    return s->ops->project_list(s, q, out, err);
 }
 static inline enum vg_err store_project_update(struct store *s, const char *user_id, const char *id, const char *name,
                                                const char *description, bool set_description, struct project *out,
@@ -288,7 +309,8 @@ static inline enum vg_err store_project_delete(struct store *s, const char *user
     return s->ops->project_delete(s, user_id, id, err);
 }
 
-/* A user's generations, newest first; only those of `project_id` unless it is NULL. */
+/* A user's generations, newest first; only those of `project_id` unless it is NULL. Every
+ * one of them: for a bounded view of a project's, see store_project_list. */
 static inline enum vg_err store_generation_list(struct store *s, const char *user_id, const char *project_id,
                                                 struct generation_list *out, struct vg_error *err)
 {

@@ -251,6 +251,22 @@ def test_estimate_bad_usage(server, args):
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
 
 
+@pytest.mark.parametrize("content,problem", [
+    (None, "No such file or directory"),
+    ("{\"models\": [", "invalid JSON"),
+    ("{\"models\": []}", "non-empty array"),
+])
+def test_estimate_with_a_bad_catalog_names_the_file_and_the_problem(tmp_path, content, problem):
+    catalog = tmp_path / "my-catalog.json"
+    if content is not None:
+        catalog.write_text(content)
+    env = base_env(tmp_path / "data", extra={"VIDGEN_CATALOG": str(catalog)})
+    r = run_cli(["estimate", "--model", "veo3"], tmp_path, env)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout == ""
+    assert str(catalog) in r.stderr and problem in r.stderr, r.stderr
+
+
 def test_unknown_command_is_usage_error(server):
     r = server.cli("frobnicate")
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)

@@ -1,10 +1,13 @@
 """Projects: create, list, get, rename/describe, delete, and the validation of names and
-descriptions. Each test uses its own user so that lists are predictable."""
+descriptions; the list's pages and the bounded page of generations each project carries.
+Each test uses its own user so that lists are predictable."""
 
 import http.client
 import itertools
 import json
 import re
+import secrets
+import sqlite3
 import time
 
 import pytest
@@ -36,7 +39,16 @@ def get(server, token, pid):
 
 
 def listing(server, token):
-    return assert_ok(server.api("GET", "/projects", token=token))["projects"]
+    """Every project of the user, newest first, following the list's pages."""
+    projects, cursor = [], None
+    while True:
+        page = assert_ok(server.api("GET", "/projects" + (f"?before={cursor}" if cursor else ""),
+                                    token=token))
+        projects += page["projects"]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            return projects
+        assert cursor == projects[-1]["id"], page
 
 
 # -- create / get / list ----------------------------------------------------------------------
@@ -51,6 +63,8 @@ def test_create_returns_the_project(server, user):
     assert ISO_Z.match(p["createdAt"]), p
     assert ISO_Z.match(p["updatedAt"]), p
     assert p["generations"] == []
+    assert p["generationCount"] == 0
+    assert p["generationsNextCursor"] is None
     assert r.headers.get("content-type", "").startswith("application/json")
 
 
@@ -268,6 +282,146 @@ def test_projects_persist_in_the_database(server, user):
     finally:
         con.close()
     assert row == ("on disk", "d")
+
+
+# -- pages: the list, and the generations a project carries ----------------------------------
+
+EMBEDDED = 20  # generations a project carries (api/projects.c PROJECT_RECENT)
+ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # util/id.c
+
+
+def make_id(ms):
+    """An id as util/id.c makes one at `ms`: 48 bits of milliseconds then 80 random bits, in
+    Crockford base32, so ids sort by time."""
+    n = (ms << 80) | secrets.randbits(80)
+    return "".join(ID_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def user_with_id(server):
+    """A new user: (token, id)."""
+    name = f"g{next(_n)}"
+    token = server.add_user(name, credits=0)
+    con = server.db()
+    try:
+        return token, con.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def insert_generations(server, uid, pid, count):
+    """Writes `count` completed generations of project `pid` into the database the way the
+    pipeline leaves them, one millisecond apart (rendering 500 for real would take minutes).
+    Returns their ids newest first."""
+    start = int(time.time() * 1000) - 10 * count
+    rows = [(make_id(start + i), pid, uid, f"clip {i}", start + i) for i in range(count)]
+    con = sqlite3.connect(str(server.db_path), timeout=10)
+    try:
+        con.executemany(
+            "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, prompt, "
+            "resolution, duration, aspect_ratio, credit_used, status, phase, progress, next_run_at, "
+            "created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, 'local', 'local-preview', "
+            "'Local Preview Renderer', ?4, '720p', 2, '16:9', 10, 'completed', 'done', 100, ?5, ?5, ?5, ?5)",
+            rows)
+        con.commit()
+    finally:
+        con.close()
+    return [r[0] for r in reversed(rows)]
+
+
+def follow(server, token, pid, cursor):
+    """The generations GET /generations?projectId=&before= gives from `cursor` to the end."""
+    seen = []
+    while cursor is not None:
+        page = assert_ok(server.api("GET", f"/generations?projectId={pid}&limit=100&before={cursor}",
+                                    token=token))
+        seen += [g["id"] for g in page["generations"]]
+        cursor = page["nextCursor"]
+    return seen
+
+
+def test_a_project_carries_its_newest_generations_and_a_cursor_to_the_rest(server):
+    token, uid = user_with_id(server)
+    big = create(server, token, name="big")["id"]
+    small = create(server, token, name="small")["id"]
+    ids = insert_generations(server, uid, big, 500)
+    small_ids = insert_generations(server, uid, small, 3)
+
+    got = assert_ok(get(server, token, big))["project"]
+    listed = {p["id"]: p for p in listing(server, token)}
+    for p in (got, listed[big]):
+        assert [g["id"] for g in p["generations"]] == ids[:EMBEDDED], "the newest, newest first"
+        assert all(g["projectId"] == big for g in p["generations"])
+        assert p["generationCount"] == 500
+        assert p["generationsNextCursor"] == ids[EMBEDDED - 1]
+    assert listed[big] == got
+    rest = follow(server, token, big, got["generationsNextCursor"])
+    assert [g["id"] for g in got["generations"]] + rest == ids, "every one exactly once, in order"
+
+    # the other project's count and page are its own
+    assert [g["id"] for g in listed[small]["generations"]] == small_ids
+    assert (listed[small]["generationCount"], listed[small]["generationsNextCursor"]) == (3, None)
+
+
+@pytest.mark.parametrize("count", [0, 1, EMBEDDED, EMBEDDED + 1])
+def test_the_cursor_is_null_exactly_when_the_page_holds_them_all(server, count):
+    token, uid = user_with_id(server)
+    pid = create(server, token, name="edge")["id"]
+    ids = insert_generations(server, uid, pid, count)
+    for p in (assert_ok(get(server, token, pid))["project"], listing(server, token)[0]):
+        assert [g["id"] for g in p["generations"]] == ids[:EMBEDDED]
+        assert p["generationCount"] == count
+        if count <= EMBEDDED:
+            assert p["generationsNextCursor"] is None
+        else:
+            assert follow(server, token, pid, p["generationsNextCursor"]) == ids[EMBEDDED:]
+
+
+def test_patch_replies_with_the_bounded_page_too(server):
+    token, uid = user_with_id(server)
+    pid = create(server, token, name="before")["id"]
+    ids = insert_generations(server, uid, pid, 30)
+    p = assert_ok(server.api("PATCH", f"/projects/{pid}", body={"name": "after"}, token=token))["project"]
+    assert p["name"] == "after"
+    assert [g["id"] for g in p["generations"]] == ids[:EMBEDDED]
+    assert (p["generationCount"], p["generationsNextCursor"]) == (30, ids[EMBEDDED - 1])
+
+
+def test_the_project_list_comes_in_pages(server, fresh_user):
+    made = [create(server, fresh_user, name=f"p{i}")["id"] for i in range(45)][::-1]
+    first = assert_ok(server.api("GET", "/projects", token=fresh_user))
+    assert [p["id"] for p in first["projects"]] == made[:20], "20 by default, newest first"
+    assert first["nextCursor"] == made[19]
+    seen, cursor = [], None
+    while True:
+        page = assert_ok(server.api("GET", "/projects?limit=7" + (f"&before={cursor}" if cursor else ""),
+                                    token=fresh_user))
+        assert 1 <= len(page["projects"]) <= 7
+        seen += [p["id"] for p in page["projects"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == made, "every project exactly once, newest first"
+    # a page that ends with the last project says so: no empty page to fetch
+    assert assert_ok(server.api("GET", "/projects?limit=45", token=fresh_user))["nextCursor"] is None
+    last = assert_ok(server.api("GET", "/projects?limit=100", token=fresh_user))
+    assert [p["id"] for p in last["projects"]] == made and last["nextCursor"] is None
+
+
+@pytest.mark.parametrize("query,field", [
+    ("limit=0", "limit"),
+    ("limit=101", "limit"),
+    ("limit=-5", "limit"),
+    ("limit=ten", "limit"),
+    ("limit=2.5", "limit"),
+    ("limit=20x", "limit"),
+    ("limit=" + "9" * 40, "limit"),
+    ("before=nope", "before"),
+    ("before=" + "x" * 300, "before"),
+    ("before=01ZZZZZZZZZZZZZZZZZZZZZZZ%27", "before"),
+])
+def test_a_bad_page_query_is_refused(server, user, query, field):
+    assert_error(server.api("GET", f"/projects?{query}", token=user), 422, "invalid_request",
+                 field=field)
 
 
 def test_zz_ledger_invariant_after_projects_module(server):

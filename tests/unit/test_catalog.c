@@ -68,7 +68,7 @@ struct bad_case {
     "\"route\":[{\"provider\":\"local\",\"model\":\"x\"}]"
 
 static const struct bad_case bad[] = {
-    {"not json", "catalog: line 1"},
+    {"not json", "catalog: invalid JSON at line 1"},
     {"{\"models\":[]}", "non-empty array"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK "},{\"id\":\"a\"," MODEL_OK "}]}", "model a: id appears twice"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"baseCredits\":0}]}", "baseCredits"},
