@@ -102,6 +102,7 @@ bench: bench-deps
 	sh bench/render.sh
 	sh bench/thumbnail.sh
 	/usr/bin/python3 bench/pipeline.py
+	/usr/bin/python3 bench/flood.py
 
 # libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 30
