@@ -295,7 +295,7 @@ int http_server_run(const struct http_server_config *cfg)
     for (int i = 0; i < cfg->threads; i++)
         srv->loops[i].listen_fd = -1;
     setup_globalconf(srv, cfg);
-    accept_limit_init(&srv->limit, cfg->max_connections);
+    accept_limit_init(&srv->limit, cfg->max_connections, cfg->threads);
     pthread_barrier_init(&srv->ready, NULL, cfg->threads + 1);
     if (open_listeners(srv, cfg) != 0)
         goto done;
