@@ -33,6 +33,9 @@ RSS_BOUND_MB = 48        # growth of the server's RSS allowed during any flood b
 RETURNED_BOUND_MB = 16   # growth still allowed once the flood is over
 MODELS_LATENCY_S = 2.0   # another client's GET /models must answer within this during a flood
 CONNECTIONS = 150
+# AddressSanitizer keeps freed memory in quarantine and adds shadow memory: the bounds hold
+# for the real build; under `make asan` the behaviour is checked, the RSS figures are not.
+MEMORY_MEASURED = "ASAN_OPTIONS" not in os.environ
 BIG = 16 << 20           # the announced body size of the original attack
 
 
@@ -88,10 +91,12 @@ class Watch:
         assert self.latencies, "GET /models was never answered"
         assert max(self.latencies) < MODELS_LATENCY_S, f"GET /models took {max(self.latencies):.2f} s"
         grown = self.peak - self.base
-        assert grown < RSS_BOUND_MB, f"RSS grew by {grown:.1f} MB (from {self.base:.1f} MB)"
+        assert grown < RSS_BOUND_MB or not MEMORY_MEASURED, f"RSS grew by {grown:.1f} MB (from {self.base:.1f} MB)"
 
 
 def wait_rss_back(server, base):
+    if not MEMORY_MEASURED:
+        return
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and rss_mb(server.proc.pid) - base >= RETURNED_BOUND_MB:
         time.sleep(0.1)
