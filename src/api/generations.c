@@ -216,7 +216,12 @@ int api_generation_cancel(struct api_call *c)
     struct generation g;
     if (store_generation_cancel(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
         return api_fail(c, &err);
-    api_notify(c->t->api, &g);
+    /* A running generation is only flagged: its worker announces the cancel when it stops,
+     * as it announces every change it makes; an event from this thread could trail that
+     * one and show the status go back (see create). A pending one that no worker ever
+     * held is ended by this call alone and nothing follows, so it is announced here. */
+    if (strcmp(g.status, "cancelled") == 0)
+        api_notify(c->t->api, &g);
     return reply_generation(c, "generation", view_generation, &g);
 }
 

@@ -254,6 +254,62 @@ def test_generation_events_reach_every_stream_of_the_owner_only(srv, tokens, str
     assert [i for i in b.seen if i[0] == "event"] == [], b.seen
 
 
+# -- cancel -----------------------------------------------------------------------------------
+
+def new_generation(server, token, **fields):
+    project = assert_ok(server.api("POST", "/projects", body={"name": "c"}, token=token), 201)["project"]
+    body = {"projectId": project["id"], "modelId": "local-preview", "prompt": "a slow fox",
+            "resolution": "720p", "duration": 1}
+    body.update(fields)
+    return assert_ok(server.api("POST", "/generate", token=token, body=body), 201)["generation"]["id"]
+
+
+def assert_cancel_delivered_once(evs):
+    """One "cancelled" event, the last one; no status or cancelRequested ever goes back."""
+    assert [d["status"] for d in evs].count("cancelled") == 1, evs
+    assert evs[-1]["status"] == "cancelled", evs
+    order = {"pending": 0, "processing": 1, "cancelled": 2}
+    statuses = [order[d["status"]] for d in evs]
+    assert statuses == sorted(statuses), [d["status"] for d in evs]
+    flags = [d["cancelRequested"] for d in evs]
+    assert flags == sorted(flags), f"cancelRequested went back: {evs}"
+
+
+def test_a_running_cancel_is_delivered_once_by_its_worker(srv, streams):
+    token = srv.add_user("ev_carol", credits=1000)
+    s = open_stream(srv, token, streams)
+    s.ready()
+    gen_id = new_generation(srv, token, resolution="4K", duration=20)
+
+    def rendering(item):
+        evs = generation_events([item], gen_id)
+        return bool(evs) and evs[0]["status"] == "processing" and evs[0]["progress"] > 0
+
+    s.wait_for(rendering, GENERATION_TIMEOUT)
+    r = assert_ok(srv.api("POST", f"/generations/{gen_id}/cancel", token=token))
+    assert r["generation"]["cancelRequested"] is True and r["generation"]["status"] == "processing"
+    s.wait_for(lambda i: any(d["status"] == "cancelled" for d in generation_events([i], gen_id)), 30.0)
+    s.drain(1.0)
+    assert_cancel_delivered_once(generation_events(s.seen, gen_id))
+
+
+def test_a_pending_cancel_is_delivered_once(make_server, streams):
+    """No worker runs here: the cancel itself ends the generation, and says so once."""
+    server = make_server(args=["--no-worker"], extra_env={"VIDGEN_THREADS": LOOPS})
+    token = server.admin_token
+    s = open_stream(server, token, streams)
+    s.ready()
+    gen_id = new_generation(server, token)
+    assert generation_events(s.drain(0.5), gen_id) == [], "nothing is announced for pending"
+    r = assert_ok(server.api("POST", f"/generations/{gen_id}/cancel", token=token))
+    assert r["generation"]["status"] == "cancelled"
+    s.wait_for(lambda i: bool(generation_events([i], gen_id)), 5.0)
+    s.drain(1.0)
+    evs = generation_events(s.seen, gen_id)
+    assert_cancel_delivered_once(evs)
+    assert len(evs) == 1, evs
+
+
 # -- stopping ---------------------------------------------------------------------------------
 
 def test_sigterm_with_open_streams_exits_promptly_and_cleanly(make_server, streams):
