@@ -30,6 +30,9 @@ static const char *const sql[SQ_COUNT] = {
                       "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL",
     [SQ_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2 WHERE (id = ?1 OR token_hash = ?1) "
                         "AND revoked_at IS NULL",
+    /* ?1 is a JSON array of hashes; each row is the index of a live one */
+    [SQ_TOKENS_LIVE] = "SELECT j.key FROM json_each(?1) j JOIN api_tokens t ON t.token_hash = j.value "
+                       "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL",
     [SQ_PROJECT_INSERT] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?, ?, ?, ?, ?, ?)",
     [SQ_PROJECT_GET] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? AND id = ?",
     [SQ_PROJECT_LIST] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? ORDER BY id DESC",
@@ -301,6 +304,7 @@ static const struct store_ops ops = {
     .token_create = sq_token_create,
     .token_user = sq_token_user,
     .token_revoke = sq_token_revoke,
+    .tokens_live = sq_tokens_live,
     .project_create = sq_project_create,
     .project_get = sq_project_get,
     .project_list = sq_project_list,

@@ -28,6 +28,7 @@ enum sq_stmt {
     SQ_TOKEN_INSERT,
     SQ_TOKEN_USER,
     SQ_TOKEN_REVOKE,
+    SQ_TOKENS_LIVE,
     SQ_PROJECT_INSERT,
     SQ_PROJECT_GET,
     SQ_PROJECT_LIST,
@@ -130,6 +131,7 @@ enum vg_err sq_token_create(struct store *s, const char *user_id, const char *to
                             struct api_token *out, struct vg_error *err);
 enum vg_err sq_token_user(struct store *s, const char *token_hash, struct user *out, struct vg_error *err);
 enum vg_err sq_token_revoke(struct store *s, const char *id_or_hash, struct vg_error *err);
+enum vg_err sq_tokens_live(struct store *s, const char *const *hashes, size_t n, bool *live, struct vg_error *err);
 
 enum vg_err sq_project_create(struct store *s, const char *user_id, const char *name, const char *description,
                               struct project *out, struct vg_error *err);

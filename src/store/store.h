@@ -170,6 +170,8 @@ struct store_ops {
                                 struct api_token *out, struct vg_error *err);
     enum vg_err (*token_user)(struct store *s, const char *token_hash, struct user *out, struct vg_error *err);
     enum vg_err (*token_revoke)(struct store *s, const char *id_or_hash, struct vg_error *err);
+    enum vg_err (*tokens_live)(struct store *s, const char *const *hashes, size_t n, bool *live,
+                               struct vg_error *err);
 
     enum vg_err (*project_create)(struct store *s, const char *user_id, const char *name, const char *description,
                                   struct project *out, struct vg_error *err);
@@ -275,6 +277,13 @@ static inline enum vg_err store_token_user(struct store *s, const char *token_ha
 static inline enum vg_err store_token_revoke(struct store *s, const char *id_or_hash, struct vg_error *err)
 {
     return s->ops->token_revoke(s, id_or_hash, err);
+}
+/* Which of `n` token hashes still authenticate, in one query: live[i] (the caller's array)
+ * is set to whether hashes[i] is a token that is not revoked and whose user still exists. */
+static inline enum vg_err store_tokens_live(struct store *s, const char *const *hashes, size_t n, bool *live,
+                                            struct vg_error *err)
+{
+    return s->ops->tokens_live(s, hashes, n, live, err);
 }
 
 /* Projects, always scoped to their owner. project_update changes `name` when not NULL and

@@ -19,6 +19,7 @@ from conftest import PREFIX, assert_error, assert_ok
 LOOPS = 4               # HTTP event loops of the servers here
 GENERATION_TIMEOUT = 90  # seconds for a local-preview generation to complete
 STOP_PROMPTLY = 5.0     # seconds within which SIGTERM must end a server with open streams
+REVOKE_NOTICED = 10.0   # seconds within which a revoked token's streams must end
 
 
 class Stream:
@@ -199,6 +200,35 @@ def test_heartbeat_comment_arrives(srv, tokens, streams):
     s.ready()
     got = s.wait_for(lambda i: i[0] == "comment", 25.0)
     assert [i for i in got if i[0] == "event"] == [], got
+
+
+def test_revoking_a_token_ends_its_streams_only(srv, streams):
+    """A stream is authorised when it opens; revoking its token (CLI, another process) must
+    still end it within seconds, on every loop, while other tokens' streams go on."""
+    token = srv.add_user("ev_erin", credits=10)
+    r = srv.cli("token", "create", "ev_erin", "second")
+    assert r.returncode == 0, r.stderr
+    other = r.stdout.strip()
+    doomed = [open_stream(srv, token, streams) for _ in range(LOOPS + 2)]
+    kept = [open_stream(srv, other, streams) for _ in range(2)]
+    for s in doomed + kept:
+        s.ready()
+
+    r = srv.cli("token", "revoke", token)
+    assert r.returncode == 0, r.stderr
+    t0 = time.monotonic()
+    for s in doomed:
+        end = s.wait_for(lambda i: i[0] == "end", REVOKE_NOTICED)[-1]
+        assert end == ("end", True), s.seen
+    took = time.monotonic() - t0
+    assert took < REVOKE_NOTICED, took
+
+    late = Stream(srv, token)
+    assert late.status == 401, late.status
+    late.close()
+    for s in kept:
+        assert [i for i in s.drain(0.5) if i[0] == "end"] == [], "another token's stream was ended"
+    assert assert_ok(srv.api("GET", "/credits", token=other))["balance"] == 10
 
 
 # -- events -----------------------------------------------------------------------------------
