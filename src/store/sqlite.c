@@ -93,6 +93,7 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_JOB_END] = "UPDATE generations SET status = ?4, phase = 'done', error_message = coalesce(?5, error_message), "
                    "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
                    "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_LEASE] = "SELECT coalesce(lease_owner, ''), coalesce(lease_until, 0) FROM generations WHERE id = ?",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -319,6 +320,7 @@ static const struct store_ops ops = {
     .ledger_page = sq_ledger_page,
     .job_claim = sq_job_claim,
     .job_next_due = sq_job_next_due,
+    .job_lease = sq_job_lease,
     .job_update = sq_job_update,
 };
 

@@ -3,21 +3,20 @@
 #include "worker/worker.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/log.h"
 #include "worker/job.h"
+#include "worker/owner.h"
 #include "worker/pool.h"
+#include "worker/tmpfiles.h"
 
 #define WORKER_MAX_WAIT_MS 5000        /* re-read the store at least this often (other processes) */
 #define WORKER_IDLE_POLL_MS 1000       /* ... and this often when no queue wakes us */
@@ -26,7 +25,7 @@
 
 struct worker {
     struct worker_config wc;
-    char owner[96];
+    char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
     struct store *store;
     CURLM *multi;          /* the loop's poller; remote providers' transfers join it */
     struct pool *pool;
@@ -275,29 +274,6 @@ static int make_dir(const char *base, const char *sub, char *err, size_t errlen)
     return 0;
 }
 
-/* Removes temporary files that no live worker can still be writing: a job's deadline is
- * well under this age, so an older file was left by a worker that died. */
-#define STALE_TMP_SECONDS (60 * 60)
-
-static void clean_stale_tmp(const char *data_dir)
-{
-    char dir[1100], path[1400];
-    struct stat st;
-    struct dirent *e;
-    snprintf(dir, sizeof dir, "%s/tmp", data_dir);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    time_t now = time(NULL);
-    while ((e = readdir(d)) != NULL) {
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            now - st.st_mtime > STALE_TMP_SECONDS && unlink(path) == 0)
-            log_info("worker: removed %s, left by a worker that stopped", path);
-    }
-    closedir(d);
-}
-
 static void free_worker(struct worker *w)
 {
     if (w->pool)
@@ -314,22 +290,18 @@ static void free_worker(struct worker *w)
 struct worker *worker_start(const struct worker_config *wc, char *err, size_t errlen)
 {
     struct worker *w = calloc(1, sizeof *w);
-    char host[64] = "host";
     if (w == NULL)
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
-    gethostname(host, sizeof host - 1);
-    char rnd[ID_LEN + 1];
-    id_new(rnd);
-    snprintf(w->owner, sizeof w->owner, "%s:%d:%s", host, getpid(), rnd + 16);
+    owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);
     if (make_dir(wc->cfg->data_dir, "videos", err, errlen) || make_dir(wc->cfg->data_dir, "thumbnails", err, errlen) ||
         make_dir(wc->cfg->data_dir, "tmp", err, errlen))
         goto fail;
-    clean_stale_tmp(wc->cfg->data_dir);
     if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL)
         goto fail;
+    tmpfiles_clean(wc->cfg->data_dir, w->store);
     w->running = calloc(wc->cpu_threads, sizeof *w->running);
     w->multi = curl_multi_init();
     w->pool = pool_start(wc->cpu_threads);
