@@ -63,6 +63,14 @@ static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
     return 0;
 }
 
+size_t local_job_memory(const struct job *j)
+{
+    int width = 0, height = 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height); /* 0 x 0 if unknown: it fails fast */
+    return media_render_memory(width, height, cores > 0 ? (int)cores : 1);
+}
+
 void local_job_run(void *arg)
 {
     struct job *j = arg;

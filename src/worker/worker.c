@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "providers/registry.h"
 #include "queue/queue.h"
@@ -136,14 +137,21 @@ static void start_job(struct worker *w, struct job *j)
     j->deadline_ms = now + WORKER_LOCAL_DEADLINE_MS;
     j->last_write_ms = now;
     renew_soon(w, j, now);
-    pool_submit(w->pool, local_job_run, j);
+    pool_submit(w->pool, local_job_run, j, local_job_memory(j));
+}
+
+/* Whether there is room on the pool for another job: a thread, and no job already waiting
+ * for memory (one claimed now would only wait too, holding a lease another worker could use). */
+static bool can_claim(struct worker *w)
+{
+    return w->n_running < w->wc.cpu_threads && !pool_waits_for_memory(w->pool);
 }
 
 /* Claims due generations while there is room on the pool. */
 static void claim_jobs(struct worker *w)
 {
     struct vg_error err;
-    while (w->n_running < w->wc.cpu_threads && !atomic_load(&w->stopping)) {
+    while (can_claim(w) && !atomic_load(&w->stopping)) {
         struct job *j = calloc(1, sizeof *j);
         if (j == NULL)
             return;
@@ -229,8 +237,7 @@ static int wait_ms(struct worker *w, int64_t now)
     struct vg_error err;
     if (t && t->at_ms < until)
         until = t->at_ms;
-    if (w->n_running < w->wc.cpu_threads && store_job_next_due(w->store, &due, &err) == VG_OK && due > 0 &&
-        due < until)
+    if (can_claim(w) && store_job_next_due(w->store, &due, &err) == VG_OK && due > 0 && due < until)
         until = due;
     for (int i = 0; i < w->n_running; i++)
         if (atomic_load(&w->running[i]->progress) != w->running[i]->written_progress &&
@@ -274,6 +281,16 @@ static int make_dir(const char *base, const char *sub, char *err, size_t errlen)
     return 0;
 }
 
+/* Half the physical memory for renders running at once; the rest stays for the HTTP side,
+ * the page cache and other processes. */
+static size_t render_memory_budget(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0)
+        return SIZE_MAX; /* unknown: the cores alone bound renders */
+    return (size_t)pages * (size_t)page_size / 2;
+}
+
 static void free_worker(struct worker *w)
 {
     if (w->pool)
@@ -304,7 +321,7 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     tmpfiles_clean(wc->cfg->data_dir, w->store);
     w->running = calloc(wc->cpu_threads, sizeof *w->running);
     w->multi = curl_multi_init();
-    w->pool = pool_start(wc->cpu_threads);
+    w->pool = pool_start(wc->cpu_threads, render_memory_budget());
     if (w->running == NULL || w->multi == NULL || w->pool == NULL) {
         snprintf(err, errlen, "cannot start the worker's threads");
         goto fail;
@@ -315,7 +332,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     }
     if (wc->queue)
         queue_subscribe(wc->queue, on_queue_push, w);
-    log_info("worker: started as %s with %d render thread%s", w->owner, wc->cpu_threads, wc->cpu_threads == 1 ? "" : "s");
+    log_info("worker: started as %s with %d render thread%s and %zu MB for renders at once", w->owner,
+             wc->cpu_threads, wc->cpu_threads == 1 ? "" : "s", render_memory_budget() >> 20);
     return w;
 fail:
     free_worker(w);
