@@ -10,6 +10,7 @@
 #include "core/gen_request.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
+#include "util/parse.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 #define PAGE_DEFAULT 20
@@ -176,13 +177,8 @@ static enum vg_err read_page_query(struct api_call *c, struct generation_query *
         return vg_fail(err, VG_ERR_INVALID, "status", "status must be pending, processing, completed, failed or cancelled");
     if (q->before_id && !id_valid(q->before_id))
         return vg_fail(err, VG_ERR_INVALID, "before", "before must be a generation id (nextCursor)");
-    if (buf[3][0]) {
-        char *end;
-        long n = strtol(buf[3], &end, 10);
-        if (*end != '\0' || n < 1 || n > PAGE_MAX)
-            return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
-        q->limit = (int)n;
-    }
+    if (buf[3][0] && parse_int(buf[3], 1, PAGE_MAX, &q->limit) != 0)
+        return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
     return VG_OK;
 }
 
