@@ -11,6 +11,7 @@
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/parse.h"
+#include "util/path.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 #define PAGE_DEFAULT 20
@@ -263,14 +264,14 @@ int api_generation_retry(struct api_call *c)
 }
 
 /* Paths come from the store, relative to the data directory, written only by the worker;
- * anything else is left alone. */
+ * anything else is left alone (a truncated path could name another file). */
 static void remove_file(const char *data_dir, const char *rel)
 {
     char path[1200];
-    if (rel == NULL || rel[0] == '/' || strstr(rel, "..") != NULL)
+    if (rel == NULL || !path_is_safe_relative(rel, strlen(rel)))
         return;
-    snprintf(path, sizeof path, "%s/%s", data_dir, rel);
-    unlink(path);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, rel) < sizeof path)
+        unlink(path);
 }
 
 void api_remove_files(const struct api *api, const struct generation *g)
