@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/parse.h"
+
 /* Variables read from ./.env; the environment wins over these. */
 struct dotenv {
     char *names[128];
@@ -86,14 +88,12 @@ static int copy(char *dst, size_t cap, const char *name, const char *v, char *er
 
 static int parse_long(const char *name, const char *v, long min, long max, long *out, char *err, size_t errlen)
 {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || errno || n < min || n > max) {
+    long long n;
+    if (parse_int64(v, min, max, &n) != 0) {
         snprintf(err, errlen, "%s must be a whole number from %ld to %ld, not '%s'", name, min, max, v);
         return -1;
     }
-    *out = n;
+    *out = (long)n;
     return 0;
 }
 

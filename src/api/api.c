@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api/events.h"
 #include "api/handlers.h"
 #include "api/views.h"
 #include "events/bus.h"
+#include "events/recheck.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -49,8 +51,12 @@ void *api_thread_init(int index, h2o_context_t *ctx, void *arg)
         free(t);
         return NULL;
     }
-    if ((t->events = events_loop_attach(api->bus, ctx)) == NULL) {
+    if ((t->events = events_loop_attach(api->bus, ctx)) == NULL ||
+        (t->recheck = events_recheck_start(t->events, ctx->loop, API_EVENTS_RECHECK_MS, api_events_check_tokens,
+                                           t)) == NULL) {
         log_error("http loop %d: out of memory", index);
+        if (t->events)
+            events_loop_detach(t->events);
         store_close(t->store);
         free(t);
         return NULL;
@@ -69,6 +75,7 @@ void api_thread_done(void *thread, void *arg)
 {
     struct api_thread *t = thread;
     (void)arg;
+    events_recheck_stop(t->recheck);
     events_loop_detach(t->events);
     store_close(t->store);
     free(t);

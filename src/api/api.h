@@ -33,10 +33,13 @@ struct events_bus;
 struct generation;
 struct events_loop;
 
+struct events_recheck;
+
 struct api_thread {
     const struct api *api;
     struct store *store; /* owned: this thread's connection */
     struct events_loop *events; /* owned: this loop's event streams */
+    struct events_recheck *recheck; /* owned: closes streams whose token was revoked */
 };
 
 /* Loads the catalog and builds the replies that never change. -1 with a message on error. */

@@ -1,8 +1,9 @@
 /* Credits: the caller's balance and the ledger of every charge, refund and grant. */
-#include <stdlib.h>
+#include <limits.h>
 
 #include "api/handlers.h"
 #include "core/pricing.h"
+#include "util/parse.h"
 
 #define LEDGER_PAGE_DEFAULT 50
 #define LEDGER_PAGE_MAX 200
@@ -13,23 +14,24 @@ int api_credits_balance(struct api_call *c)
                                (json_int_t)(c->user.balance * PRICING_IDR_PER_CREDIT)));
 }
 
-/* A whole-number query parameter in [min, max], or `dflt` when absent; -1 when invalid. */
-static long query_number(struct api_call *c, const char *name, long min, long max, long dflt)
+/* A whole-number query parameter in [min, max] (min >= 0), or `dflt` when absent; -1 when
+ * invalid. */
+static long long query_number(struct api_call *c, const char *name, long long min, long long max, long long dflt)
 {
-    char buf[32], *end;
+    char buf[32];
+    long long v;
     int n = api_query(c, name, buf, sizeof buf);
     if (n == 0)
         return dflt;
-    long v = n > 0 ? strtol(buf, &end, 10) : -1;
-    return n > 0 && *end == '\0' && v >= min && v <= max ? v : -1;
+    return n > 0 && parse_int64(buf, min, max, &v) == 0 ? v : -1;
 }
 
 int api_credits_ledger(struct api_call *c)
 {
     struct ledger_list list;
     struct vg_error err;
-    long limit = query_number(c, "limit", 1, LEDGER_PAGE_MAX, LEDGER_PAGE_DEFAULT);
-    long before = query_number(c, "before", 1, 0x7fffffffffffffffL, 0);
+    long long limit = query_number(c, "limit", 1, LEDGER_PAGE_MAX, LEDGER_PAGE_DEFAULT);
+    long long before = query_number(c, "before", 1, LONG_MAX, 0);
     if (limit < 0)
         return api_fail_with(c, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to 200");
     if (before < 0)

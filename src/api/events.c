@@ -1,8 +1,23 @@
 #include "api/events.h"
 
 #include "events/bus.h"
+#include "util/log.h"
 
 int api_events(struct api_call *c)
 {
-    return events_subscribe(c->t->events, c->req, c->user.id);
+    char hash[TOKEN_HASH_LEN + 1];
+    if (api_bearer_hash(c->req, hash) != 0) /* API_AUTH has found one: cannot happen */
+        return api_fail_with(c, VG_ERR_UNAUTHORIZED, "", "send an API token as Authorization: Bearer TOKEN");
+    return events_subscribe(c->t->events, c->req, c->user.id, hash);
+}
+
+int api_events_check_tokens(const char *const *hashes, size_t n, bool *valid, void *thread)
+{
+    struct api_thread *t = thread;
+    struct vg_error err;
+    if (store_tokens_live(t->store, hashes, n, valid, &err) != VG_OK) {
+        log_warn("events: cannot check the tokens of open streams: %s", err.message);
+        return -1;
+    }
+    return 0;
 }

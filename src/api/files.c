@@ -8,6 +8,7 @@
 #include "http/file.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/path.h"
 
 /* Which of a generation's files a route sends, and how. */
 struct file_kind {
@@ -20,14 +21,6 @@ struct file_kind {
 static const struct file_kind VIDEO = {"video", "video/mp4", false, false};
 static const struct file_kind DOWNLOAD = {"video", "video/mp4", false, true};
 static const struct file_kind THUMBNAIL = {"thumbnail", "image/jpeg", true, false};
-
-/* A path the database holds is relative to the data directory and stays inside it: not
- * absolute, no "..", no backslash. Anything else is refused rather than opened, whoever
- * wrote it. */
-static bool safe_relative_path(const char *rel)
-{
-    return rel != NULL && rel[0] != '\0' && rel[0] != '/' && strstr(rel, "..") == NULL && strchr(rel, '\\') == NULL;
-}
 
 /* 409 for a generation without a finished file, saying why. */
 static int not_ready(struct api_call *c, const struct generation *g)
@@ -51,7 +44,7 @@ static int send_file(struct api_call *c, const struct generation *g, const struc
     char message[64];
 
     snprintf(message, sizeof message, "the %s file is missing", k->what);
-    if (!safe_relative_path(rel)) {
+    if (rel == NULL || !path_is_safe_relative(rel, strlen(rel))) {
         if (rel != NULL)
             log_warn("api: generation %s has an unsafe %s path; not serving it", g->id, k->what);
         return api_fail_with(c, VG_ERR_NOT_FOUND, "", message);

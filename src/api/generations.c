@@ -10,6 +10,8 @@
 #include "core/gen_request.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
+#include "util/parse.h"
+#include "util/path.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 #define PAGE_DEFAULT 20
@@ -176,13 +178,8 @@ static enum vg_err read_page_query(struct api_call *c, struct generation_query *
         return vg_fail(err, VG_ERR_INVALID, "status", "status must be pending, processing, completed, failed or cancelled");
     if (q->before_id && !id_valid(q->before_id))
         return vg_fail(err, VG_ERR_INVALID, "before", "before must be a generation id (nextCursor)");
-    if (buf[3][0]) {
-        char *end;
-        long n = strtol(buf[3], &end, 10);
-        if (*end != '\0' || n < 1 || n > PAGE_MAX)
-            return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
-        q->limit = (int)n;
-    }
+    if (buf[3][0] && parse_int(buf[3], 1, PAGE_MAX, &q->limit) != 0)
+        return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
     return VG_OK;
 }
 
@@ -216,7 +213,12 @@ int api_generation_cancel(struct api_call *c)
     struct generation g;
     if (store_generation_cancel(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
         return api_fail(c, &err);
-    api_notify(c->t->api, &g);
+    /* A running generation is only flagged: its worker announces the cancel when it stops,
+     * as it announces every change it makes; an event from this thread could trail that
+     * one and show the status go back (see create). A pending one that no worker ever
+     * held is ended by this call alone and nothing follows, so it is announced here. */
+    if (strcmp(g.status, "cancelled") == 0)
+        api_notify(c->t->api, &g);
     return reply_generation(c, "generation", view_generation, &g);
 }
 
@@ -262,14 +264,14 @@ int api_generation_retry(struct api_call *c)
 }
 
 /* Paths come from the store, relative to the data directory, written only by the worker;
- * anything else is left alone. */
+ * anything else is left alone (a truncated path could name another file). */
 static void remove_file(const char *data_dir, const char *rel)
 {
     char path[1200];
-    if (rel == NULL || rel[0] == '/' || strstr(rel, "..") != NULL)
+    if (rel == NULL || !path_is_safe_relative(rel, strlen(rel)))
         return;
-    snprintf(path, sizeof path, "%s/%s", data_dir, rel);
-    unlink(path);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, rel) < sizeof path)
+        unlink(path);
 }
 
 void api_remove_files(const struct api *api, const struct generation *g)

@@ -8,6 +8,9 @@
 #include "cli/cli.h"
 #include "core/token.h"
 #include "store/store.h"
+#include "util/parse.h"
+
+#define CREDITS_MAX 1000000000LL /* what one command may create or grant */
 
 int cli_migrate(int argc, char **argv)
 {
@@ -66,22 +69,14 @@ static int valid_user_name(const char *name)
     return 1;
 }
 
-/* A whole number of credits in [min, max]; -1 when not. */
-static long parse_credits(const char *s, long min, long max)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    return *s && *end == '\0' && n >= min && n <= max ? n : -1;
-}
-
 static int user_add(int argc, char **argv)
 {
     static const struct option opts[] = {{"credits", required_argument, 0, 'c'}, {"admin", no_argument, 0, 'a'}, {0}};
-    long credits = 0;
+    long long credits = 0;
     int admin = 0, o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (o == 'c' && (credits = parse_credits(optarg, 0, 1000000000L)) < 0) {
+        if (o == 'c' && parse_int64(optarg, 0, CREDITS_MAX, &credits) != 0) {
             fprintf(stderr, "vidgen: --credits must be a whole number from 0 to 1000000000\n");
             return 2;
         } else if (o == 'a')
@@ -119,8 +114,8 @@ int cli_user(int argc, char **argv)
 
 int cli_credits(int argc, char **argv)
 {
-    long n;
-    if (argc != 4 || strcmp(argv[1], "grant") != 0 || (n = parse_credits(argv[3], 1, 1000000000L)) < 0) {
+    long long n;
+    if (argc != 4 || strcmp(argv[1], "grant") != 0 || parse_int64(argv[3], 1, CREDITS_MAX, &n) != 0) {
         fprintf(stderr, "usage: vidgen credits grant NAME N   (N: 1 to 1000000000)\n");
         return 2;
     }

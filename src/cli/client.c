@@ -5,7 +5,6 @@
  * place when the output is a terminal, one plain line per change otherwise, then the
  * video's URL. status shows one generation. Both reach the server named by the
  * configuration (see http_client_for_config). Exit codes: 0 done, 1 failed, 2 bad usage. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/http_client.h"
+#include "util/parse.h"
 
 #define API "/api/apps/video-generator" /* = API_PREFIX; api/api.h is not included: it brings h2o */
 #define POLL_INTERVAL_MS 500
@@ -60,17 +60,6 @@ struct progress {
 
 /* -- arguments ------------------------------------------------------------------------ */
 
-/* A positive whole number no larger than INT_MAX, or -1. */
-static long parse_positive(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 || v <= 0 || v > INT_MAX)
-        return -1;
-    return v;
-}
-
 static bool has_control(const char *s)
 {
     for (; *s; s++)
@@ -84,7 +73,7 @@ static int generate_option(int o, const char *name, struct gen_args *a)
 {
     static const char *const keys[128] = {
         ['m'] = "modelId", ['p'] = "prompt", ['r'] = "resolution", ['a'] = "aspectRatio", ['n'] = "negativePrompt"};
-    long n;
+    int n;
     switch (o) {
     case 'm':
     case 'p':
@@ -95,12 +84,13 @@ static int generate_option(int o, const char *name, struct gen_args *a)
             return fprintf(stderr, "vidgen: --%s must be UTF-8 text\n", name), -1;
         return 0;
     case 'd':
-        if ((n = parse_positive(optarg)) < 0)
+        if (parse_int(optarg, 1, INT_MAX, &n) != 0)
             return fprintf(stderr, "vidgen: --duration must be a positive whole number of seconds\n"), -1;
         return json_object_set_new(a->body, "duration", json_integer(n));
     case 't':
-        if ((a->timeout = parse_positive(optarg)) < 0)
+        if (parse_int(optarg, 1, INT_MAX, &n) != 0)
             return fprintf(stderr, "vidgen: --timeout must be a positive whole number of seconds\n"), -1;
+        a->timeout = n;
         return 0;
     case 'k':
         if (optarg[0] == '\0' || has_control(optarg))

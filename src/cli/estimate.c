@@ -1,12 +1,14 @@
 /* vidgen estimate: the price of a generation, by the same code as POST /estimate-credits
  * (it needs no running server: pricing is a pure function of the catalog). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "api/handlers.h"
 #include "cli/cli.h"
 #include "core/gen_request.h"
+#include "util/parse.h"
 
 static const char usage[] =
     "usage: vidgen estimate --model ID [--resolution 720p|1080p|4K] [--duration S] [--aspect-ratio W:H]\n"
@@ -22,7 +24,6 @@ static json_t *args_to_body(int argc, char **argv, int *as_json)
         {"audio", no_argument, 0, 'u'},          {"enhance-prompt", no_argument, 0, 'p'},
         {"json", no_argument, 0, 'j'},           {0}};
     json_t *b = json_object();
-    char *end;
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -36,8 +37,8 @@ static json_t *args_to_body(int argc, char **argv, int *as_json)
         case 'p': json_object_set_new(b, "enhancePrompt", json_true()); break;
         case 'j': *as_json = 1; break;
         case 'd': {
-            long d = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0') {
+            long long d; /* any whole number: its range is the model's, checked as the API does */
+            if (parse_int64(optarg, LLONG_MIN, LLONG_MAX, &d) != 0) {
                 json_decref(b);
                 return NULL;
             }

@@ -5,8 +5,8 @@
 #include "media/probe.h"
 #include "media/render.h"
 #include "media/thumbnail.h"
+#include "util/parse.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +26,6 @@ static int usage_error(const char *usage, const char *message)
         fprintf(stderr, "vidgen: %s\n", message);
     fputs(usage, stderr);
     return 2;
-}
-
-/* Whole number in lo..hi, nothing else in the string. Returns 0 or -1. */
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
 }
 
 /* Progress on a terminal only: a counter that rewrites its own line. */

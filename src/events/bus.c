@@ -148,15 +148,25 @@ struct events_loop *events_loop_attach(struct events_bus *bus, h2o_context_t *ct
     return l;
 }
 
-void events_loop_close_all(struct events_loop *l)
+void events_loop_foreach(struct events_loop *l, void (*fn)(struct events_sink *sink, void *arg), void *arg)
 {
-    l->stopping = 1;
     for (size_t i = 0; i < EVENTS_BUCKETS; i++)
         for (h2o_linklist_t *n = l->buckets[i].next, *next; n != &l->buckets[i]; n = next) {
             next = n->next;
-            struct events_sink *sink = H2O_STRUCT_FROM_MEMBER(struct events_sink, _link, n);
-            sink->close(sink);
+            fn(H2O_STRUCT_FROM_MEMBER(struct events_sink, _link, n), arg);
         }
+}
+
+static void close_sink(struct events_sink *sink, void *arg)
+{
+    (void)arg;
+    sink->close(sink);
+}
+
+void events_loop_close_all(struct events_loop *l)
+{
+    l->stopping = 1;
+    events_loop_foreach(l, close_sink, NULL);
 }
 
 /* Publications sent before this loop left the bus and not yet received. Once the loop is
@@ -190,14 +200,20 @@ void events_loop_detach(struct events_loop *l)
     free(l);
 }
 
-int events_sink_add(struct events_loop *l, struct events_sink *sink, const char *user_id)
+int events_sink_add(struct events_loop *l, struct events_sink *sink, const char *user_id, const char *credential)
 {
-    size_t len = strlen(user_id);
-    if (l->stopping || len == 0 || len > EVENTS_USER_ID_MAX)
+    size_t len = strlen(user_id), cred_len = credential ? strlen(credential) : 0;
+    if (l->stopping || len == 0 || len > EVENTS_USER_ID_MAX || cred_len > EVENTS_CREDENTIAL_MAX)
         return -1;
     memcpy(sink->_user_id, user_id, len + 1);
+    memcpy(sink->_credential, credential ? credential : "", cred_len + 1);
     h2o_linklist_insert(&l->buckets[bucket_of(user_id)], &sink->_link);
     return 0;
+}
+
+const char *events_sink_credential(const struct events_sink *sink)
+{
+    return sink->_credential;
 }
 
 void events_sink_remove(struct events_sink *sink)
@@ -237,7 +253,7 @@ static int subscribe_stopping(struct events_loop *l, h2o_req_t *req)
     return 0;
 }
 
-int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id)
+int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id, const char *credential)
 {
     if (l->stopping)
         return subscribe_stopping(l, req);
@@ -246,7 +262,7 @@ int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id)
         goto fail;
     sub->sink.deliver = subscriber_deliver;
     sub->sink.close = subscriber_close;
-    if (events_sink_add(l, &sub->sink, user_id) != 0)
+    if (events_sink_add(l, &sub->sink, user_id, credential) != 0)
         goto fail;
     /* Nothing is delivered before this handler returns, so the stream is set in time. */
     if ((sub->stream = sse_start(req, &l->heartbeat, EVENTS_STREAM_MAX_PENDING, subscriber_gone, sub)) == NULL)

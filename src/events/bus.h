@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #define EVENTS_USER_ID_MAX 64                  /* longer user ids are refused */
+#define EVENTS_CREDENTIAL_MAX 64               /* longer credentials are refused */
 #define EVENTS_STREAM_MAX_PENDING (256u << 10) /* bytes a stream may fall behind before it is closed */
 
 struct events_bus;
@@ -48,9 +49,11 @@ void events_loop_close_all(struct events_loop *l);
 void events_loop_detach(struct events_loop *l);
 
 /* On the loop thread, from a request handler: answers `req` with an SSE stream that gets
- * every event published for `user_id` until the client leaves or the loop stops. Returns 0
- * (h2o's "handled"); when the stream cannot start the request is answered with 500 or 503. */
-int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id);
+ * every event published for `user_id` until the client leaves, the loop stops, or
+ * `credential` (what the request authenticated with, e.g. a token hash; copied; NULL or ""
+ * for none) lapses (events/recheck.h). Returns 0 (h2o's "handled"); when the stream cannot
+ * start the request is answered with 500 or 503. */
+int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id, const char *credential);
 
 /* The seam below events_subscribe, for other kinds of subscriber (and for tests): a sink
  * receives the SSE frames ("event: …\ndata: …\n\n") of one user on one loop.
@@ -59,17 +62,25 @@ int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id)
 struct events_sink {
     /* One frame, borrowed for the call. */
     void (*deliver)(struct events_sink *sink, const char *frame, size_t len);
-    /* The loop is stopping (close_all), or detaching: end. May come twice (a close_all,
-     * then a detach). A detach has already removed the sink. */
+    /* The loop is stopping (close_all), or detaching, or the sink's credential lapsed: end.
+     * May come twice (a close_all, then a detach). A detach, and a lapse, have already
+     * removed the sink. */
     void (*close)(struct events_sink *sink);
     /* private to the bus */
     h2o_linklist_t _link;
     char _user_id[EVENTS_USER_ID_MAX + 1];
+    char _credential[EVENTS_CREDENTIAL_MAX + 1];
 };
 
-/* Adds `sink` for `user_id`. -1 when the id is empty or too long, or the loop is stopping. */
-int events_sink_add(struct events_loop *l, struct events_sink *sink, const char *user_id);
+/* Adds `sink` for `user_id`, with `credential` (copied; NULL or "" for none). -1 when the id
+ * is empty or too long, the credential too long, or the loop is stopping. */
+int events_sink_add(struct events_loop *l, struct events_sink *sink, const char *user_id, const char *credential);
 /* Removes `sink`; a sink not added, or already removed (or dropped by a detach), is left alone. */
 void events_sink_remove(struct events_sink *sink);
+/* The credential `sink` was added with ("" for none); it lives as long as the sink. */
+const char *events_sink_credential(const struct events_sink *sink);
+/* On the loop thread: calls fn once for every sink of the loop. fn may remove the sink it
+ * is given (and close it), no other. */
+void events_loop_foreach(struct events_loop *l, void (*fn)(struct events_sink *sink, void *arg), void *arg);
 
 #endif

@@ -191,3 +191,14 @@ int media_render(const struct render_params *p, const char *out_path, render_pro
         unlink(out_path);
     return rc;
 }
+
+#define RENDER_MEMORY_FIXED (16u << 20)  /* encoder and muxer state, whatever the size */
+#define RENDER_BYTES_PER_PIXEL 40        /* the frames x264 buffers whatever its threads */
+#define RENDER_BYTES_PER_PIXEL_CORE 30   /* and those each core's threads add */
+
+size_t media_render_memory(int width, int height, int cores)
+{
+    size_t pixels = (size_t)(width > 0 ? width : 0) * (size_t)(height > 0 ? height : 0);
+    size_t per_pixel = RENDER_BYTES_PER_PIXEL + RENDER_BYTES_PER_PIXEL_CORE * (size_t)(cores > 0 ? cores : 1);
+    return RENDER_MEMORY_FIXED + pixels * per_pixel;
+}

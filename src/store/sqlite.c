@@ -30,6 +30,9 @@ static const char *const sql[SQ_COUNT] = {
                       "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL",
     [SQ_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2 WHERE (id = ?1 OR token_hash = ?1) "
                         "AND revoked_at IS NULL",
+    /* ?1 is a JSON array of hashes; each row is the index of a live one */
+    [SQ_TOKENS_LIVE] = "SELECT j.key FROM json_each(?1) j JOIN api_tokens t ON t.token_hash = j.value "
+                       "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL",
     [SQ_PROJECT_INSERT] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?, ?, ?, ?, ?, ?)",
     [SQ_PROJECT_GET] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? AND id = ?",
     [SQ_PROJECT_LIST] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? ORDER BY id DESC",
@@ -90,6 +93,7 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_JOB_END] = "UPDATE generations SET status = ?4, phase = 'done', error_message = coalesce(?5, error_message), "
                    "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
                    "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_LEASE] = "SELECT coalesce(lease_owner, ''), coalesce(lease_until, 0) FROM generations WHERE id = ?",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -301,6 +305,7 @@ static const struct store_ops ops = {
     .token_create = sq_token_create,
     .token_user = sq_token_user,
     .token_revoke = sq_token_revoke,
+    .tokens_live = sq_tokens_live,
     .project_create = sq_project_create,
     .project_get = sq_project_get,
     .project_list = sq_project_list,
@@ -315,6 +320,7 @@ static const struct store_ops ops = {
     .ledger_page = sq_ledger_page,
     .job_claim = sq_job_claim,
     .job_next_due = sq_job_next_due,
+    .job_lease = sq_job_lease,
     .job_update = sq_job_update,
 };
 

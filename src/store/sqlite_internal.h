@@ -28,6 +28,7 @@ enum sq_stmt {
     SQ_TOKEN_INSERT,
     SQ_TOKEN_USER,
     SQ_TOKEN_REVOKE,
+    SQ_TOKENS_LIVE,
     SQ_PROJECT_INSERT,
     SQ_PROJECT_GET,
     SQ_PROJECT_LIST,
@@ -53,6 +54,7 @@ enum sq_stmt {
     SQ_JOB_RETRY,
     SQ_JOB_COMPLETE,
     SQ_JOB_END,
+    SQ_JOB_LEASE,
     SQ_COUNT
 };
 
@@ -130,6 +132,7 @@ enum vg_err sq_token_create(struct store *s, const char *user_id, const char *to
                             struct api_token *out, struct vg_error *err);
 enum vg_err sq_token_user(struct store *s, const char *token_hash, struct user *out, struct vg_error *err);
 enum vg_err sq_token_revoke(struct store *s, const char *id_or_hash, struct vg_error *err);
+enum vg_err sq_tokens_live(struct store *s, const char *const *hashes, size_t n, bool *live, struct vg_error *err);
 
 enum vg_err sq_project_create(struct store *s, const char *user_id, const char *name, const char *description,
                               struct project *out, struct vg_error *err);
@@ -158,6 +161,7 @@ enum vg_err sq_ledger_page(struct store *s, const char *user_id, long before_id,
 enum vg_err sq_job_claim(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
                          struct vg_error *err);
 enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err);
+enum vg_err sq_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
 enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,
                           struct generation *out, struct vg_error *err);
 

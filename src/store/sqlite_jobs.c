@@ -41,6 +41,24 @@ enum vg_err sq_job_next_due(struct store *base, int64_t *at_ms, struct vg_error 
     return rc == SQLITE_ROW ? VG_OK : sq_fail(s, rc, err);
 }
 
+enum vg_err sq_job_lease(struct store *base, const char *id, struct job_lease *out, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_JOB_LEASE, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum vg_err e = VG_OK;
+    if (rc == SQLITE_ROW) {
+        sq_text_copy(st, 0, out->owner, sizeof out->owner);
+        out->until = sqlite3_column_int64(st, 1);
+    } else
+        e = rc == SQLITE_DONE ? vg_fail(err, VG_ERR_NOT_FOUND, "", "no generation %s", id) : sq_fail(s, rc, err);
+    sqlite3_reset(st);
+    return e;
+}
+
 /* Binds the statement for `u` (parameters 1–3 are id, owner, now). */
 static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const char *owner, const struct job_update *u,
                                  int64_t now, struct vg_error *err)

@@ -1,5 +1,7 @@
 /* SQLite backend: users, API tokens and the credit ledger. */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/sqlite_internal.h"
@@ -188,4 +190,44 @@ enum vg_err sq_token_revoke(struct store *base, const char *id_or_hash, struct v
     if (e == VG_OK && sqlite3_changes(s->db) == 0)
         return vg_fail(err, VG_ERR_NOT_FOUND, "", "no live token with that id");
     return e;
+}
+
+/* The hashes as one JSON array, for json_each (malloc'd; NULL when out of memory). */
+static char *json_array_of(const char *const *strings, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < n; i++)
+        if (json_array_append_new(a, json_string(strings[i])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+enum vg_err sq_tokens_live(struct store *base, const char *const *hashes, size_t n, bool *live, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    memset(live, 0, n * sizeof *live);
+    if (n == 0)
+        return VG_OK;
+    char *list = json_array_of(hashes, n);
+    if (list == NULL)
+        return vg_fail(err, VG_ERR_INTERNAL, "", "out of memory");
+    sqlite3_stmt *st = sq_stmt(s, SQ_TOKENS_LIVE, err);
+    if (st == NULL) {
+        free(list);
+        return VG_ERR_INTERNAL;
+    }
+    sqlite3_bind_text(st, 1, list, -1, free);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 i = sqlite3_column_int64(st, 0);
+        if (i >= 0 && (size_t)i < n)
+            live[i] = true;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* frees the list now rather than at the next use */
+    return rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
 }

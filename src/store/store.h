@@ -150,6 +150,14 @@ struct job_update {
     double video_seconds;
 };
 
+#define STORE_LEASE_OWNER_MAX 127 /* bytes of a worker's name (worker/owner.h) */
+
+/* Who holds a generation's lease (job_lease). */
+struct job_lease {
+    char owner[STORE_LEASE_OWNER_MAX + 1]; /* "" = nobody: not running, or finished */
+    int64_t until;                         /* expiry, ms since the epoch; 0 when no owner */
+};
+
 struct store;
 
 struct store_ops {
@@ -170,6 +178,8 @@ struct store_ops {
                                 struct api_token *out, struct vg_error *err);
     enum vg_err (*token_user)(struct store *s, const char *token_hash, struct user *out, struct vg_error *err);
     enum vg_err (*token_revoke)(struct store *s, const char *id_or_hash, struct vg_error *err);
+    enum vg_err (*tokens_live)(struct store *s, const char *const *hashes, size_t n, bool *live,
+                               struct vg_error *err);
 
     enum vg_err (*project_create)(struct store *s, const char *user_id, const char *name, const char *description,
                                   struct project *out, struct vg_error *err);
@@ -200,6 +210,7 @@ struct store_ops {
     enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
                              struct vg_error *err);
     enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
+    enum vg_err (*job_lease)(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
     enum vg_err (*job_update)(struct store *s, const char *id, const char *owner, const struct job_update *u,
                               struct generation *out, struct vg_error *err);
 };
@@ -275,6 +286,13 @@ static inline enum vg_err store_token_user(struct store *s, const char *token_ha
 static inline enum vg_err store_token_revoke(struct store *s, const char *id_or_hash, struct vg_error *err)
 {
     return s->ops->token_revoke(s, id_or_hash, err);
+}
+/* Which of `n` token hashes still authenticate, in one query: live[i] (the caller's array)
+ * is set to whether hashes[i] is a token that is not revoked and whose user still exists. */
+static inline enum vg_err store_tokens_live(struct store *s, const char *const *hashes, size_t n, bool *live,
+                                            struct vg_error *err)
+{
+    return s->ops->tokens_live(s, hashes, n, live, err);
 }
 
 /* Projects, always scoped to their owner. project_update changes `name` when not NULL and
@@ -360,8 +378,10 @@ static inline enum vg_err store_ledger_page(struct store *s, const char *user_id
 /* The worker's side (the lease protocol, see worker/worker.c). job_claim takes the oldest
  * due generation whose lease is free or expired, leases it to `owner` for lease_ms and
  * counts an attempt; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest
- * time a generation becomes due (0 = none). job_update applies a change only while `owner`
- * still holds the lease (else VG_ERR_CONFLICT: another worker took it over). */
+ * time a generation becomes due (0 = none). job_lease tells who holds a generation's lease,
+ * expired or not (VG_ERR_NOT_FOUND when there is no such generation). job_update applies a
+ * change only while `owner` still holds the lease (else VG_ERR_CONFLICT: another worker took
+ * it over). */
 static inline enum vg_err store_job_claim(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
                                           struct vg_error *err)
 {
@@ -370,6 +390,11 @@ static inline enum vg_err store_job_claim(struct store *s, const char *owner, in
 static inline enum vg_err store_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err)
 {
     return s->ops->job_next_due(s, at_ms, err);
+}
+static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out,
+                                          struct vg_error *err)
+{
+    return s->ops->job_lease(s, id, out, err);
 }
 static inline enum vg_err store_job_update(struct store *s, const char *id, const char *owner,
                                            const struct job_update *u, struct generation *out, struct vg_error *err)

@@ -32,6 +32,8 @@ struct job {
 /* The local provider's task, run on a pool thread: renders the clip, probes it, makes the
  * thumbnail and moves both into place; then hands the job to the loop (worker_finished). */
 void local_job_run(void *job);
+/* About how many bytes local_job_run needs at its peak for `j` (for the pool's budget). */
+size_t local_job_memory(const struct job *j);
 
 /* Pool thread → loop thread: the job's CPU work is over (see job->result). */
 void worker_finished(struct job *j);

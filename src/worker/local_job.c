@@ -9,6 +9,7 @@
 #include "media/render.h"
 #include "media/thumbnail.h"
 #include "worker/job.h"
+#include "worker/tmpfiles.h"
 
 #define THUMBNAIL_WIDTH 480
 #define RENDER_FPS 24
@@ -62,13 +63,21 @@ static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
     return 0;
 }
 
+size_t local_job_memory(const struct job *j)
+{
+    int width = 0, height = 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height); /* 0 x 0 if unknown: it fails fast */
+    return media_render_memory(width, height, cores > 0 ? (int)cores : 1);
+}
+
 void local_job_run(void *arg)
 {
     struct job *j = arg;
     const char *dir = worker_data_dir(j->w);
     char tmp_video[1200], tmp_thumb[1200], video[1200], thumb[1200];
-    snprintf(tmp_video, sizeof tmp_video, "%s/tmp/%s.%d.mp4", dir, j->g.id, getpid());
-    snprintf(tmp_thumb, sizeof tmp_thumb, "%s/tmp/%s.%d.jpg", dir, j->g.id, getpid());
+    tmpfiles_path(tmp_video, sizeof tmp_video, dir, j->g.id, "mp4");
+    tmpfiles_path(tmp_thumb, sizeof tmp_thumb, dir, j->g.id, "jpg");
     snprintf(j->output_rel, sizeof j->output_rel, "videos/%s.mp4", j->g.id);
     snprintf(j->thumbnail_rel, sizeof j->thumbnail_rel, "thumbnails/%s.jpg", j->g.id);
     snprintf(video, sizeof video, "%s/%s", dir, j->output_rel);

@@ -3,21 +3,21 @@
 #include "worker/worker.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/log.h"
 #include "worker/job.h"
+#include "worker/owner.h"
 #include "worker/pool.h"
+#include "worker/tmpfiles.h"
 
 #define WORKER_MAX_WAIT_MS 5000        /* re-read the store at least this often (other processes) */
 #define WORKER_IDLE_POLL_MS 1000       /* ... and this often when no queue wakes us */
@@ -26,7 +26,7 @@
 
 struct worker {
     struct worker_config wc;
-    char owner[96];
+    char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
     struct store *store;
     CURLM *multi;          /* the loop's poller; remote providers' transfers join it */
     struct pool *pool;
@@ -137,14 +137,21 @@ static void start_job(struct worker *w, struct job *j)
     j->deadline_ms = now + WORKER_LOCAL_DEADLINE_MS;
     j->last_write_ms = now;
     renew_soon(w, j, now);
-    pool_submit(w->pool, local_job_run, j);
+    pool_submit(w->pool, local_job_run, j, local_job_memory(j));
+}
+
+/* Whether there is room on the pool for another job: a thread, and no job already waiting
+ * for memory (one claimed now would only wait too, holding a lease another worker could use). */
+static bool can_claim(struct worker *w)
+{
+    return w->n_running < w->wc.cpu_threads && !pool_waits_for_memory(w->pool);
 }
 
 /* Claims due generations while there is room on the pool. */
 static void claim_jobs(struct worker *w)
 {
     struct vg_error err;
-    while (w->n_running < w->wc.cpu_threads && !atomic_load(&w->stopping)) {
+    while (can_claim(w) && !atomic_load(&w->stopping)) {
         struct job *j = calloc(1, sizeof *j);
         if (j == NULL)
             return;
@@ -230,8 +237,7 @@ static int wait_ms(struct worker *w, int64_t now)
     struct vg_error err;
     if (t && t->at_ms < until)
         until = t->at_ms;
-    if (w->n_running < w->wc.cpu_threads && store_job_next_due(w->store, &due, &err) == VG_OK && due > 0 &&
-        due < until)
+    if (can_claim(w) && store_job_next_due(w->store, &due, &err) == VG_OK && due > 0 && due < until)
         until = due;
     for (int i = 0; i < w->n_running; i++)
         if (atomic_load(&w->running[i]->progress) != w->running[i]->written_progress &&
@@ -275,27 +281,14 @@ static int make_dir(const char *base, const char *sub, char *err, size_t errlen)
     return 0;
 }
 
-/* Removes temporary files that no live worker can still be writing: a job's deadline is
- * well under this age, so an older file was left by a worker that died. */
-#define STALE_TMP_SECONDS (60 * 60)
-
-static void clean_stale_tmp(const char *data_dir)
+/* Half the physical memory for renders running at once; the rest stays for the HTTP side,
+ * the page cache and other processes. */
+static size_t render_memory_budget(void)
 {
-    char dir[1100], path[1400];
-    struct stat st;
-    struct dirent *e;
-    snprintf(dir, sizeof dir, "%s/tmp", data_dir);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    time_t now = time(NULL);
-    while ((e = readdir(d)) != NULL) {
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            now - st.st_mtime > STALE_TMP_SECONDS && unlink(path) == 0)
-            log_info("worker: removed %s, left by a worker that stopped", path);
-    }
-    closedir(d);
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0)
+        return SIZE_MAX; /* unknown: the cores alone bound renders */
+    return (size_t)pages * (size_t)page_size / 2;
 }
 
 static void free_worker(struct worker *w)
@@ -314,25 +307,21 @@ static void free_worker(struct worker *w)
 struct worker *worker_start(const struct worker_config *wc, char *err, size_t errlen)
 {
     struct worker *w = calloc(1, sizeof *w);
-    char host[64] = "host";
     if (w == NULL)
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
-    gethostname(host, sizeof host - 1);
-    char rnd[ID_LEN + 1];
-    id_new(rnd);
-    snprintf(w->owner, sizeof w->owner, "%s:%d:%s", host, getpid(), rnd + 16);
+    owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);
     if (make_dir(wc->cfg->data_dir, "videos", err, errlen) || make_dir(wc->cfg->data_dir, "thumbnails", err, errlen) ||
         make_dir(wc->cfg->data_dir, "tmp", err, errlen))
         goto fail;
-    clean_stale_tmp(wc->cfg->data_dir);
     if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL)
         goto fail;
+    tmpfiles_clean(wc->cfg->data_dir, w->store);
     w->running = calloc(wc->cpu_threads, sizeof *w->running);
     w->multi = curl_multi_init();
-    w->pool = pool_start(wc->cpu_threads);
+    w->pool = pool_start(wc->cpu_threads, render_memory_budget());
     if (w->running == NULL || w->multi == NULL || w->pool == NULL) {
         snprintf(err, errlen, "cannot start the worker's threads");
         goto fail;
@@ -343,7 +332,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     }
     if (wc->queue)
         queue_subscribe(wc->queue, on_queue_push, w);
-    log_info("worker: started as %s with %d render thread%s", w->owner, wc->cpu_threads, wc->cpu_threads == 1 ? "" : "s");
+    log_info("worker: started as %s with %d render thread%s and %zu MB for renders at once", w->owner,
+             wc->cpu_threads, wc->cpu_threads == 1 ? "" : "s", render_memory_budget() >> 20);
     return w;
 fail:
     free_worker(w);

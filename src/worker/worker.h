@@ -3,7 +3,8 @@
  * One thread runs the event loop: a libcurl multi handle (remote providers' requests,
  * added as those providers land) and a timer heap, waking on queue pushes and on results
  * from the CPU pool. CPU work (the local renderer, probing, thumbnails) runs on a small
- * pool bounded by the cores. The loop thread alone writes job state to the store.
+ * pool bounded by the cores and by memory (pool.h). The loop thread alone writes job state
+ * to the store.
  *
  * The lease protocol: a worker claims a due generation with a lease (owner, expiry) and
  * renews it every third of its length while it works; every write is conditional on still

@@ -5,6 +5,12 @@ temporary data directory.  Servers are stopped with SIGTERM (SIGKILL as a last r
 teardown, whatever the outcome of the test.  When a test fails, the tail of the stderr of
 every server involved is attached to the failure report.
 
+The server's own faults fail the test too: each run of a server (start to exit) must end
+with exit code 0 and leave no sanitizer report (ASan, LSan, UBSan) in its stderr.  A run is
+checked when the server is stopped or restarted, and at teardown.  A test that kills a
+server on purpose uses kill() or send_signal(SIGKILL); one that expects another exit code
+says so with expect_exit(...).  Under `make asan` this is what catches a leak at exit.
+
 Run:  VIDGEN_BIN=$PWD/build/vidgen python3 -m pytest -q tests/integration
 """
 
@@ -80,6 +86,21 @@ def tail(path, n=40):
     return "\n".join(lines[-n:])
 
 
+# What a sanitizer prints when it finds something (ASan and LSan print "==PID==ERROR: ...",
+# UBSan "file:line:col: runtime error: ..." and, with a stack, a SUMMARY line).
+_SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "AddressSanitizer:DEADLYSIGNAL",
+                    "UndefinedBehaviorSanitizer", "runtime error:")
+
+
+def sanitizer_report(text, n=60):
+    """The first `n` lines of the first sanitizer report in `text`, or None."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if any(m in line for m in _SANITIZER_MARKS):
+            return "\n".join(lines[i:i + n])
+    return None
+
+
 class Response:
     """A reply: status, headers (lower-case names), raw body and parsed JSON (or None)."""
 
@@ -104,9 +125,30 @@ class Response:
 
 
 def run_cli(args, cwd, env, input=None, timeout=CLI_TIMEOUT):
-    """Runs `vidgen ARGS...`; returns CompletedProcess with text stdout/stderr."""
-    return subprocess.run([BIN, *args], cwd=str(cwd), env=env, input=input,
-                          capture_output=True, text=True, timeout=timeout)
+    """Runs `vidgen ARGS...`; returns CompletedProcess with text stdout/stderr. A sanitizer
+    report on its stderr fails the caller, whatever the exit code it expects."""
+    r = subprocess.run([BIN, *args], cwd=str(cwd), env=env, input=input,
+                       capture_output=True, text=True, timeout=timeout)
+    report = sanitizer_report(r.stderr)
+    assert report is None, f"vidgen {' '.join(args)}: sanitizer report on stderr\n{report}"
+    return r
+
+
+ANY_EXIT = object()  # a run's .expect after expect_exit() with no code: any exit code will do
+
+
+class _Run:
+    """One run of a server process, from start() to its exit, and what is expected of it."""
+
+    def __init__(self, number, stderr_offset, expect):
+        self.number = number
+        self.stderr_offset = stderr_offset  # where its output starts in the stderr file
+        self.expect = expect                # exit codes accepted (a tuple), or ANY_EXIT
+        self.killed = False                 # SIGKILLed on purpose by the test
+        self.hung = None                    # seconds it outlived a stop signal (then SIGKILLed)
+        self.signal = None                  # the last signal the test sent
+        self.returncode = None
+        self.checked = False
 
 
 class Server:
@@ -130,11 +172,17 @@ class Server:
         self.proc = None
         self.returncode = None
         self.owner = _current_nodeid[0]
+        self.runs = []               # every _Run of this server, the last one current
+        self._next_expect = (0,)     # what the next run must exit with
         _ALL_SERVERS.append(self)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, wait=True):
+        self.check()  # the previous run, before a restart hides it
         self.returncode = None
+        offset = self.stderr_path.stat().st_size if self.stderr_path.exists() else 0
+        self.runs.append(_Run(len(self.runs) + 1, offset, self._next_expect))
+        self._next_expect = (0,)
         # append, so the output of a restart in the same dir is kept after the first one
         out = open(self.stdout_path, "ab")
         err = open(self.stderr_path, "ab")
@@ -155,7 +203,8 @@ class Server:
         while time.monotonic() < deadline:
             rc = self.proc.poll()
             if rc is not None:
-                self.returncode = rc
+                self._exited(rc)
+                self.runs[-1].checked = True  # reported here, not again at teardown
                 raise AssertionError(f"vidgen serve exited with {rc} before it was ready\n"
                                      f"--- stderr ---\n{self.stderr_tail()}")
             try:
@@ -173,38 +222,97 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def send_signal(self, sig):
+        """Sends `sig`; a SIGKILL marks this run as killed on purpose (any exit code)."""
+        run = self.runs[-1]
+        run.signal = sig
+        run.killed = run.killed or sig == signal.SIGKILL
         self.proc.send_signal(sig)
+
+    def expect_exit(self, *codes):
+        """Declares the exit code(s) the current run (or, when none is running, the next
+        one) will end with instead of 0; no argument accepts any code. A sanitizer report
+        still fails."""
+        want = tuple(codes) if codes else ANY_EXIT
+        if self.alive() or (self.runs and not self.runs[-1].checked):
+            self.runs[-1].expect = want
+        else:
+            self._next_expect = want
+
+    def _exited(self, rc):
+        self.returncode = rc
+        self.runs[-1].returncode = rc
+        return rc
 
     def wait_exit(self, timeout=STOP_TIMEOUT):
         """Waits for the process to exit; returns its exit code or None on timeout."""
         try:
-            self.returncode = self.proc.wait(timeout=timeout)
+            self._exited(self.proc.wait(timeout=timeout))
         except subprocess.TimeoutExpired:
             return None
         return self.returncode
 
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
-        """Sends `sig` and waits; SIGKILLs after `timeout`. Returns the exit code of a
-        graceful exit, or None when it had to be killed."""
-        if self.proc is None:
-            return self.returncode
-        if self.proc.poll() is not None:
-            self.returncode = self.proc.returncode
-            return self.returncode
-        self.proc.send_signal(sig)
-        rc = self.wait_exit(timeout)
-        if rc is None:
-            self.kill()
+        """Sends `sig` and waits; SIGKILLs after `timeout` (a fault unless `sig` was
+        SIGKILL). Returns the exit code of a graceful exit, or None when it had to be
+        killed. Then checks every run of this server: AssertionError on a fault."""
+        rc = None
+        if self.alive():
+            self.send_signal(sig)
+            rc = self.wait_exit(timeout)
+            if rc is None:  # still running: killed here, and a fault check() reports
+                self.runs[-1].hung = timeout
+                self.proc.kill()
+                self._exited(self.proc.wait())
+        elif self.proc is not None:
+            rc = self._exited(self.proc.wait())
+        self.check()
         return rc
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """SIGKILL now, on purpose: this run's exit code is not checked (its stderr is)."""
+        if self.alive():
+            self.runs[-1].killed = True
             self.proc.kill()
-            self.proc.wait()
+            self._exited(self.proc.wait())
+
+    def faults(self, run):
+        """What is wrong with a finished run: [] when nothing."""
+        found = []
+        rc, want = run.returncode, run.expect
+        if run.hung is not None:
+            found.append(f"was still running {run.hung} s after {signal.Signals(run.signal).name} (killed)")
+        elif not run.killed and want is not ANY_EXIT and rc not in want:
+            how = f"after {signal.Signals(run.signal).name}" if run.signal else "without being asked to"
+            what = f"was killed by {signal.Signals(-rc).name}" if rc < 0 else f"exited with {rc}"
+            found.append(f"{what} {how} (expected exit code {' or '.join(map(str, want))})")
+        report = sanitizer_report(self.stderr_text(run.stderr_offset))
+        if report:
+            found.append(f"left a sanitizer report on its stderr:\n--- report ---\n{report}")
+        return found
+
+    def check(self):
+        """Raises AssertionError naming the faults of every finished, unchecked run, with
+        the tail of the server's stderr."""
+        errors = []
+        for run in self.runs:
+            if run.checked or run.returncode is None:
+                continue
+            run.checked = True
+            errors += [f"run {run.number} of vidgen serve {self.addr} {f}" for f in self.faults(run)]
+        if errors:
+            raise AssertionError("\n".join(errors) + f"\n--- server stderr (tail) ---\n{self.stderr_tail(20)}")
 
     # -- diagnostics -------------------------------------------------------------------
     def stderr_tail(self, n=40):
         return tail(self.stderr_path, n)
+
+    def stderr_text(self, offset=0):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def stdout_text(self):
         return self.stdout_path.read_text(errors="replace")
@@ -335,8 +443,7 @@ def server(tmp_path_factory):
         s.start()
         yield s
     finally:
-        s.stop()
-        s.kill()
+        s.stop()  # raises on a fault of the server, leaving it stopped
 
 
 @pytest.fixture
@@ -355,11 +462,29 @@ def make_server(tmp_path):
         return s
 
     yield make
-    for s in made:
+    stop_all(made)
+
+
+def stop_all(servers):
+    """Stops every server, then raises one AssertionError naming the faults of all."""
+    errors = []
+    for s in servers:
         try:
             s.stop()
-        finally:
-            s.kill()
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        raise AssertionError("\n\n".join(errors))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The safety net: a server nobody stopped (a test's own Server) is stopped and checked
+    here; its faults fail the session."""
+    try:
+        stop_all(_ALL_SERVERS)
+    except AssertionError as e:
+        session.config.get_terminal_writer().line(f"\nvidgen serve faults after the tests:\n{e}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def assert_error(r, status, code, field=None):

@@ -59,3 +59,38 @@ def test_kill_9_while_rendering_loses_no_job_and_charges_once(make_server, tmp_p
     finally:
         con.close()
     assert max(attempts) >= 2, "some job was taken over after the crash"
+
+
+def tmp_files(server, pid):
+    return sorted((server.data_dir / "tmp").glob(f"*.{pid}.*"))
+
+
+def test_a_dead_workers_temporary_files_go_at_start_and_a_live_workers_stay(make_server):
+    """A killed worker leaves half-written files in DATA_DIR/tmp; the next start removes
+    them at once (not an hour later), and never touches those a live worker is writing."""
+    s = make_server(extra_env={"VIDGEN_RENDER_THREADS": "1"})  # default lease: still held after the kill
+    tok = s.admin_token
+    pid = make_project(s, tok)
+    other = s.cli_popen("worker")  # a second worker process, on the same data dir
+    try:
+        ids = [assert_ok(generate(s, tok, pid, prompt=f"tmp test {i}", resolution="4K", duration=20), 201)
+               ["generation"]["id"] for i in range(2)]
+        deadline = time.monotonic() + 60
+        while not (tmp_files(s, s.proc.pid) and tmp_files(s, other.pid)):
+            assert time.monotonic() < deadline, f"both workers did not start rendering: {ids}"
+            time.sleep(0.05)
+        server_pid = s.proc.pid
+        s.send_signal(signal.SIGKILL)
+        s.wait_exit()
+        dead, live = tmp_files(s, server_pid), tmp_files(s, other.pid)
+        assert dead and live
+
+        s.start()  # ready: the worker has started, and cleaned up before it
+        assert [f for f in dead if f.exists()] == [], "a dead worker's file is left behind"
+        assert all(f.exists() for f in live), "a live worker's file was removed"
+        assert other.poll() is None
+        for g in ids:
+            s.api("POST", f"/generations/{g}/cancel", token=tok)
+    finally:
+        other.terminate()
+        assert other.wait(timeout=30) == 0

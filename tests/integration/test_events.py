@@ -19,6 +19,7 @@ from conftest import PREFIX, assert_error, assert_ok
 LOOPS = 4               # HTTP event loops of the servers here
 GENERATION_TIMEOUT = 90  # seconds for a local-preview generation to complete
 STOP_PROMPTLY = 5.0     # seconds within which SIGTERM must end a server with open streams
+REVOKE_NOTICED = 10.0   # seconds within which a revoked token's streams must end
 
 
 class Stream:
@@ -201,6 +202,35 @@ def test_heartbeat_comment_arrives(srv, tokens, streams):
     assert [i for i in got if i[0] == "event"] == [], got
 
 
+def test_revoking_a_token_ends_its_streams_only(srv, streams):
+    """A stream is authorised when it opens; revoking its token (CLI, another process) must
+    still end it within seconds, on every loop, while other tokens' streams go on."""
+    token = srv.add_user("ev_erin", credits=10)
+    r = srv.cli("token", "create", "ev_erin", "second")
+    assert r.returncode == 0, r.stderr
+    other = r.stdout.strip()
+    doomed = [open_stream(srv, token, streams) for _ in range(LOOPS + 2)]
+    kept = [open_stream(srv, other, streams) for _ in range(2)]
+    for s in doomed + kept:
+        s.ready()
+
+    r = srv.cli("token", "revoke", token)
+    assert r.returncode == 0, r.stderr
+    t0 = time.monotonic()
+    for s in doomed:
+        end = s.wait_for(lambda i: i[0] == "end", REVOKE_NOTICED)[-1]
+        assert end == ("end", True), s.seen
+    took = time.monotonic() - t0
+    assert took < REVOKE_NOTICED, took
+
+    late = Stream(srv, token)
+    assert late.status == 401, late.status
+    late.close()
+    for s in kept:
+        assert [i for i in s.drain(0.5) if i[0] == "end"] == [], "another token's stream was ended"
+    assert assert_ok(srv.api("GET", "/credits", token=other))["balance"] == 10
+
+
 # -- events -----------------------------------------------------------------------------------
 
 def generation_events(items, gen_id):
@@ -252,6 +282,62 @@ def test_generation_events_reach_every_stream_of_the_owner_only(srv, tokens, str
     extra = b.drain(0.5)
     assert generation_events(b.seen, gen_id) == [], b.seen + extra
     assert [i for i in b.seen if i[0] == "event"] == [], b.seen
+
+
+# -- cancel -----------------------------------------------------------------------------------
+
+def new_generation(server, token, **fields):
+    project = assert_ok(server.api("POST", "/projects", body={"name": "c"}, token=token), 201)["project"]
+    body = {"projectId": project["id"], "modelId": "local-preview", "prompt": "a slow fox",
+            "resolution": "720p", "duration": 1}
+    body.update(fields)
+    return assert_ok(server.api("POST", "/generate", token=token, body=body), 201)["generation"]["id"]
+
+
+def assert_cancel_delivered_once(evs):
+    """One "cancelled" event, the last one; no status or cancelRequested ever goes back."""
+    assert [d["status"] for d in evs].count("cancelled") == 1, evs
+    assert evs[-1]["status"] == "cancelled", evs
+    order = {"pending": 0, "processing": 1, "cancelled": 2}
+    statuses = [order[d["status"]] for d in evs]
+    assert statuses == sorted(statuses), [d["status"] for d in evs]
+    flags = [d["cancelRequested"] for d in evs]
+    assert flags == sorted(flags), f"cancelRequested went back: {evs}"
+
+
+def test_a_running_cancel_is_delivered_once_by_its_worker(srv, streams):
+    token = srv.add_user("ev_carol", credits=1000)
+    s = open_stream(srv, token, streams)
+    s.ready()
+    gen_id = new_generation(srv, token, resolution="4K", duration=20)
+
+    def rendering(item):
+        evs = generation_events([item], gen_id)
+        return bool(evs) and evs[0]["status"] == "processing" and evs[0]["progress"] > 0
+
+    s.wait_for(rendering, GENERATION_TIMEOUT)
+    r = assert_ok(srv.api("POST", f"/generations/{gen_id}/cancel", token=token))
+    assert r["generation"]["cancelRequested"] is True and r["generation"]["status"] == "processing"
+    s.wait_for(lambda i: any(d["status"] == "cancelled" for d in generation_events([i], gen_id)), 30.0)
+    s.drain(1.0)
+    assert_cancel_delivered_once(generation_events(s.seen, gen_id))
+
+
+def test_a_pending_cancel_is_delivered_once(make_server, streams):
+    """No worker runs here: the cancel itself ends the generation, and says so once."""
+    server = make_server(args=["--no-worker"], extra_env={"VIDGEN_THREADS": LOOPS})
+    token = server.admin_token
+    s = open_stream(server, token, streams)
+    s.ready()
+    gen_id = new_generation(server, token)
+    assert generation_events(s.drain(0.5), gen_id) == [], "nothing is announced for pending"
+    r = assert_ok(server.api("POST", f"/generations/{gen_id}/cancel", token=token))
+    assert r["generation"]["status"] == "cancelled"
+    s.wait_for(lambda i: bool(generation_events([i], gen_id)), 5.0)
+    s.drain(1.0)
+    evs = generation_events(s.seen, gen_id)
+    assert_cancel_delivered_once(evs)
+    assert len(evs) == 1, evs
 
 
 # -- stopping ---------------------------------------------------------------------------------

@@ -480,6 +480,17 @@ def test_a_stored_path_outside_the_data_dir_or_not_a_file_is_not_served(env, sto
         assert b"SQLite" not in r.body and b"root:" not in r.body
 
 
+@pytest.mark.parametrize("stored", ["../keep.txt", "videos/../../keep.txt", "./../keep.txt", "{abs}"])
+def test_deleting_a_generation_never_removes_a_file_outside_the_data_dir(env, stored):
+    keep = env.server.data_dir.parent / "keep.txt"
+    keep.write_text("not vidgen's")
+    stored = stored.format(abs=keep)
+    gid = insert_generation(env.server, user_id(env.server, "alice"), env.project, status="failed",
+                            output_path=stored, thumbnail_path=stored)
+    assert_ok(get(env, f"/generations/{gid}", method="DELETE"))
+    assert keep.read_text() == "not vidgen's"
+
+
 # -- a client that goes away, a file that changes -----------------------------------------------
 
 def open_videos(env):

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "events/bus.h"
+#include "events/recheck.h"
 #include "http/sse.h"
 
 /* -- framing, as data ---------------------------------------------------------------------- */
@@ -105,12 +106,17 @@ static void on_close(struct events_sink *s)
     ((struct sink *)s)->closes++;
 }
 
-static void sink_add(struct loop *l, struct sink *s, const char *user)
+static void sink_add_with(struct loop *l, struct sink *s, const char *user, const char *credential)
 {
     memset(s, 0, sizeof *s);
     s->super.deliver = on_frame;
     s->super.close = on_close;
-    cr_assert_eq(events_sink_add(l->events, &s->super, user), 0);
+    cr_assert_eq(events_sink_add(l->events, &s->super, user, credential), 0);
+}
+
+static void sink_add(struct loop *l, struct sink *s, const char *user)
+{
+    sink_add_with(l, s, user, NULL);
 }
 
 /* Runs both loops until `done` holds or two seconds pass. */
@@ -231,7 +237,7 @@ Test(bus, close_all_closes_every_sink_and_refuses_new_ones)
     memset(&late, 0, sizeof late);
     late.super.deliver = on_frame;
     late.super.close = on_close;
-    cr_expect_eq(events_sink_add(a.events, &late.super, "alice"), -1);
+    cr_expect_eq(events_sink_add(a.events, &late.super, "alice", NULL), -1);
     events_sink_remove(&late.super); /* never added: harmless */
     /* a detach drops the sinks still there, closing them once more */
     loop_close(&a);
@@ -246,21 +252,91 @@ Test(bus, detach_drops_undelivered_events_and_refuses_bad_input)
     struct events_bus *bus = events_bus_new();
     struct loop a;
     struct sink s;
-    char long_id[EVENTS_USER_ID_MAX + 2];
+    char long_id[EVENTS_USER_ID_MAX + 2], long_credential[EVENTS_CREDENTIAL_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
+    memset(long_credential, 'c', sizeof long_credential - 1);
+    long_credential[sizeof long_credential - 1] = '\0';
 
     events_publish(bus, "alice", "generation", "{}"); /* no loop yet: goes nowhere */
     loop_open(&a, bus);
     sink_add(&a, &s, "alice");
-    cr_expect_eq(events_sink_add(a.events, &(struct events_sink){0}, ""), -1);
-    cr_expect_eq(events_sink_add(a.events, &(struct events_sink){0}, long_id), -1);
+    cr_expect_eq(events_sink_add(a.events, &(struct events_sink){0}, "", NULL), -1);
+    cr_expect_eq(events_sink_add(a.events, &(struct events_sink){0}, long_id, NULL), -1);
+    cr_expect_eq(events_sink_add(a.events, &(struct events_sink){0}, "alice", long_credential), -1);
     events_publish(bus, "alice", "bad\nname", "{}");  /* dropped */
     events_publish(bus, long_id, "generation", "{}"); /* dropped */
     for (int i = 0; i < 10; i++)
         events_publish(bus, "alice", "generation", "{}");
     /* the loop never ran: ten messages wait in its queue; the detach frees them (ASan) */
     cr_expect_eq(s.frames, 0);
+    loop_close(&a);
+    events_bus_free(bus);
+}
+
+/* -- the recheck of credentials ------------------------------------------------------------------ */
+
+struct checker {
+    int calls, fail;
+    size_t n;           /* credentials in the last call */
+    const char *lapsed; /* the credential that no longer holds */
+};
+
+static int check_credentials(const char *const *credentials, size_t n, bool *valid, void *arg)
+{
+    struct checker *k = arg;
+    k->calls++;
+    k->n = n;
+    for (size_t i = 0; i < n; i++)
+        valid[i] = strcmp(credentials[i], k->lapsed) != 0;
+    return k->fail ? -1 : 0;
+}
+
+static int checked_three_times(void *arg)
+{
+    return ((struct checker *)arg)->calls >= 3;
+}
+
+Test(bus, a_recheck_asks_once_per_tick_and_closes_only_lapsed_streams)
+{
+    struct events_bus *bus = events_bus_new();
+    struct loop a;
+    struct sink s[4];
+    struct checker k = {.lapsed = "tok-b", .fail = 1};
+    loop_open(&a, bus);
+    sink_add_with(&a, &s[0], "alice", "tok-a"); /* two streams of one token */
+    sink_add_with(&a, &s[1], "alice", "tok-a");
+    sink_add_with(&a, &s[2], "alice", "tok-b");
+    sink_add(&a, &s[3], "bob"); /* no credential: never checked */
+    struct events_recheck *r = events_recheck_start(a.events, a.ev, 10, check_credentials, &k);
+    cr_assert_not_null(r);
+
+    events_recheck_run(r); /* the check cannot tell: everything stays */
+    cr_expect_eq(k.calls, 1);
+    cr_expect_eq(k.n, 2, "one question per distinct credential, got %zu", k.n);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(s[i].closes, 0);
+
+    k.fail = 0;
+    events_recheck_run(r);
+    cr_expect_eq(k.calls, 2);
+    cr_expect_eq(s[2].closes, 1, "the lapsed credential's stream is closed");
+    cr_expect_eq(s[0].closes + s[1].closes + s[3].closes, 0);
+
+    events_publish(bus, "alice", "generation", "{\"n\":1}");
+    static const int want[2] = {1, 1};
+    struct counts c = {s, want, 2};
+    run_until(&a, NULL, all_counted, &c);
+    cr_expect_eq(s[2].frames, 0, "a closed stream gets nothing more");
+
+    run_until(&a, NULL, checked_three_times, &k); /* the timer's own ticks */
+    cr_expect_geq(k.calls, 3);
+    cr_expect_eq(k.n, 1, "only tok-a is left to check");
+
+    events_recheck_stop(r);
+    events_sink_remove(&s[0].super);
+    events_sink_remove(&s[1].super);
+    events_sink_remove(&s[3].super);
     loop_close(&a);
     events_bus_free(bus);
 }

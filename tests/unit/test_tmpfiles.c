@@ -1,0 +1,75 @@
+/* Which temporary files a starting worker may remove: the owner names in leases, and the
+ * rule that keeps a live worker's files. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker/owner.h"
+#include "worker/tmpfiles.h"
+
+#define NOW 1000000
+#define SELF 100
+#define LIVE 200 /* a running process on this host; every other pid is dead */
+
+static bool alive(pid_t pid)
+{
+    return pid == LIVE || pid == SELF;
+}
+
+static struct job_lease lease(const char *owner, int64_t until)
+{
+    struct job_lease l = {.until = until};
+    snprintf(l.owner, sizeof l.owner, "%s", owner);
+    return l;
+}
+
+Test(owner, a_new_name_parses_back_to_this_host_and_process)
+{
+    char name[STORE_LEASE_OWNER_MAX + 1], host[OWNER_HOST_MAX + 1], here[OWNER_HOST_MAX + 1];
+    pid_t pid;
+    owner_new(name);
+    owner_host(here);
+    cr_assert_eq(owner_parse(name, host, &pid), 0, "%s", name);
+    cr_expect_str_eq(host, here);
+    cr_expect_eq(pid, getpid());
+    for (const char *bad[] = {"", "host", "host:12", ":12:x", "host:x:y", "host:0:y", "host::y"}, **b = bad;
+         b < bad + 7; b++)
+        cr_expect_eq(owner_parse(*b, host, &pid), -1, "'%s' accepted", *b);
+}
+
+Test(tmpfiles, a_file_stays_only_while_its_writer_holds_the_job_and_runs)
+{
+    struct job_lease held = lease("here:200:tag", NOW + 5000), expired = lease("here:200:tag", NOW - 1);
+    struct job_lease dead = lease("here:300:tag", NOW + 5000), self = lease("here:100:tag", NOW + 5000);
+    struct job_lease free_ = lease("", 0), far = lease("there:200:tag", NOW + 5000);
+    struct job_lease far_expired = lease("there:200:tag", NOW - 1), junk = lease("junk", NOW + 5000);
+    const struct {
+        pid_t file_pid;
+        const struct job_lease *lease;
+        bool in_use;
+        const char *why;
+    } cases[] = {
+        {200, &held, true, "its writer holds the job and runs"},
+        {200, &expired, true, "its writer runs: an expired lease it may still renew"},
+        {300, &dead, false, "its writer was killed (the lease has not expired yet)"},
+        {100, &self, false, "a former process with the starting worker's pid"},
+        {300, &held, false, "another process holds the job now"},
+        {200, &free_, false, "nobody holds the job (finished, or handed back)"},
+        {200, NULL, false, "the generation is gone"},
+        {200, &far, true, "a worker on another host, within its lease"},
+        {200, &far_expired, false, "a worker on another host whose lease expired"},
+        {200, &junk, false, "an owner that is not a worker name"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_expect_eq(tmpfiles_in_use(cases[i].file_pid, cases[i].lease, NOW, "here", SELF, alive), cases[i].in_use,
+                     "case %zu: %s", i, cases[i].why);
+}
+
+Test(tmpfiles, the_path_names_the_generation_and_this_process)
+{
+    char path[256], want[256];
+    tmpfiles_path(path, sizeof path, "/data", "01ABCDEFGHJKMNPQRSTVWXYZ00", "mp4");
+    snprintf(want, sizeof want, "/data/tmp/01ABCDEFGHJKMNPQRSTVWXYZ00.%d.mp4", (int)getpid());
+    cr_expect_str_eq(path, want);
+}
