@@ -230,9 +230,10 @@ static void setup_globalconf(struct server *srv, const struct http_server_config
     if (cfg->access_log && strcmp(cfg->access_log, "off") != 0) {
         const char *p = strcmp(cfg->access_log, "-") == 0 ? "/dev/stderr" : cfg->access_log;
         h2o_access_log_filehandle_t *fh = h2o_access_log_open_handle(p, NULL, H2O_LOGCONF_ESCAPE_APACHE);
-        if (fh != NULL)
+        if (fh != NULL) {
             h2o_access_log_register(path, fh);
-        else
+            h2o_mem_release_shared(fh); /* the logger holds its own reference */
+        } else
             log_warn("http: cannot open access log %s; requests are not logged", p);
     }
 }

@@ -331,6 +331,7 @@ def test_a_second_server_on_a_busy_address_refuses_to_start(make_server, tmp_pat
     first = make_server()
     token = first.admin_token
     second = make_server(start=False, workdir=tmp_path / "second", port=first.port)
+    second.expect_exit(1)
     second.start(wait=False)
     rc = second.wait_exit(10)
     assert rc not in (None, 0), "the second server kept running"
