@@ -144,39 +144,32 @@ def flood_server(make_server):
     return s
 
 
-def test_announced_huge_bodies_are_refused_before_they_are_read(flood_server):
+def flood_until_refused(server, path, headers, data):
+    """CONNECTIONS connections each announce a body and push `data` until the server stops
+    taking it; every one must get 413, with memory bounded and /models answering."""
     socks = []
-    with Watch(flood_server) as w:
+    with Watch(server) as w:
         for _ in range(CONNECTIONS):
-            s = connect(flood_server)
-            s.sendall(head("/estimate-credits", {"Content-Length": BIG}))
+            s = connect(server)
+            s.sendall(head(path, headers))
             socks.append(s)
         for s in socks:
-            send_until_refused(s, b"x" * 65536, 1 << 20)
+            send_until_refused(s, data, 1 << 20)
         statuses = [reply_status(s) for s in socks]
     for s in socks:
         s.close()
     assert statuses.count(413) == CONNECTIONS, statuses
     w.check()
-    wait_rss_back(flood_server, w.base)
+    wait_rss_back(server, w.base)
+
+
+def test_announced_huge_bodies_are_refused_before_they_are_read(flood_server):
+    flood_until_refused(flood_server, "/estimate-credits", {"Content-Length": BIG}, b"x" * 65536)
 
 
 def test_chunked_bodies_are_cut_as_they_grow(flood_server):
     chunk = b"4000\r\n" + b"a" * 0x4000 + b"\r\n"
-    socks, took = [], []
-    with Watch(flood_server) as w:
-        for _ in range(CONNECTIONS):
-            s = connect(flood_server)
-            s.sendall(head("/projects", {"Transfer-Encoding": "chunked"}))
-            socks.append(s)
-        for s in socks:
-            took.append(send_until_refused(s, chunk, 1 << 20))
-        statuses = [reply_status(s) for s in socks]
-    for s in socks:
-        s.close()
-    assert statuses.count(413) == CONNECTIONS, statuses
-    w.check()
-    wait_rss_back(flood_server, w.base)
+    flood_until_refused(flood_server, "/projects", {"Transfer-Encoding": "chunked"}, chunk)
 
 
 def test_unfinished_bodies_hold_bounded_memory(flood_server):
