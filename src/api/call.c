@@ -138,22 +138,6 @@ enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err
     return VG_OK;
 }
 
-int api_bearer_hash(h2o_req_t *req, char out[TOKEN_HASH_LEN + 1])
-{
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i < 0)
-        return -1;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    if (v.len < 8 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
-        return -1;
-    const char *tok = v.base + 7;
-    size_t len = v.len - 7;
-    while (len > 0 && *tok == ' ')
-        tok++, len--;
-    token_hash(tok, len, out);
-    return 0;
-}
-
 const char *api_param(const struct api_call *c, const char *name)
 {
     const char *v = route_param(&c->match, name);

@@ -17,6 +17,7 @@ struct api_call {
     struct api_thread *t;
     struct route_match match;
     struct user user; /* filled when the route needs auth */
+    char token_hash[TOKEN_HASH_LEN + 1]; /* the hash of its API token (core/token.h), likewise */
 };
 
 typedef int (*api_handler)(struct api_call *c);
@@ -40,10 +41,6 @@ int api_fail_with(struct api_call *c, enum vg_err code, const char *field, const
 /* Parses the request body as a JSON object. 415 without a JSON content type, 400 for
  * malformed JSON or a non-object; the caller owns *out (json_decref). */
 enum vg_err api_read_json(struct api_call *c, json_t **out, struct vg_error *err);
-
-/* The hash (core/token.h) of the token in "Authorization: Bearer TOKEN" into `out`; -1 when
- * the request has no such header. */
-int api_bearer_hash(h2o_req_t *req, char out[TOKEN_HASH_LEN + 1]);
 
 /* The captured path parameter `name` (route patterns guarantee it exists). */
 const char *api_param(const struct api_call *c, const char *name);

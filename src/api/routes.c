@@ -72,9 +72,8 @@ static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
     h2o_iovec_t tok = bearer_token(req->headers.entries[i].value);
     if (tok.base == NULL)
         return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "the Authorization header must be Bearer TOKEN");
-    char hash[TOKEN_HASH_LEN + 1];
-    token_hash(tok.base, tok.len, hash);
-    enum vg_err e = store_token_user(c->t->store, hash, &c->user, err);
+    token_hash(tok.base, tok.len, c->token_hash);
+    enum vg_err e = store_token_user(c->t->store, c->token_hash, &c->user, err);
     if (e == VG_ERR_UNAUTHORIZED || e == VG_ERR_NOT_FOUND)
         return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "the API token is unknown or revoked");
     return e;

@@ -395,3 +395,19 @@ def test_a_download_under_way_finishes_through_a_stop(make_server):
     assert got[:12] == b"HTTP/1.1 200", bytes(got[:200])
     assert bytes(got[head_end:]) == data, f"got {len(got) - head_end} of {len(data)} bytes"
     assert server.wait_exit(10) == 0, server.stderr_tail()
+
+
+def test_an_event_stream_opened_with_a_loosely_written_token_stays_open(flood_server):
+    """The revocation check (every 3 s) knows the token as authentication read it."""
+    token = flood_server.admin_token
+    s = socket.create_connection(("127.0.0.1", flood_server.port), timeout=5)
+    s.sendall(f"GET {PREFIX}/events HTTP/1.1\r\nHost: x\r\nAuthorization: bearer   {token}  \r\n\r\n".encode())
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    time.sleep(4.0)
+    s.setblocking(False)
+    try:
+        ended = s.recv(65536) == b""
+    except BlockingIOError:
+        ended = False
+    s.close()
+    assert not ended, "the stream was closed although its token is valid"
