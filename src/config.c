@@ -158,24 +158,32 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
         copy(c->data_dir, sizeof c->data_dir, "VIDGEN_DATA_DIR", lookup(d, "VIDGEN_DATA_DIR", "./data"), err, errlen) ||
         copy(c->redis_url, sizeof c->redis_url, "REDIS_URL", lookup(d, "REDIS_URL", ""), err, errlen) ||
-        copy(c->public_url, sizeof c->public_url, "VIDGEN_PUBLIC_URL", lookup(d, "VIDGEN_PUBLIC_URL", ""), err, errlen) ||
-        copy(c->modelslab_api_key, sizeof c->modelslab_api_key, "MODELSLAB_API_KEY", lookup(d, "MODELSLAB_API_KEY", ""), err, errlen) ||
+        copy(c->public_url, sizeof c->public_url, "VIDGEN_PUBLIC_URL", lookup(d, "VIDGEN_PUBLIC_URL", ""), err,
+             errlen) ||
+        copy(c->modelslab_api_key, sizeof c->modelslab_api_key, "MODELSLAB_API_KEY", lookup(d, "MODELSLAB_API_KEY", ""),
+             err, errlen) ||
         copy(c->modelslab_base_url, sizeof c->modelslab_base_url, "MODELSLAB_BASE_URL",
              lookup(d, "MODELSLAB_BASE_URL", "https://modelslab.com/api"), err, errlen) ||
-        copy(c->edenai_api_key, sizeof c->edenai_api_key, "EDENAI_API_KEY", lookup(d, "EDENAI_API_KEY", ""), err, errlen) ||
+        copy(c->edenai_api_key, sizeof c->edenai_api_key, "EDENAI_API_KEY", lookup(d, "EDENAI_API_KEY", ""), err,
+             errlen) ||
         copy(c->edenai_base_url, sizeof c->edenai_base_url, "EDENAI_BASE_URL",
              lookup(d, "EDENAI_BASE_URL", "https://api.edenai.run"), err, errlen) ||
         copy(c->catalog_path, sizeof c->catalog_path, "VIDGEN_CATALOG", lookup(d, "VIDGEN_CATALOG", ""), err, errlen) ||
         copy(c->server_url, sizeof c->server_url, "VIDGEN_URL", lookup(d, "VIDGEN_URL", ""), err, errlen) ||
         copy(c->token, sizeof c->token, "VIDGEN_TOKEN", lookup(d, "VIDGEN_TOKEN", ""), err, errlen) ||
-        copy(c->access_log, sizeof c->access_log, "VIDGEN_ACCESS_LOG", lookup(d, "VIDGEN_ACCESS_LOG", "-"), err, errlen) ||
+        copy(c->access_log, sizeof c->access_log, "VIDGEN_ACCESS_LOG", lookup(d, "VIDGEN_ACCESS_LOG", "-"), err,
+             errlen) ||
         parse_long("VIDGEN_THREADS", lookup(d, "VIDGEN_THREADS", "0"), 0, 256, &threads, err, errlen) ||
-        parse_long("VIDGEN_MAX_CONNECTIONS", lookup(d, "VIDGEN_MAX_CONNECTIONS", "0"), 0, 1000000, &max_conns, err, errlen) ||
-        parse_long("VIDGEN_SHUTDOWN_SECONDS", lookup(d, "VIDGEN_SHUTDOWN_SECONDS", "30"), 1, 3600, &shutdown, err, errlen) ||
+        parse_long("VIDGEN_MAX_CONNECTIONS", lookup(d, "VIDGEN_MAX_CONNECTIONS", "0"), 0, 1000000, &max_conns, err,
+                   errlen) ||
+        parse_long("VIDGEN_SHUTDOWN_SECONDS", lookup(d, "VIDGEN_SHUTDOWN_SECONDS", "30"), 1, 3600, &shutdown, err,
+                   errlen) ||
         parse_switch("VIDGEN_H2C", lookup(d, "VIDGEN_H2C", "off"), &h2c, err, errlen) ||
-        parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err, errlen) ||
+        parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err,
+                   errlen) ||
         parse_long("VIDGEN_LEASE_SECONDS", lookup(d, "VIDGEN_LEASE_SECONDS", "30"), 2, 3600, &lease, err, errlen) ||
-        parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err, errlen) ||
+        parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err,
+                   errlen) ||
         parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
         return -1;
     c->threads = (int)threads;
@@ -196,13 +204,13 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     } else if (copy(c->database_url, sizeof c->database_url, "DATABASE_URL", v, err, errlen))
         return -1;
     return check_url("DATABASE_URL", c->database_url, db, err, errlen) ||
-           check_url("REDIS_URL", c->redis_url, redis, err, errlen) ||
-           check_url("VIDGEN_PUBLIC_URL", c->public_url, http, err, errlen) ||
-           check_url("VIDGEN_URL", c->server_url, http, err, errlen) ||
-           check_url("MODELSLAB_BASE_URL", c->modelslab_base_url, http, err, errlen) ||
-           check_url("EDENAI_BASE_URL", c->edenai_base_url, http, err, errlen)
-        ? -1
-        : 0;
+                   check_url("REDIS_URL", c->redis_url, redis, err, errlen) ||
+                   check_url("VIDGEN_PUBLIC_URL", c->public_url, http, err, errlen) ||
+                   check_url("VIDGEN_URL", c->server_url, http, err, errlen) ||
+                   check_url("MODELSLAB_BASE_URL", c->modelslab_base_url, http, err, errlen) ||
+                   check_url("EDENAI_BASE_URL", c->edenai_base_url, http, err, errlen)
+               ? -1
+               : 0;
 }
 
 int config_load(struct config *cfg, char *err, size_t errlen)

@@ -52,8 +52,8 @@ void *api_thread_init(int index, h2o_context_t *ctx, void *arg)
         return NULL;
     }
     if ((t->events = events_loop_attach(api->bus, ctx)) == NULL ||
-        (t->recheck = events_recheck_start(t->events, ctx->loop, API_EVENTS_RECHECK_MS, api_events_check_tokens,
-                                           t)) == NULL) {
+        (t->recheck = events_recheck_start(t->events, ctx->loop, API_EVENTS_RECHECK_MS, api_events_check_tokens, t)) ==
+            NULL) {
         log_error("http loop %d: out of memory", index);
         if (t->events)
             events_loop_detach(t->events);

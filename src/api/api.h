@@ -19,12 +19,12 @@
 #define API_MAX_BODY_TEXT "64 KB"
 
 struct api {
-    const struct config *cfg;   /* borrowed; outlives the api */
-    struct catalog catalog;     /* owned */
-    char *models_json;          /* GET /models reply, built once (api_models_build) */
+    const struct config *cfg; /* borrowed; outlives the api */
+    struct catalog catalog;   /* owned */
+    char *models_json;        /* GET /models reply, built once (api_models_build) */
     size_t models_json_len;
-    struct events_bus *bus;     /* owned: live status fan-out (events/bus.h) */
-    struct queue *queue;        /* borrowed: wakes the workers after POST /generate */
+    struct events_bus *bus; /* owned: live status fan-out (events/bus.h) */
+    struct queue *queue;    /* borrowed: wakes the workers after POST /generate */
 };
 
 struct store;
@@ -37,8 +37,8 @@ struct events_recheck;
 
 struct api_thread {
     const struct api *api;
-    struct store *store; /* owned: this thread's connection */
-    struct events_loop *events; /* owned: this loop's event streams */
+    struct store *store;            /* owned: this thread's connection */
+    struct events_loop *events;     /* owned: this loop's event streams */
     struct events_recheck *recheck; /* owned: closes streams whose token was revoked */
 };
 

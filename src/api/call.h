@@ -16,15 +16,15 @@ struct api_call {
     h2o_req_t *req;
     struct api_thread *t;
     struct route_match match;
-    struct user user; /* filled when the route needs auth */
+    struct user user;                    /* filled when the route needs auth */
     char token_hash[TOKEN_HASH_LEN + 1]; /* the hash of its API token (core/token.h), likewise */
 };
 
 typedef int (*api_handler)(struct api_call *c);
 
 /* Route flags. */
-#define API_AUTH 1u    /* Authorization: Bearer required */
-#define API_BODY 2u    /* a JSON object body expected */
+#define API_AUTH 1u /* Authorization: Bearer required */
+#define API_BODY 2u /* a JSON object body expected */
 
 /* Sends `len` bytes that live at least as long as the request (pool or static memory)
  * with a Content-Length. Returns 0. */

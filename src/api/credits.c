@@ -41,14 +41,14 @@ int api_credits_ledger(struct api_call *c)
     json_t *items = json_array();
     for (size_t i = 0; i < list.n; i++) {
         const struct ledger_entry *l = &list.items[i];
-        json_array_append_new(
-            items, json_pack("{s:I, s:s, s:I, s:I, s:o, s:s, s:o}", "id", (json_int_t)l->id, "kind", l->kind, "amount",
-                             (json_int_t)l->amount, "balanceAfter", (json_int_t)l->balance_after, "generationId",
-                             l->generation_id[0] ? json_string(l->generation_id) : json_null(), "note", l->note,
-                             "createdAt", api_time(l->created_at)));
+        json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I, s:o, s:s, s:o}", "id", (json_int_t)l->id, "kind",
+                                               l->kind, "amount", (json_int_t)l->amount, "balanceAfter",
+                                               (json_int_t)l->balance_after, "generationId",
+                                               l->generation_id[0] ? json_string(l->generation_id) : json_null(),
+                                               "note", l->note, "createdAt", api_time(l->created_at)));
     }
     json_t *next = list.n == (size_t)limit ? json_integer(list.items[list.n - 1].id) : json_null();
     ledger_list_free(&list);
-    return api_ok(c, json_pack("{s:I, s:o, s:o}", "balance", (json_int_t)c->user.balance, "entries", items,
-                               "nextCursor", next));
+    return api_ok(
+        c, json_pack("{s:I, s:o, s:o}", "balance", (json_int_t)c->user.balance, "entries", items, "nextCursor", next));
 }

@@ -15,11 +15,11 @@
 static size_t put_string(char *buf, size_t cap, size_t n, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-#define PUT(ch)            \
-    do {                   \
-        if (n < cap)       \
-            buf[n] = (ch); \
-        n++;               \
+#define PUT(ch)                                                                                                        \
+    do {                                                                                                               \
+        if (n < cap)                                                                                                   \
+            buf[n] = (ch);                                                                                             \
+        n++;                                                                                                           \
     } while (0)
     PUT('"');
     for (; *s; s++) {
@@ -54,8 +54,11 @@ size_t api_estimate_write(char *buf, size_t cap, const struct gen_request *r, co
     const struct {
         const char *name;
         long v;
-    } parts[] = {{"resolution", p->resolution}, {"duration", p->duration},  {"images", p->images},
-                 {"audio", p->audio},           {"enhancement", p->enhancement}};
+    } parts[] = {{"resolution", p->resolution},
+                 {"duration", p->duration},
+                 {"images", p->images},
+                 {"audio", p->audio},
+                 {"enhancement", p->enhancement}};
     size_t n = put_fmt(buf, cap, 0, "{\"total\":%ld,\"breakdown\":{", p->total);
     n = put_fmt(buf, cap, n, "\"base\":%ld", p->base);
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)

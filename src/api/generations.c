@@ -78,11 +78,23 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
     gen_request_price(&r, &p);
     request_hash(body, hash);
     struct generation_new in = {
-        .user_id = c->user.id, .project_id = r.project_id, .provider = r.model->routes[0].provider,
-        .model_id = r.model->id, .model_name = r.model->name, .prompt = r.prompt, .negative_prompt = r.negative_prompt,
-        .start_image = r.start_image, .end_image = r.end_image, .resolution = resolution_name(r.resolution),
-        .aspect_ratio = r.aspect_ratio, .duration = r.duration, .audio = r.audio, .enhance_prompt = r.enhance_prompt,
-        .credits = p.total, .idempotency_key = key && key[0] ? key : NULL, .request_hash = hash,
+        .user_id = c->user.id,
+        .project_id = r.project_id,
+        .provider = r.model->routes[0].provider,
+        .model_id = r.model->id,
+        .model_name = r.model->name,
+        .prompt = r.prompt,
+        .negative_prompt = r.negative_prompt,
+        .start_image = r.start_image,
+        .end_image = r.end_image,
+        .resolution = resolution_name(r.resolution),
+        .aspect_ratio = r.aspect_ratio,
+        .duration = r.duration,
+        .audio = r.audio,
+        .enhance_prompt = r.enhance_prompt,
+        .credits = p.total,
+        .idempotency_key = key && key[0] ? key : NULL,
+        .request_hash = hash,
     };
     e = store_generation_create(c->t->store, &in, out, replayed, err);
     if (e == VG_ERR_NO_CREDITS)
@@ -175,7 +187,8 @@ static enum vg_err read_page_query(struct api_call *c, struct generation_query *
     if ((q->project_id && !id_valid(q->project_id)))
         return vg_fail(err, VG_ERR_NOT_FOUND, "projectId", "no such project");
     if (q->status && !valid_status(q->status))
-        return vg_fail(err, VG_ERR_INVALID, "status", "status must be pending, processing, completed, failed or cancelled");
+        return vg_fail(err, VG_ERR_INVALID, "status",
+                       "status must be pending, processing, completed, failed or cancelled");
     if (q->before_id && !id_valid(q->before_id))
         return vg_fail(err, VG_ERR_INVALID, "before", "before must be a generation id (nextCursor)");
     if (buf[3][0] && parse_int(buf[3], 1, PAGE_MAX, &q->limit) != 0)
@@ -225,10 +238,10 @@ int api_generation_cancel(struct api_call *c)
 /* The request a stored generation was made from, to make it again. */
 static json_t *request_of(const struct generation *g)
 {
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:b}", "projectId", g->project_id, "modelId",
-                          g->model_id, "prompt", g->prompt ? g->prompt : "", "resolution", g->resolution, "duration",
-                          g->duration, "aspectRatio", g->aspect_ratio, "generateAudio", g->audio, "enhancePrompt",
-                          g->enhance_prompt);
+    json_t *b =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:b}", "projectId", g->project_id, "modelId", g->model_id,
+                  "prompt", g->prompt ? g->prompt : "", "resolution", g->resolution, "duration", g->duration,
+                  "aspectRatio", g->aspect_ratio, "generateAudio", g->audio, "enhancePrompt", g->enhance_prompt);
     if (g->negative_prompt)
         json_object_set_new(b, "negativePrompt", json_string(g->negative_prompt));
     if (g->start_image)

@@ -72,8 +72,7 @@ static int reply_project(struct api_call *c, int status, const char *id)
 }
 
 /* Reads ?limit=&before= into `q`; the cursor is kept in `before`. */
-static enum vg_err read_page_query(struct api_call *c, struct project_query *q, char before[64],
-                                   struct vg_error *err)
+static enum vg_err read_page_query(struct api_call *c, struct project_query *q, char before[64], struct vg_error *err)
 {
     char limit[16];
     if (api_query(c, "before", before, 64) < 0 || (before[0] && !id_valid(before)))

@@ -11,7 +11,10 @@
 #include "store/store.h"
 #include "util/log.h"
 
-#define R(method, pattern, fn, flags) {method, pattern, (void *)fn, flags}
+#define R(method, pattern, fn, flags)                                                                                  \
+    {                                                                                                                  \
+        method, pattern, (void *)fn, flags                                                                             \
+    }
 
 static const struct route routes[] = {
     R("GET", "/models", api_models_list, 0),
@@ -116,13 +119,11 @@ int api_handle(h2o_req_t *req, void *thread)
 
     switch (router_match(routes, sizeof routes / sizeof routes[0], req->method.base, req->method.len,
                          path + sizeof API_PREFIX - 1, path_len - (sizeof API_PREFIX - 1), &c.match)) {
-    case ROUTER_NOT_FOUND:
-        return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
+    case ROUTER_NOT_FOUND: return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
     case ROUTER_BAD_METHOD:
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, c.match.allow, strlen(c.match.allow));
         return api_fail_with(&c, VG_ERR_METHOD, "", "this endpoint does not take that method");
-    case ROUTER_FOUND:
-        break;
+    case ROUTER_FOUND: break;
     }
     unsigned flags = c.match.route->flags;
     if (!(flags & API_BODY) && req->entity.len > API_JSON_BODY_MAX)

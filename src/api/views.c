@@ -33,17 +33,17 @@ json_t *view_status(const struct generation *g)
 json_t *view_generation(const struct generation *g)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", g->id, "projectId", g->project_id,
-                          "provider", g->provider, "modelId", g->model_id, "modelName", api_string_or_null(g->model_name),
-                          "prompt", api_string_or_null(g->prompt), "negativePrompt",
+                          "provider", g->provider, "modelId", g->model_id, "modelName",
+                          api_string_or_null(g->model_name), "prompt", api_string_or_null(g->prompt), "negativePrompt",
                           api_string_or_null(g->negative_prompt), "startImagePath", api_string_or_null(g->start_image),
                           "endImagePath", api_string_or_null(g->end_image));
-    json_object_update_new(
-        o, json_pack("{s:s, s:i, s:s, s:b, s:b, s:I, s:s, s:i, s:o, s:o, s:o, s:o}", "resolution", g->resolution,
-                     "duration", g->duration, "aspectRatio", g->aspect_ratio, "generateAudio", g->audio,
-                     "enhancePrompt", g->enhance_prompt, "creditUsed", (json_int_t)g->credit_used, "status", g->status,
-                     "progress", g->progress, "errorMessage", api_string_or_null(g->error_message), "createdAt",
-                     api_time(g->created_at), "updatedAt", api_time(g->updated_at), "completedAt",
-                     api_time(g->completed_at)));
+    json_object_update_new(o, json_pack("{s:s, s:i, s:s, s:b, s:b, s:I, s:s, s:i, s:o, s:o, s:o, s:o}", "resolution",
+                                        g->resolution, "duration", g->duration, "aspectRatio", g->aspect_ratio,
+                                        "generateAudio", g->audio, "enhancePrompt", g->enhance_prompt, "creditUsed",
+                                        (json_int_t)g->credit_used, "status", g->status, "progress", g->progress,
+                                        "errorMessage", api_string_or_null(g->error_message), "createdAt",
+                                        api_time(g->created_at), "updatedAt", api_time(g->updated_at), "completedAt",
+                                        api_time(g->completed_at)));
     json_object_update_new(o, json_pack("{s:s, s:b, s:i, s:i, s:f}", "phase", g->phase, "cancelRequested",
                                         g->cancel_requested, "videoWidth", g->video_width, "videoHeight",
                                         g->video_height, "videoSeconds", g->video_seconds));
@@ -63,6 +63,6 @@ json_t *view_project(const struct project_summary *p)
     json_t *next = more ? json_string(gens->items[gens->n - 1].id) : json_null();
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "id", pr->id, "name", pr->name, "description",
                      api_string_or_null(pr->description), "createdAt", api_time(pr->created_at), "updatedAt",
-                     api_time(pr->updated_at), "generations", list, "generationCount",
-                     (json_int_t)p->generation_count, "generationsNextCursor", next);
+                     api_time(pr->updated_at), "generations", list, "generationCount", (json_int_t)p->generation_count,
+                     "generationsNextCursor", next);
 }

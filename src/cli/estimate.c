@@ -60,8 +60,8 @@ static void print_table(const struct gen_request *r, const struct price *p)
     const struct {
         const char *name;
         long v;
-    } rows[] = {{"base", p->base},   {"resolution", p->resolution}, {"duration", p->duration},
-                {"images", p->images}, {"audio", p->audio},         {"enhancement", p->enhancement}};
+    } rows[] = {{"base", p->base},     {"resolution", p->resolution}, {"duration", p->duration},
+                {"images", p->images}, {"audio", p->audio},           {"enhancement", p->enhancement}};
     printf("%s (%s), %s, %d s, %s\n", r->model->name, r->model->id, resolution_name(r->resolution), r->duration,
            r->aspect_ratio);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)

@@ -12,9 +12,9 @@
 #include "core/token.h"
 #include "http/server.h"
 #include "queue/queue.h"
-#include "worker/worker.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "worker/worker.h"
 
 /* On a fresh database, creates the first admin with starting credits and tells how to log
  * in. The token is also written to DATA_DIR/admin-token (mode 0600), since it is shown once. */

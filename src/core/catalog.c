@@ -138,8 +138,7 @@ static int get_durations(struct parse *p, json_t *obj, struct catalog_model *m)
         return fail(p, "durations", "must be an array of 1 to 16 whole seconds");
     json_array_foreach(arr, i, v)
     {
-        if (!json_is_integer(v) || json_integer_value(v) < m->min_duration ||
-            json_integer_value(v) > m->max_duration)
+        if (!json_is_integer(v) || json_integer_value(v) < m->min_duration || json_integer_value(v) > m->max_duration)
             return fail(p, "durations", "holds a value outside minDuration..maxDuration");
         m->durations[i] = (int)json_integer_value(v);
     }

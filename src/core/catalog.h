@@ -22,11 +22,11 @@ bool resolution_parse(const char *s, enum resolution *out);
 
 /* Where a model is served: the provider's own model string and endpoint. */
 struct catalog_route {
-    char provider[32];       /* registry name: "modelslab", "edenai", "local", … */
-    char model[96];          /* the provider's model string */
-    char endpoint[128];      /* text-to-video path on the provider's base URL */
-    char image_model[96];    /* image-to-video model string ("" = same as model) */
-    char image_endpoint[128];/* image-to-video path ("" = same as endpoint) */
+    char provider[32];        /* registry name: "modelslab", "edenai", "local", … */
+    char model[96];           /* the provider's model string */
+    char endpoint[128];       /* text-to-video path on the provider's base URL */
+    char image_model[96];     /* image-to-video model string ("" = same as model) */
+    char image_endpoint[128]; /* image-to-video path ("" = same as endpoint) */
 };
 
 struct catalog_model {
@@ -36,16 +36,16 @@ struct catalog_model {
     int default_duration, min_duration, max_duration; /* seconds */
     int durations[CATALOG_MAX_DURATIONS];             /* allowed values; n_durations 0 = any in range */
     int n_durations;
-    unsigned resolutions;             /* bit (1u << enum resolution) per allowed resolution */
-    unsigned end_image_resolutions;   /* where an end image is allowed; 0 = wherever resolutions allow */
+    unsigned resolutions;                       /* bit (1u << enum resolution) per allowed resolution */
+    unsigned end_image_resolutions;             /* where an end image is allowed; 0 = wherever resolutions allow */
     char aspect_ratios[CATALOG_MAX_ASPECTS][8]; /* first one is the default */
     int n_aspect_ratios;
     bool text_to_video, image_to_video, end_image;
     bool negative_prompt, audio, prompt_enhancement;
-    int max_prompt_length;            /* characters (code points) */
-    long base_credits;                /* at default_duration and 720p */
+    int max_prompt_length; /* characters (code points) */
+    long base_credits;     /* at default_duration and 720p */
     struct catalog_route routes[CATALOG_MAX_ROUTES];
-    int n_routes;                     /* >= 1 */
+    int n_routes; /* >= 1 */
 };
 
 struct catalog {

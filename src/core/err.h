@@ -7,19 +7,19 @@
 
 enum vg_err {
     VG_OK = 0,
-    VG_ERR_BAD_REQUEST,      /* 400: malformed syntax (bad JSON, wrong content type) */
-    VG_ERR_UNAUTHORIZED,     /* 401: missing or bad token */
-    VG_ERR_NO_CREDITS,       /* 402: balance too low */
-    VG_ERR_FORBIDDEN,        /* 403: an admin-only action */
-    VG_ERR_NOT_FOUND,        /* 404: absent, or owned by another user */
-    VG_ERR_METHOD,           /* 405 */
-    VG_ERR_CONFLICT,         /* 409 */
-    VG_ERR_TOO_LARGE,        /* 413 */
-    VG_ERR_MEDIA_TYPE,       /* 415 */
-    VG_ERR_INVALID,          /* 422: well-formed but outside the rules; names a field */
-    VG_ERR_RATE_LIMITED,     /* 429 */
-    VG_ERR_INTERNAL,         /* 500 */
-    VG_ERR_UNAVAILABLE,      /* 503 */
+    VG_ERR_BAD_REQUEST,  /* 400: malformed syntax (bad JSON, wrong content type) */
+    VG_ERR_UNAUTHORIZED, /* 401: missing or bad token */
+    VG_ERR_NO_CREDITS,   /* 402: balance too low */
+    VG_ERR_FORBIDDEN,    /* 403: an admin-only action */
+    VG_ERR_NOT_FOUND,    /* 404: absent, or owned by another user */
+    VG_ERR_METHOD,       /* 405 */
+    VG_ERR_CONFLICT,     /* 409 */
+    VG_ERR_TOO_LARGE,    /* 413 */
+    VG_ERR_MEDIA_TYPE,   /* 415 */
+    VG_ERR_INVALID,      /* 422: well-formed but outside the rules; names a field */
+    VG_ERR_RATE_LIMITED, /* 429 */
+    VG_ERR_INTERNAL,     /* 500 */
+    VG_ERR_UNAVAILABLE,  /* 503 */
 };
 
 /* An error with its detail. `field` names the offending request field ("" when none). */

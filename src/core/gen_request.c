@@ -45,8 +45,8 @@ static enum vg_err read_fields(json_t *body, struct gen_request *r, struct vg_er
         (e = opt_string(body, "negativePrompt", &r->negative_prompt, err)) ||
         (e = opt_string(body, "startImagePath", &r->start_image, err)) ||
         (e = opt_string(body, "endImagePath", &r->end_image, err)) ||
-        (e = opt_string(body, "aspectRatio", &r->aspect_ratio, err)) || (e = opt_string(body, "resolution", &res, err)) ||
-        (e = opt_bool(body, "generateAudio", &r->audio, err)) ||
+        (e = opt_string(body, "aspectRatio", &r->aspect_ratio, err)) ||
+        (e = opt_string(body, "resolution", &res, err)) || (e = opt_bool(body, "generateAudio", &r->audio, err)) ||
         (e = opt_bool(body, "enhancePrompt", &r->enhance_prompt, err)))
         return e;
     r->negative_prompt = none_if_empty(r->negative_prompt);
@@ -87,11 +87,13 @@ static enum vg_err check_limits(const struct gen_request *r, struct vg_error *er
 {
     const struct catalog_model *m = r->model;
     if (!(m->resolutions & (1u << r->resolution)))
-        return vg_fail(err, VG_ERR_INVALID, "resolution", "%s does not offer %s", m->id, resolution_name(r->resolution));
+        return vg_fail(err, VG_ERR_INVALID, "resolution", "%s does not offer %s", m->id,
+                       resolution_name(r->resolution));
     if (!catalog_allows_duration(m, r->duration)) {
         if (m->n_durations > 0)
-            return vg_fail(err, VG_ERR_INVALID, "duration", "%s makes clips of %d to %d seconds in fixed steps; %d is not one",
-                           m->id, m->min_duration, m->max_duration, r->duration);
+            return vg_fail(err, VG_ERR_INVALID, "duration",
+                           "%s makes clips of %d to %d seconds in fixed steps; %d is not one", m->id, m->min_duration,
+                           m->max_duration, r->duration);
         return vg_fail(err, VG_ERR_INVALID, "duration", "%s makes clips of %d to %d seconds", m->id, m->min_duration,
                        m->max_duration);
     }

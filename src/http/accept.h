@@ -35,15 +35,15 @@ struct accept_gate {
     h2o_accept_ctx_t *accept_ctx;
     h2o_socket_t *listener; /* NULL once stopped */
     struct accept_limit *limit;
-    h2o_linklist_t conns;   /* this loop's connections (struct accept_conn) */
-    h2o_timeout_t tick;     /* looks at the buffers and the pauses every ACCEPT_TICK_MS */
+    h2o_linklist_t conns; /* this loop's connections (struct accept_conn) */
+    h2o_timeout_t tick;   /* looks at the buffers and the pauses every ACCEPT_TICK_MS */
     h2o_timeout_entry_t tick_entry;
     uint64_t http1_idle_ms, http2_idle_ms; /* h2o's own timeouts, restored after shedding */
-    bool paused;       /* the listener is not being read */
-    bool shedding;     /* h2o's idle timeouts are shortened */
-    bool out_of_fds;   /* accept() failed for want of descriptors; cleared by the next tick */
-    bool over_budget;  /* buffers hold more than the loop's budget */
-    size_t buffered;   /* bytes in this loop's socket input buffers at the last tick */
+    bool paused;                           /* the listener is not being read */
+    bool shedding;                         /* h2o's idle timeouts are shortened */
+    bool out_of_fds;                       /* accept() failed for want of descriptors; cleared by the next tick */
+    bool over_budget;                      /* buffers hold more than the loop's budget */
+    size_t buffered;                       /* bytes in this loop's socket input buffers at the last tick */
     uint64_t warned_at;
 };
 

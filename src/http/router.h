@@ -28,8 +28,8 @@ struct route_match {
 
 enum router_result {
     ROUTER_FOUND,
-    ROUTER_NOT_FOUND,   /* no pattern matches the path */
-    ROUTER_BAD_METHOD,  /* a pattern matches, with another method */
+    ROUTER_NOT_FOUND,  /* no pattern matches the path */
+    ROUTER_BAD_METHOD, /* a pattern matches, with another method */
 };
 
 /* Matches `path` (without query string) against `routes[0..n)`. */

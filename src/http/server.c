@@ -24,7 +24,7 @@ struct loop {
     h2o_multithread_receiver_t stop_receiver;
     pthread_t thread;
     int index;
-    int abandoned; /* connections were still open when the loop stopped */
+    int abandoned;     /* connections were still open when the loop stopped */
     int stop_received; /* the main thread's stop message has been handled */
     void *data;
     const struct http_server_config *cfg;
@@ -144,9 +144,14 @@ static void drain(struct loop *loop, h2o_evloop_t *evloop)
  * none has. */
 static int timers_pending(h2o_context_t *ctx)
 {
-    h2o_timeout_t *all[] = {&ctx->zero_timeout,     &ctx->one_sec_timeout,     &ctx->hundred_ms_timeout,
-                            &ctx->handshake_timeout, &ctx->http1.req_timeout,   &ctx->http2.idle_timeout,
-                            &ctx->http2.graceful_shutdown_timeout, &ctx->proxy.io_timeout};
+    h2o_timeout_t *all[] = {&ctx->zero_timeout,
+                            &ctx->one_sec_timeout,
+                            &ctx->hundred_ms_timeout,
+                            &ctx->handshake_timeout,
+                            &ctx->http1.req_timeout,
+                            &ctx->http2.idle_timeout,
+                            &ctx->http2.graceful_shutdown_timeout,
+                            &ctx->proxy.io_timeout};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!h2o_linklist_is_empty(&all[i]->_entries))
             return 1;

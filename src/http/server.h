@@ -18,13 +18,13 @@
 
 struct http_server_config {
     const char *host;
-    unsigned short port;       /* 0 = any free port (logged) */
-    int threads;               /* >= 1 */
-    const char *access_log;    /* path, "-" for stderr, "off" or NULL for none */
-    size_t max_body;           /* h2o refuses larger bodies with 413 before any handler runs */
-    int shutdown_timeout_ms;   /* how long a graceful stop waits for responses under way */
-    int max_connections;       /* open client connections, 0 = from the open-file limit */
-    int http2_cleartext;       /* accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
+    unsigned short port;     /* 0 = any free port (logged) */
+    int threads;             /* >= 1 */
+    const char *access_log;  /* path, "-" for stderr, "off" or NULL for none */
+    size_t max_body;         /* h2o refuses larger bodies with 413 before any handler runs */
+    int shutdown_timeout_ms; /* how long a graceful stop waits for responses under way */
+    int max_connections;     /* open client connections, 0 = from the open-file limit */
+    int http2_cleartext;     /* accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
 
     /* Called once on each loop thread before it serves, with the loop's h2o context;
      * returns that thread's data, or NULL to abort the start. thread_stopping (may be NULL)

@@ -192,9 +192,9 @@ int media_render(const struct render_params *p, const char *out_path, render_pro
     return rc;
 }
 
-#define RENDER_MEMORY_FIXED (16u << 20)  /* encoder and muxer state, whatever the size */
-#define RENDER_BYTES_PER_PIXEL 40        /* the frames x264 buffers whatever its threads */
-#define RENDER_BYTES_PER_PIXEL_CORE 30   /* and those each core's threads add */
+#define RENDER_MEMORY_FIXED (16u << 20) /* encoder and muxer state, whatever the size */
+#define RENDER_BYTES_PER_PIXEL 40       /* the frames x264 buffers whatever its threads */
+#define RENDER_BYTES_PER_PIXEL_CORE 30  /* and those each core's threads add */
 
 size_t media_render_memory(int width, int height, int cores)
 {

@@ -66,7 +66,8 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_IDEMPOTENCY_INSERT] = "INSERT INTO idempotency_keys (user_id, key, request_hash, generation_id, created_at) "
                               "VALUES (?, ?, ?, ?, ?)",
     [SQ_PROJECT_OWNED] = "SELECT 1 FROM projects WHERE user_id = ? AND id = ?",
-    [SQ_PROJECT_BUSY] = "SELECT 1 FROM generations WHERE project_id = ? AND status IN ('pending', 'processing') LIMIT 1",
+    [SQ_PROJECT_BUSY] =
+        "SELECT 1 FROM generations WHERE project_id = ? AND status IN ('pending', 'processing') LIMIT 1",
     [SQ_LEDGER_PAGE] = "SELECT id, kind, amount, balance_after, generation_id, note, created_at FROM credit_ledger "
                        "WHERE user_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
     [SQ_REFUND_EXISTS] = "SELECT 1 FROM credit_ledger WHERE generation_id = ? AND kind = 'refund'",
@@ -100,14 +101,10 @@ enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
 {
     const char *msg = sqlite3_errmsg(s->db);
     switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT:
-        return vg_fail(err, VG_ERR_CONFLICT, "", "conflicts with existing data (%s)", msg);
+    case SQLITE_CONSTRAINT: return vg_fail(err, VG_ERR_CONFLICT, "", "conflicts with existing data (%s)", msg);
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return vg_fail(err, VG_ERR_UNAVAILABLE, "", "the database is busy; try again");
-    default:
-        log_error("sqlite: %s (code %d)", msg, rc);
-        return vg_fail(err, VG_ERR_INTERNAL, "", "database error");
+    case SQLITE_LOCKED: return vg_fail(err, VG_ERR_UNAVAILABLE, "", "the database is busy; try again");
+    default: log_error("sqlite: %s (code %d)", msg, rc); return vg_fail(err, VG_ERR_INTERNAL, "", "database error");
     }
 }
 
@@ -195,8 +192,7 @@ void *sq_grow(void **items, size_t *n, size_t *cap, size_t size)
 }
 
 enum vg_err sq_read_all(struct sqlite_store *s, sqlite3_stmt *st, void **items, size_t *n, size_t size,
-                        void (*read)(sqlite3_stmt *st, void *item), void (*free_item)(void *item),
-                        struct vg_error *err)
+                        void (*read)(sqlite3_stmt *st, void *item), void (*free_item)(void *item), struct vg_error *err)
 {
     size_t cap = 0;
     int rc;

@@ -60,8 +60,8 @@ enum vg_err sq_read_generations(struct sqlite_store *s, sqlite3_stmt *st, struct
 }
 
 /* Steps a statement expected to return one generation; `missing` when it returns none. */
-static enum vg_err one_generation(struct sqlite_store *s, sqlite3_stmt *st, struct generation *out,
-                                  enum vg_err missing, struct vg_error *err)
+static enum vg_err one_generation(struct sqlite_store *s, sqlite3_stmt *st, struct generation *out, enum vg_err missing,
+                                  struct vg_error *err)
 {
     int rc = sqlite3_step(st);
     enum vg_err e = VG_OK;

@@ -7,10 +7,10 @@
 #include "store/store.h"
 
 /* The columns read_generation() reads, in order. */
-#define GENERATION_COLS                                                                                    \
-    "id, project_id, user_id, provider, model_id, model_name, prompt, negative_prompt, start_image_path, " \
-    "end_image_path, resolution, duration, aspect_ratio, generate_audio, enhance_prompt, credit_used, "    \
-    "status, progress, error_message, output_path, thumbnail_path, created_at, updated_at, completed_at, " \
+#define GENERATION_COLS                                                                                                \
+    "id, project_id, user_id, provider, model_id, model_name, prompt, negative_prompt, start_image_path, "             \
+    "end_image_path, resolution, duration, aspect_ratio, generate_audio, enhance_prompt, credit_used, "                \
+    "status, progress, error_message, output_path, thumbnail_path, created_at, updated_at, completed_at, "             \
     "phase, provider_job_id, video_width, video_height, video_seconds, attempts, cancel_requested"
 
 /* Every statement the backend runs, prepared once per connection on first use. */
@@ -103,7 +103,6 @@ enum vg_err sq_read_all(struct sqlite_store *s, sqlite3_stmt *st, void **items, 
 /* Binds text, or NULL when `v` is NULL. */
 void sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
 
-
 /* Fills `g` from a row of GENERATION_COLS (heap strings: generation_free). */
 void sq_read_generation(sqlite3_stmt *st, struct generation *g);
 
@@ -141,8 +140,7 @@ enum vg_err sq_project_get(struct store *s, const char *user_id, const char *id,
 enum vg_err sq_project_list(struct store *s, const struct project_query *q, struct project_list *out,
                             struct vg_error *err);
 enum vg_err sq_project_update(struct store *s, const char *user_id, const char *id, const char *name,
-                              const char *description, bool set_description, struct project *out,
-                              struct vg_error *err);
+                              const char *description, bool set_description, struct project *out, struct vg_error *err);
 enum vg_err sq_project_delete(struct store *s, const char *user_id, const char *id, struct vg_error *err);
 enum vg_err sq_generation_list(struct store *s, const char *user_id, const char *project_id,
                                struct generation_list *out, struct vg_error *err);

@@ -178,8 +178,7 @@ enum vg_err sq_project_list(struct store *base, const struct project_query *q, s
 }
 
 enum vg_err sq_project_update(struct store *base, const char *user_id, const char *id, const char *name,
-                              const char *description, bool set_description, struct project *out,
-                              struct vg_error *err)
+                              const char *description, bool set_description, struct project *out, struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, SQ_PROJECT_UPDATE, err);

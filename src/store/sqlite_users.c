@@ -28,7 +28,8 @@ static enum vg_err user_query(struct sqlite_store *s, enum sq_stmt which, const 
     if (rc == SQLITE_ROW)
         read_user(st, out);
     else if (rc == SQLITE_DONE)
-        e = vg_fail(err, missing, "", missing == VG_ERR_UNAUTHORIZED ? "the token is unknown or revoked" : "no such user");
+        e = vg_fail(err, missing, "",
+                    missing == VG_ERR_UNAUTHORIZED ? "the token is unknown or revoked" : "no such user");
     else
         e = sq_fail(s, rc, err);
     sqlite3_reset(st);

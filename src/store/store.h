@@ -51,8 +51,8 @@ struct generation {
     char provider[32], model_id[48], resolution[8], aspect_ratio[8], status[16];
     char *model_name, *prompt, *negative_prompt, *start_image, *end_image; /* NULL when none */
     char *error_message, *output_path, *thumbnail_path;                    /* NULL when none */
-    char phase[16];          /* internal: queued, submitting, polling, rendering, downloading, finalizing, done */
-    char *provider_job_id;   /* NULL until submitted */
+    char phase[16];        /* internal: queued, submitting, polling, rendering, downloading, finalizing, done */
+    char *provider_job_id; /* NULL until submitted */
     int duration, progress;
     int video_width, video_height;
     double video_seconds;
@@ -139,12 +139,12 @@ enum job_outcome {
 
 struct job_update {
     enum job_outcome outcome;
-    int64_t lease_ms;            /* JOB_RUNNING: new lease length */
-    int64_t next_run_at;         /* JOB_RETRY */
-    int progress;                /* -1 = unchanged */
-    const char *phase;           /* NULL = unchanged */
-    const char *provider_job_id; /* NULL = unchanged */
-    const char *message;         /* JOB_RETRY / JOB_FAILED: readable reason */
+    int64_t lease_ms;                         /* JOB_RUNNING: new lease length */
+    int64_t next_run_at;                      /* JOB_RETRY */
+    int progress;                             /* -1 = unchanged */
+    const char *phase;                        /* NULL = unchanged */
+    const char *provider_job_id;              /* NULL = unchanged */
+    const char *message;                      /* JOB_RETRY / JOB_FAILED: readable reason */
     const char *output_path, *thumbnail_path; /* JOB_COMPLETED */
     int video_width, video_height;
     double video_seconds;
@@ -178,8 +178,7 @@ struct store_ops {
                                 struct api_token *out, struct vg_error *err);
     enum vg_err (*token_user)(struct store *s, const char *token_hash, struct user *out, struct vg_error *err);
     enum vg_err (*token_revoke)(struct store *s, const char *id_or_hash, struct vg_error *err);
-    enum vg_err (*tokens_live)(struct store *s, const char *const *hashes, size_t n, bool *live,
-                               struct vg_error *err);
+    enum vg_err (*tokens_live)(struct store *s, const char *const *hashes, size_t n, bool *live, struct vg_error *err);
 
     enum vg_err (*project_create)(struct store *s, const char *user_id, const char *name, const char *description,
                                   struct project *out, struct vg_error *err);
@@ -204,8 +203,8 @@ struct store_ops {
                                      struct vg_error *err);
     enum vg_err (*generation_delete)(struct store *s, const char *user_id, const char *id, struct generation *out,
                                      struct vg_error *err);
-    enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit,
-                               struct ledger_list *out, struct vg_error *err);
+    enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
+                               struct vg_error *err);
 
     enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
                              struct vg_error *err);
@@ -243,8 +242,7 @@ static inline enum vg_err store_user_create(struct store *s, const char *name, b
 {
     return s->ops->user_create(s, name, is_admin, credits, out, err);
 }
-static inline enum vg_err store_user_by_name(struct store *s, const char *name, struct user *out,
-                                             struct vg_error *err)
+static inline enum vg_err store_user_by_name(struct store *s, const char *name, struct user *out, struct vg_error *err)
 {
     return s->ops->user_by_name(s, name, out, err);
 }
@@ -310,8 +308,8 @@ static inline enum vg_err store_project_get(struct store *s, const char *user_id
 /* The projects of `q` with their generation counts and newest generations: at most
  * q->limit projects and q->recent generations of each are read, however many the projects
  * hold. project_list_free releases *out, generations included. */
-static inline enum vg_err store_project_list(struct store *s, const struct project_query *q,
-                                             struct project_list *out, struct vg_error *err)
+static inline enum vg_err store_project_list(struct store *s, const struct project_query *q, struct project_list *out,
+                                             struct vg_error *err)
 {
     return s->ops->project_list(s, q, out, err);
 }
@@ -391,8 +389,7 @@ static inline enum vg_err store_job_next_due(struct store *s, int64_t *at_ms, st
 {
     return s->ops->job_next_due(s, at_ms, err);
 }
-static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out,
-                                          struct vg_error *err)
+static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err)
 {
     return s->ops->job_lease(s, id, out, err);
 }

@@ -13,20 +13,20 @@
 struct worker;
 
 struct job {
-    struct generation g;     /* as claimed; owned (generation_free) */
+    struct generation g; /* as claimed; owned (generation_free) */
     struct worker *w;
-    struct timer renew;      /* lease renewal */
-    int64_t deadline_ms;     /* fails as timed out after this */
-    int64_t last_write_ms;   /* last progress write, for throttling */
-    int written_progress;    /* last progress written to the store */
-    atomic_int progress;     /* 0..100, written by the pool thread */
-    atomic_bool cancel;      /* set by the loop thread: stop at the next frame */
+    struct timer renew;    /* lease renewal */
+    int64_t deadline_ms;   /* fails as timed out after this */
+    int64_t last_write_ms; /* last progress write, for throttling */
+    int written_progress;  /* last progress written to the store */
+    atomic_int progress;   /* 0..100, written by the pool thread */
+    atomic_bool cancel;    /* set by the loop thread: stop at the next frame */
     /* Written by the pool thread before the job enters the inbox: */
-    int result;              /* 0 done, 1 cancelled, -1 failed */
+    int result; /* 0 done, 1 cancelled, -1 failed */
     char error[512];
     struct media_info info;
     char output_rel[96], thumbnail_rel[96]; /* relative to the data dir */
-    struct job *next;        /* inbox link */
+    struct job *next;                       /* inbox link */
 };
 
 /* The local provider's task, run on a pool thread: renders the clip, probes it, makes the

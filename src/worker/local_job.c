@@ -46,8 +46,8 @@ static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
     int width, height;
     if (media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height) != 0)
         return snprintf(j->error, sizeof j->error, "cannot render %s at %s", j->g.resolution, j->g.aspect_ratio), -1;
-    struct render_params p = {.prompt = j->g.prompt, .width = width, .height = height, .seconds = j->g.duration,
-                              .fps = RENDER_FPS};
+    struct render_params p = {
+        .prompt = j->g.prompt, .width = width, .height = height, .seconds = j->g.duration, .fps = RENDER_FPS};
     int rc = media_render(&p, tmp_video, on_progress, j, err, sizeof err);
     if (rc != 0) {
         if (rc < 0)

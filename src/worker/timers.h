@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 struct timer {
-    int64_t at_ms;  /* when it is due */
-    size_t index;   /* position in the heap, maintained by the heap; SIZE_MAX when not armed */
+    int64_t at_ms; /* when it is due */
+    size_t index;  /* position in the heap, maintained by the heap; SIZE_MAX when not armed */
 };
 
 struct timers {

@@ -19,23 +19,23 @@
 #include "worker/pool.h"
 #include "worker/tmpfiles.h"
 
-#define WORKER_MAX_WAIT_MS 5000        /* re-read the store at least this often (other processes) */
-#define WORKER_IDLE_POLL_MS 1000       /* ... and this often when no queue wakes us */
-#define WORKER_PROGRESS_EVERY_MS 250   /* progress writes per job, at most one per this */
+#define WORKER_MAX_WAIT_MS 5000      /* re-read the store at least this often (other processes) */
+#define WORKER_IDLE_POLL_MS 1000     /* ... and this often when no queue wakes us */
+#define WORKER_PROGRESS_EVERY_MS 250 /* progress writes per job, at most one per this */
 #define WORKER_LOCAL_DEADLINE_MS (15 * 60 * 1000)
 
 struct worker {
     struct worker_config wc;
     char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
     struct store *store;
-    CURLM *multi;          /* the loop's poller; remote providers' transfers join it */
+    CURLM *multi; /* the loop's poller; remote providers' transfers join it */
     struct pool *pool;
     struct timers timers;
     pthread_t thread;
     atomic_bool stopping;
     pthread_mutex_t inbox_lock;
-    struct job *inbox;     /* jobs whose CPU work is over, from pool threads */
-    struct job **running;  /* jobs this worker holds */
+    struct job *inbox;    /* jobs whose CPU work is over, from pool threads */
+    struct job **running; /* jobs this worker holds */
     int n_running;
 };
 
@@ -332,8 +332,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     }
     if (wc->queue)
         queue_subscribe(wc->queue, on_queue_push, w);
-    log_info("worker: started as %s with %d render thread%s and %zu MB for renders at once", w->owner,
-             wc->cpu_threads, wc->cpu_threads == 1 ? "" : "s", render_memory_budget() >> 20);
+    log_info("worker: started as %s with %d render thread%s and %zu MB for renders at once", w->owner, wc->cpu_threads,
+             wc->cpu_threads == 1 ? "" : "s", render_memory_budget() >> 20);
     return w;
 fail:
     free_worker(w);

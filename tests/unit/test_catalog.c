@@ -29,9 +29,15 @@ Test(catalog, has_the_nine_models_with_seed_prices)
         int default_duration;
         const char *provider;
     } want[] = {
-        {"veo3", 2500, 8, "modelslab"},       {"veo2", 2200, 8, "modelslab"},    {"text-to-video-ultra", 1300, 8, "modelslab"},
-        {"wan2.2-t2v", 1200, 10, "modelslab"}, {"seedance-t2v", 400, 5, "modelslab"}, {"runway-gen3", 750, 10, "runway"},
-        {"kling-2.5", 500, 5, "kling"},        {"nova-reel", 400, 6, "edenai"},     {"local-preview", 10, 5, "local"},
+        {"veo3", 2500, 8, "modelslab"},
+        {"veo2", 2200, 8, "modelslab"},
+        {"text-to-video-ultra", 1300, 8, "modelslab"},
+        {"wan2.2-t2v", 1200, 10, "modelslab"},
+        {"seedance-t2v", 400, 5, "modelslab"},
+        {"runway-gen3", 750, 10, "runway"},
+        {"kling-2.5", 500, 5, "kling"},
+        {"nova-reel", 400, 6, "edenai"},
+        {"local-preview", 10, 5, "local"},
     };
     cr_assert_eq(shipped.n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -45,7 +51,8 @@ Test(catalog, has_the_nine_models_with_seed_prices)
 
 Test(catalog, provider_limits_from_the_contracts)
 {
-    const struct catalog_model *kling = catalog_find(&shipped, "kling-2.5"), *nova = catalog_find(&shipped, "nova-reel");
+    const struct catalog_model *kling = catalog_find(&shipped, "kling-2.5"),
+                               *nova = catalog_find(&shipped, "nova-reel");
     cr_expect(catalog_allows_duration(kling, 5) && catalog_allows_duration(kling, 10));
     cr_expect(!catalog_allows_duration(kling, 7), "Kling takes \"5\" or \"10\" only");
     cr_expect_eq(kling->end_image_resolutions, 1u << RES_1080P, "Kling's end frame needs pro (1080p)");
@@ -62,9 +69,9 @@ struct bad_case {
     const char *message_part;
 };
 
-#define MODEL_OK                                                                                             \
-    "\"name\":\"M\",\"description\":\"d\",\"baseCredits\":100,\"defaultDuration\":5,\"maxDuration\":10," \
-    "\"resolutions\":[\"720p\"],\"aspectRatios\":[\"16:9\"],\"supportsTextToVideo\":true,"                 \
+#define MODEL_OK                                                                                                       \
+    "\"name\":\"M\",\"description\":\"d\",\"baseCredits\":100,\"defaultDuration\":5,\"maxDuration\":10,"               \
+    "\"resolutions\":[\"720p\"],\"aspectRatios\":[\"16:9\"],\"supportsTextToVideo\":true,"                             \
     "\"route\":[{\"provider\":\"local\",\"model\":\"x\"}]"
 
 static const struct bad_case bad[] = {

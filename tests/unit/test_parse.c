@@ -8,8 +8,25 @@
 
 /* Not a whole number, whatever the range. */
 static const char *const malformed[] = {
-    "",   "-",  "+",   "+5",  " 5", "5 ", "\t5",  "5\n", "--5", "-+5", "- 5",
-    "5x", "x5", "1.5", "1e3", "0x10", "1_000", "1,000", "\xd9\xa3" /* Arabic-Indic 3 */,
+    "",
+    "-",
+    "+",
+    "+5",
+    " 5",
+    "5 ",
+    "\t5",
+    "5\n",
+    "--5",
+    "-+5",
+    "- 5",
+    "5x",
+    "x5",
+    "1.5",
+    "1e3",
+    "0x10",
+    "1_000",
+    "1,000",
+    "\xd9\xa3" /* Arabic-Indic 3 */,
 };
 
 Test(parse, refuses_malformed_strings)

@@ -13,19 +13,45 @@ static bool safe(const char *s)
 
 /* What the worker writes, and other harmless names. */
 static const char *const good[] = {
-    "videos/01JD2Z7Q8M3V4W5X6Y7Z8A9B0C.mp4", "thumbnails/01JD2Z7Q8M3V4W5X6Y7Z8A9B0C.jpg", "a", "a/b/c",
-    "...", "..a", "a..", "a..b/c", ".hidden", "a/.b", "with space.mp4", "caf\xc3\xa9.mp4",
+    "videos/01JD2Z7Q8M3V4W5X6Y7Z8A9B0C.mp4",
+    "thumbnails/01JD2Z7Q8M3V4W5X6Y7Z8A9B0C.jpg",
+    "a",
+    "a/b/c",
+    "...",
+    "..a",
+    "a..",
+    "a..b/c",
+    ".hidden",
+    "a/.b",
+    "with space.mp4",
+    "caf\xc3\xa9.mp4",
 };
 
 /* Each breaks one rule. */
 static const char *const bad[] = {
-    "",                        /* empty */
-    "/etc/passwd", "/",        /* absolute */
-    "..", "../x", "a/../../x", "a/..", /* a ".." segment */
-    ".", "./a", "a/./b", "a/.",        /* a "." segment */
-    "a//b", "a/", "//a",               /* an empty segment */
-    "a\\b", "..\\x", "\\x",            /* a backslash */
-    "a\nb", "a\rb", "a\tb", "\x1b[31m", "a\x7f", "a\x01", /* control bytes */
+    "", /* empty */
+    "/etc/passwd",
+    "/", /* absolute */
+    "..",
+    "../x",
+    "a/../../x",
+    "a/..", /* a ".." segment */
+    ".",
+    "./a",
+    "a/./b",
+    "a/.", /* a "." segment */
+    "a//b",
+    "a/",
+    "//a", /* an empty segment */
+    "a\\b",
+    "..\\x",
+    "\\x", /* a backslash */
+    "a\nb",
+    "a\rb",
+    "a\tb",
+    "\x1b[31m",
+    "a\x7f",
+    "a\x01", /* control bytes */
 };
 
 Test(path, accepts_plain_relative_paths)

@@ -17,13 +17,13 @@ Test(pool, the_admission_rule)
         size_t admitted, memory;
         bool admits;
     } cases[] = {
-        {100, 0, 0, 60, true},         /* fits */
-        {100, 1, 60, 40, true},        /* fits exactly */
-        {100, 1, 60, 41, false},       /* would pass the budget */
-        {100, 0, 0, 500, true},        /* larger than the whole budget, but nothing runs */
-        {100, 1, 500, 1, false},       /* ... and then nothing more starts beside it */
-        {100, 1, 0, 101, false},       /* something runs (an estimate of 0): no exception */
-        {100, 2, 100, 0, true},        /* a task that needs nothing always fits */
+        {100, 0, 0, 60, true},   /* fits */
+        {100, 1, 60, 40, true},  /* fits exactly */
+        {100, 1, 60, 41, false}, /* would pass the budget */
+        {100, 0, 0, 500, true},  /* larger than the whole budget, but nothing runs */
+        {100, 1, 500, 1, false}, /* ... and then nothing more starts beside it */
+        {100, 1, 0, 101, false}, /* something runs (an estimate of 0): no exception */
+        {100, 2, 100, 0, true},  /* a task that needs nothing always fits */
         {SIZE_MAX, 3, SIZE_MAX - 1, 1, true},
         {SIZE_MAX, 3, SIZE_MAX - 1, 2, false}, /* no overflow */
     };

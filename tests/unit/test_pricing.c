@@ -25,7 +25,10 @@ struct pricing_case {
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define OPT(res, dur, ...) {.resolution = RES_##res, .duration = dur, __VA_ARGS__}
+#define OPT(res, dur, ...)                                                                                             \
+    {                                                                                                                  \
+        .resolution = RES_##res, .duration = dur, __VA_ARGS__                                                          \
+    }
 
 static struct catalog catalog;
 
@@ -64,8 +67,7 @@ static void check(const struct pricing_case *cases, size_t n)
         model_of(c->model, &base, &dflt);
         pricing_compute(base, dflt, &c->o, &p);
         cr_expect_eq(p.base, c->base, "%s: base %ld, want %ld", c->what, p.base, c->base);
-        cr_expect_eq(p.resolution, c->resolution, "%s: resolution %ld, want %ld", c->what, p.resolution,
-                     c->resolution);
+        cr_expect_eq(p.resolution, c->resolution, "%s: resolution %ld, want %ld", c->what, p.resolution, c->resolution);
         cr_expect_eq(p.duration, c->duration, "%s: duration %ld, want %ld", c->what, p.duration, c->duration);
         cr_expect_eq(p.images, c->images, "%s: images %ld, want %ld", c->what, p.images, c->images);
         cr_expect_eq(p.audio, c->audio, "%s: audio %ld, want %ld", c->what, p.audio, c->audio);
@@ -82,8 +84,8 @@ Test(pricing, design_worked_examples)
         {"Veo 3 720p 8 s", "veo3", OPT(720P, 8), 2500, 0, 0, 0, 0, 0, 2500},
         {"Veo 3 1080p 8 s", "veo3", OPT(1080P, 8), 2500, 750, 0, 0, 0, 0, 3250},
         {"Veo 3 1080p 16 s", "veo3", OPT(1080P, 16), 2500, 750, 2000, 0, 0, 0, 5250},
-        {"Kling 2.5 start image 1080p 10 s", "kling-2.5", OPT(1080P, 10, .start_image = true), 500, 150, 250, 100, 0,
-         0, 1000},
+        {"Kling 2.5 start image 1080p 10 s", "kling-2.5", OPT(1080P, 10, .start_image = true), 500, 150, 250, 100, 0, 0,
+         1000},
     };
     check(cases, N(cases));
 }
@@ -149,8 +151,8 @@ Test(pricing, images_add_20_30_or_40_percent)
         {"Kling end image 1080p", "kling-2.5", OPT(1080P, 5, .end_image = true), 500, 150, 0, 150, 0, 0, 800},
         {"Kling both images 1080p", "kling-2.5", OPT(1080P, 5, .start_image = true, .end_image = true), 500, 150, 0,
          200, 0, 0, 850},
-        {"Kling both 1080p 10 s", "kling-2.5", OPT(1080P, 10, .start_image = true, .end_image = true), 500, 150,
-         250, 200, 0, 0, 1100},
+        {"Kling both 1080p 10 s", "kling-2.5", OPT(1080P, 10, .start_image = true, .end_image = true), 500, 150, 250,
+         200, 0, 0, 1100},
     };
     check(cases, N(cases));
 }
@@ -161,8 +163,8 @@ Test(pricing, audio_adds_10_and_enhancement_adds_5_flat)
     static const struct pricing_case cases[] = {
         {"Veo 3 audio", "veo3", OPT(720P, 8, .audio = true), 2500, 0, 0, 0, 10, 0, 2510},
         {"Veo 3 enhancement", "veo3", OPT(720P, 8, .enhance_prompt = true), 2500, 0, 0, 0, 0, 5, 2505},
-        {"Veo 3 1080p audio and enhancement", "veo3", OPT(1080P, 8, .audio = true, .enhance_prompt = true), 2500,
-         750, 0, 0, 10, 5, 3265},
+        {"Veo 3 1080p audio and enhancement", "veo3", OPT(1080P, 8, .audio = true, .enhance_prompt = true), 2500, 750,
+         0, 0, 10, 5, 3265},
         {"Veo 2 enhancement", "veo2", OPT(720P, 8, .enhance_prompt = true), 2200, 0, 0, 0, 0, 5, 2205},
         {"local audio: 10 credits, not 10 %", "local-preview", OPT(720P, 5, .audio = true), 10, 0, 0, 0, 10, 0, 20},
         {"local enhancement", "local-preview", OPT(720P, 5, .enhance_prompt = true), 10, 0, 0, 0, 0, 5, 15},
@@ -202,8 +204,8 @@ Test(pricing, each_component_rounds_up_on_its_own)
         /* 2.1 + 0.7 + 1.4 = 4.2 would round once to 5 (total 12); each on its own gives 3 + 1 + 2. */
         {"components of 7 round separately", "base=7,default=5", OPT(1080P, 6, .start_image = true), 7, 3, 1, 2, 0, 0,
          13},
-        {"exact values stay: 30 % of 10 is 3", "base=10,default=5", OPT(1080P, 10, .start_image = true), 10, 3, 5, 2,
-         0, 0, 20},
+        {"exact values stay: 30 % of 10 is 3", "base=10,default=5", OPT(1080P, 10, .start_image = true), 10, 3, 5, 2, 0,
+         0, 20},
     };
     check(cases, N(cases));
 }

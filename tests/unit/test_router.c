@@ -39,8 +39,16 @@ Test(router, parameters_are_captured)
 Test(router, near_misses_do_not_match)
 {
     struct route_match m;
-    const char *paths[] = {"/projects/", "/projects/a/b", "/project", "/projectsx", "projects", "", "/projects//",
-                           "/generations//cancel", "/generations/x/cancel/", "/a/b/c/d/e/f/g/h/i/j"};
+    const char *paths[] = {"/projects/",
+                           "/projects/a/b",
+                           "/project",
+                           "/projectsx",
+                           "projects",
+                           "",
+                           "/projects//",
+                           "/generations//cancel",
+                           "/generations/x/cancel/",
+                           "/a/b/c/d/e/f/g/h/i/j"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         cr_expect_eq(match("GET", paths[i], &m), ROUTER_NOT_FOUND, "'%s' matched", paths[i]);
 }
