@@ -1,0 +1,83 @@
+/* What a remote provider does, as data in and data out: it builds the HTTP requests of a
+ * job (submit, poll, fetch the result) and reads the replies and webhooks into one shape.
+ * It never sends anything, blocks, sleeps or touches the store: the worker sends the
+ * requests through its libcurl loop and decides what a reply means for the job (DESIGN §3,
+ * §6). Each provider is one file (providers/modelslab.c, providers/edenai.c) filling the
+ * function pointers of its `struct provider` (providers/registry.h). */
+#ifndef VIDGEN_PROVIDERS_REMOTE_H
+#define VIDGEN_PROVIDERS_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REMOTE_MAX_HEADERS 8
+
+/* A request to send. Built by a provider; the caller owns it (remote_request_free). */
+struct remote_request {
+    char method[8];                        /* "GET", "POST", "DELETE" */
+    char *url;                             /* malloc'd, absolute */
+    char *headers[REMOTE_MAX_HEADERS + 1]; /* malloc'd "Name: value" lines, NULL-terminated */
+    char *body;                            /* malloc'd, or NULL for none */
+    size_t body_len;
+};
+
+/* Frees what the request owns and zeroes it; safe on a zeroed or half-built request. */
+void remote_request_free(struct remote_request *r);
+
+/* What a job needs to be submitted: the generation as the user asked for it, the route's
+ * provider model string and endpoint (already the image-to-video ones when an image is
+ * given), and the provider's settings. Every string is borrowed; optional ones are NULL. */
+struct remote_job {
+    const char *generation_id; /* ours; unique, usable as the provider's de-duplication key */
+    const char *base_url;      /* the provider's base URL, no trailing slash (config) */
+    const char *api_key;
+    const char *model;    /* the route's provider model string */
+    const char *endpoint; /* the route's path on base_url */
+    const char *prompt;
+    const char *negative_prompt; /* NULL: none */
+    const char *resolution;      /* "720p", "1080p", "4K" */
+    const char *aspect_ratio;    /* "16:9", … */
+    int duration;                /* seconds */
+    bool generate_audio, enhance_prompt;
+    const char *start_image_url; /* NULL: text to video */
+    const char *end_image_url;   /* NULL: none */
+    const char *webhook_url;     /* NULL: no webhook */
+};
+
+/* What the provider said, in one shape for every reply (submit, poll, webhook). */
+enum remote_state {
+    REMOTE_RUNNING,   /* accepted or still working: poll again (job_id is set) */
+    REMOTE_SUCCEEDED, /* done: video_url is set */
+    REMOTE_RETRY,     /* a passing fault (429, 5xx, timeout, garbage): same request again later */
+    REMOTE_FAILED,    /* a permanent fault (bad key, refused prompt, unsafe content, no video) */
+};
+
+struct remote_reply {
+    enum remote_state state;
+    char job_id[128];       /* the provider's id of the job ("" when the reply had none) */
+    char video_url[2048];   /* REMOTE_SUCCEEDED: where to download the result */
+    int64_t eta_ms;         /* when the provider says to look again; -1 unknown */
+    int64_t retry_after_ms; /* REMOTE_RETRY: how long the provider asks to wait; -1 unknown */
+    int progress;           /* 0..100, -1 unknown */
+    char message[512];      /* REMOTE_RETRY / REMOTE_FAILED: what went wrong, readable */
+};
+
+/* An HTTP reply as the worker received it. `body` need not be NUL-terminated. */
+struct remote_http {
+    long status; /* HTTP status; 0 when no reply came (timeout, reset) */
+    const char *body;
+    size_t body_len;
+    const char *retry_after; /* the Retry-After header's value, or NULL */
+};
+
+/* The reply "no answer" (status 0) and any status the provider's parse does not know map
+ * here: 0, 408, 429 and 5xx are REMOTE_RETRY, other 4xx REMOTE_FAILED. Fills `out` with a
+ * message naming the status. Providers call it for replies their contract does not cover. */
+void remote_reply_from_status(const struct remote_http *http, struct remote_reply *out);
+
+/* Retry-After as seconds or an HTTP date, in milliseconds from `now_unix_ms`; -1 when
+ * absent or unreadable. */
+int64_t remote_retry_after_ms(const char *value, int64_t now_unix_ms);
+
+#endif
