@@ -1,10 +1,9 @@
 /* Projects: list, create, get, rename/describe, delete. Always scoped to the caller: a
  * project of another user is 404, never 403, so ids reveal nothing. */
-#include <stdlib.h>
-
 #include "api/handlers.h"
 #include "api/views.h"
 #include "core/text.h"
+#include "util/parse.h"
 
 #define PROJECT_NAME_MAX 100         /* characters */
 #define PROJECT_DESCRIPTION_MAX 2000 /* characters */
@@ -82,11 +81,8 @@ static enum vg_err read_page_query(struct api_call *c, struct project_query *q, 
     int len = api_query(c, "limit", limit, sizeof limit);
     if (len == 0)
         return VG_OK;
-    char *end = NULL;
-    long n = len > 0 ? strtol(limit, &end, 10) : 0; /* too long or badly encoded: 0 */
-    if (n < 1 || n > PAGE_MAX || *end != '\0')
+    if (len < 0 || parse_int(limit, 1, PAGE_MAX, &q->limit) != 0) /* too long or badly encoded, or not 1..max */
         return vg_fail(err, VG_ERR_INVALID, "limit", "limit must be a whole number from 1 to %d", PAGE_MAX);
-    q->limit = (int)n;
     return VG_OK;
 }
 

@@ -35,24 +35,38 @@ static const char *const sql[SQ_COUNT] = {
                        "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL",
     [SQ_PROJECT_INSERT] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?, ?, ?, ?, ?, ?)",
     [SQ_PROJECT_GET] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? AND id = ?",
-    [SQ_PROJECT_LIST] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? ORDER BY id DESC",
     [SQ_PROJECT_UPDATE] = "UPDATE projects SET name = coalesce(?3, name), "
                           "description = CASE WHEN ?4 THEN ?5 ELSE description END, updated_at = ?6 "
                           "WHERE user_id = ?1 AND id = ?2 RETURNING " PROJECT_COLS,
     [SQ_PROJECT_DELETE] = "DELETE FROM projects WHERE user_id = ?1 AND id = ?2 AND NOT EXISTS (SELECT 1 FROM "
                           "generations WHERE project_id = ?2 AND status IN ('pending', 'processing'))",
-    [SQ_GENERATION_LIST_USER] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? ORDER BY id DESC",
-    [SQ_GENERATION_LIST_PROJECT] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? "
-                                   "AND project_id = ? ORDER BY id DESC",
+    /* "+user_id": the user test is checked on each row but never chooses the index, so the
+     * plan stays generations_project whatever the planner's statistics (no tie to break
+     * with generations_user, whose range holds all of the user's projects). */
+    [SQ_GENERATION_LIST_PROJECT] = "SELECT " GENERATION_COLS " FROM generations WHERE project_id = ?2 "
+                                   "AND +user_id = ?1 ORDER BY id DESC",
     [SQ_GENERATION_INSERT] = "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, "
                              "prompt, negative_prompt, start_image_path, end_image_path, resolution, duration, "
                              "aspect_ratio, generate_audio, enhance_prompt, credit_used, next_run_at, created_at, "
                              "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                              "?16, ?17, ?17, ?17) RETURNING " GENERATION_COLS,
     [SQ_GENERATION_GET] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ? AND id = ?",
-    [SQ_GENERATION_PAGE] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ?1 "
-                           "AND (?2 IS NULL OR project_id = ?2) AND (?3 IS NULL OR status = ?3) "
-                           "AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5",
+    /* A page of GET /generations, newest first (?1 user, ?2 project, ?3 status or NULL,
+     * ?4 cursor or NULL, ?5 limit), one statement per index, each a plain range of it from
+     * the cursor: "SEARCH generations USING INDEX generations_user (user_id=? AND id<?)" and
+     * "... generations_project (project_id=? AND id<?)", read until ?5 rows pass. Ids are
+     * Crockford base32 (digits and capitals), so '~' sorts after every one and "from the
+     * newest" is the same range as a page after a cursor. No index holds status: it is
+     * tested on each row of the range either way. (One statement for both, with
+     * "?2 IS NULL OR project_id = ?2" and "?4 IS NULL OR id < ?4", had neither range: each
+     * page walked the user's generations from the newest.) */
+    [SQ_GENERATION_PAGE_USER] = "SELECT " GENERATION_COLS " FROM generations WHERE user_id = ?1 "
+                                "AND id < coalesce(?4, '~') AND (?3 IS NULL OR status = ?3) "
+                                "ORDER BY id DESC LIMIT ?5",
+    /* "+user_id": as in SQ_GENERATION_LIST_PROJECT. */
+    [SQ_GENERATION_PAGE_PROJECT] = "SELECT " GENERATION_COLS " FROM generations WHERE project_id = ?2 "
+                                   "AND +user_id = ?1 AND id < coalesce(?4, '~') "
+                                   "AND (?3 IS NULL OR status = ?3) ORDER BY id DESC LIMIT ?5",
     [SQ_GENERATION_CANCEL_PENDING] = "UPDATE generations SET status = 'cancelled', phase = 'done', "
                                      "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
                                      "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' "

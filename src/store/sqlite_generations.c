@@ -215,12 +215,13 @@ enum vg_err sq_generation_page(struct store *base, const struct generation_query
                                struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, SQ_GENERATION_PAGE, err);
+    sqlite3_stmt *st = sq_stmt(s, q->project_id ? SQ_GENERATION_PAGE_PROJECT : SQ_GENERATION_PAGE_USER, err);
     out->items = NULL, out->n = 0;
     if (st == NULL)
         return VG_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, q->user_id, -1, SQLITE_STATIC);
-    sq_bind_text(st, 2, q->project_id);
+    if (q->project_id)
+        sqlite3_bind_text(st, 2, q->project_id, -1, SQLITE_STATIC);
     sq_bind_text(st, 3, q->status);
     sq_bind_text(st, 4, q->before_id);
     sqlite3_bind_int(st, 5, q->limit);

@@ -220,12 +220,11 @@ enum vg_err sq_generation_list(struct store *base, const char *user_id, const ch
                                struct generation_list *out, struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, project_id ? SQ_GENERATION_LIST_PROJECT : SQ_GENERATION_LIST_USER, err);
+    sqlite3_stmt *st = sq_stmt(s, SQ_GENERATION_LIST_PROJECT, err);
     out->items = NULL, out->n = 0;
     if (st == NULL)
         return VG_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-    if (project_id)
-        sqlite3_bind_text(st, 2, project_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, project_id, -1, SQLITE_STATIC);
     return sq_read_generations(s, st, out, err);
 }

@@ -325,8 +325,8 @@ static inline enum vg_err store_project_delete(struct store *s, const char *user
     return s->ops->project_delete(s, user_id, id, err);
 }
 
-/* A user's generations, newest first; only those of `project_id` unless it is NULL. Every
- * one of them: for a bounded view of a project's, see store_project_list. */
+/* Every generation of the user's project `project_id` (not NULL), newest first: for a
+ * bounded view, see store_project_list and store_generation_page. */
 static inline enum vg_err store_generation_list(struct store *s, const char *user_id, const char *project_id,
                                                 struct generation_list *out, struct vg_error *err)
 {

@@ -5,6 +5,7 @@ Each test uses its own user so that lists are predictable."""
 import http.client
 import itertools
 import json
+import random
 import re
 import secrets
 import sqlite3
@@ -386,6 +387,61 @@ def test_patch_replies_with_the_bounded_page_too(server):
     assert (p["generationCount"], p["generationsNextCursor"]) == (30, ids[EMBEDDED - 1])
 
 
+def walk_generations(server, token, query, limit):
+    """Every generation GET /generations?{query} gives, following nextCursor from the first
+    page to the end, `limit` a page: [(id, projectId, status)] in the order received."""
+    seen, cursor = [], None
+    while True:
+        path = f"/generations?{query}&limit={limit}" + (f"&before={cursor}" if cursor else "")
+        page = assert_ok(server.api("GET", path, token=token))
+        items = page["generations"]
+        assert len(items) <= limit, path
+        seen += [(g["id"], g["projectId"], g["status"]) for g in items]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            return seen
+        assert cursor == items[-1]["id"], path
+
+
+def test_the_cursor_walks_a_project_once_each_newest_first_with_and_without_status(server):
+    """A few hundred generations of a project, interleaved in time with another project's
+    and in three statuses, walked through GET /generations' cursor: with a project, a
+    status, both or neither, each matching generation comes exactly once, newest first (the
+    list picks its index by the filters; each page starts at its cursor)."""
+    token, uid = user_with_id(server)
+    big = create(server, token, name="big")["id"]
+    other = create(server, token, name="other")["id"]
+    pick = random.Random(7)
+    count = 900  # 600 of `big`, 300 of `other`
+    start = int(time.time() * 1000) - 10 * count
+    rows = [(make_id(start + i), other if i % 3 == 2 else big, uid, f"clip {i}",
+             pick.choice(["completed"] * 5 + ["failed"] * 2 + ["cancelled"]), start + i) for i in range(count)]
+    con = sqlite3.connect(str(server.db_path), timeout=10)
+    try:
+        con.executemany(
+            "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, prompt, "
+            "resolution, duration, aspect_ratio, credit_used, status, phase, progress, next_run_at, "
+            "created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, 'local', 'local-preview', "
+            "'Local Preview Renderer', ?4, '720p', 2, '16:9', 10, ?5, 'done', 100, ?6, ?6, ?6, ?6)",
+            rows)
+        con.commit()
+    finally:
+        con.close()
+    newest_first = [(r[0], r[1], r[4]) for r in reversed(rows)]
+
+    def expected(project=None, status=None):
+        return [g for g in newest_first if project in (None, g[1]) and status in (None, g[2])]
+
+    assert len(expected(big)) == 600 and len(expected(big, "cancelled")) > 50
+    for project, status, limit in [(big, None, 100), (big, None, 7), (big, "completed", 100),
+                                   (big, "failed", 13), (big, "cancelled", 1), (other, "failed", 20),
+                                   (None, None, 100), (None, "cancelled", 9)]:
+        query = "&".join(([f"projectId={project}"] if project else []) + ([f"status={status}"] if status else []))
+        got = walk_generations(server, token, query, limit)
+        assert got == expected(project, status), (query, limit)
+        assert len({g[0] for g in got}) == len(got), (query, limit)
+
+
 def test_the_project_list_comes_in_pages(server, fresh_user):
     made = [create(server, fresh_user, name=f"p{i}")["id"] for i in range(45)][::-1]
     first = assert_ok(server.api("GET", "/projects", token=fresh_user))
@@ -415,13 +471,17 @@ def test_the_project_list_comes_in_pages(server, fresh_user):
     ("limit=2.5", "limit"),
     ("limit=20x", "limit"),
     ("limit=" + "9" * 40, "limit"),
+    ("limit=%2B5", "limit"),  # strtol took '+5' and ' 5'; parse_int takes digits only
+    ("limit=%205", "limit"),
     ("before=nope", "before"),
     ("before=" + "x" * 300, "before"),
     ("before=01ZZZZZZZZZZZZZZZZZZZZZZZ%27", "before"),
 ])
 def test_a_bad_page_query_is_refused(server, user, query, field):
-    assert_error(server.api("GET", f"/projects?{query}", token=user), 422, "invalid_request",
-                 field=field)
+    err = assert_error(server.api("GET", f"/projects?{query}", token=user), 422, "invalid_request",
+                       field=field)
+    if field == "limit":
+        assert err["message"] == "limit must be a whole number from 1 to 100"
 
 
 def test_zz_ledger_invariant_after_projects_module(server):
