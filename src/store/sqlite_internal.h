@@ -158,8 +158,7 @@ enum vg_err sq_generation_delete(struct store *s, const char *user_id, const cha
 enum vg_err sq_ledger_page(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                            struct vg_error *err);
 enum vg_err sq_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
-                         struct generation *out,
-                         struct vg_error *err);
+                         struct generation *out, struct vg_error *err);
 enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err);
 enum vg_err sq_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
 enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,

@@ -65,9 +65,8 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
                                  int64_t now, struct vg_error *err)
 {
     static const enum sq_stmt which[] = {
-        [JOB_RUNNING] = SQ_JOB_RUNNING, [JOB_RETRY] = SQ_JOB_RETRY,   [JOB_WAIT] = SQ_JOB_WAIT,
-        [JOB_COMPLETED] = SQ_JOB_COMPLETE,
-        [JOB_FAILED] = SQ_JOB_END,      [JOB_CANCELLED] = SQ_JOB_END,
+        [JOB_RUNNING] = SQ_JOB_RUNNING,    [JOB_RETRY] = SQ_JOB_RETRY, [JOB_WAIT] = SQ_JOB_WAIT,
+        [JOB_COMPLETED] = SQ_JOB_COMPLETE, [JOB_FAILED] = SQ_JOB_END,  [JOB_CANCELLED] = SQ_JOB_END,
     };
     sqlite3_stmt *st = sq_stmt(s, which[u->outcome], err);
     if (st == NULL)

@@ -216,8 +216,7 @@ struct store_ops {
                                struct vg_error *err);
 
     enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
-                             struct generation *out,
-                             struct vg_error *err);
+                             struct generation *out, struct vg_error *err);
     enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
     enum vg_err (*job_lease)(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
     enum vg_err (*job_update)(struct store *s, const char *id, const char *owner, const struct job_update *u,

@@ -79,8 +79,12 @@ void local_job_run(void *arg)
     struct local_task *t = &j->task.local;
     const char *dir = worker_data_dir(j->w);
     char tmp_video[1200], tmp_thumb[1200], video[1200], thumb[1200];
-    tmpfiles_path(tmp_video, sizeof tmp_video, dir, j->g.id, "mp4");
-    tmpfiles_path(tmp_thumb, sizeof tmp_thumb, dir, j->g.id, "jpg");
+    if (tmpfiles_path(tmp_video, sizeof tmp_video, dir, j->g.id, j->lease, "mp4") != 0 ||
+        tmpfiles_path(tmp_thumb, sizeof tmp_thumb, dir, j->g.id, j->lease, "jpg") != 0) {
+        snprintf(t->error, sizeof t->error, "the data directory's path is too long");
+        t->result = -1;
+        return worker_finished(j);
+    }
     snprintf(t->output_rel, sizeof t->output_rel, "videos/%s.mp4", j->g.id);
     snprintf(t->thumbnail_rel, sizeof t->thumbnail_rel, "thumbnails/%s.jpg", j->g.id);
     snprintf(video, sizeof video, "%s/%s", dir, t->output_rel);

@@ -304,8 +304,8 @@ static int wait_ms(struct worker *w, int64_t now)
     struct vg_error err;
     if (t && t->at_ms < until)
         until = t->at_ms;
-    if ((can_claim(w, JOBS_LOCAL) || can_claim(w, JOBS_REMOTE)) &&
-        store_job_next_due(w->store, &due, &err) == VG_OK && due > 0 && due < until)
+    if ((can_claim(w, JOBS_LOCAL) || can_claim(w, JOBS_REMOTE)) && store_job_next_due(w->store, &due, &err) == VG_OK &&
+        due > 0 && due < until)
         until = due;
     for (int i = 0; i < w->n_running; i++) {
         struct job *j = w->running[i];

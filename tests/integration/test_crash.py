@@ -64,7 +64,7 @@ def test_kill_9_while_rendering_loses_no_job_and_charges_once(make_server, tmp_p
 
 
 def tmp_files(server, pid):
-    return sorted((server.data_dir / "tmp").glob(f"*.{pid}.*"))
+    return sorted((server.data_dir / "tmp").glob(f"*:{pid}:*"))  # <generation>.<host:pid:tag:claim>.<ext>
 
 
 def test_a_dead_workers_temporary_files_go_at_start_and_a_live_workers_stay(make_server):
