@@ -85,10 +85,14 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_LEDGER_PAGE] = "SELECT id, kind, amount, balance_after, generation_id, note, created_at FROM credit_ledger "
                        "WHERE user_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
     [SQ_REFUND_EXISTS] = "SELECT 1 FROM credit_ledger WHERE generation_id = ? AND kind = 'refund'",
-    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, attempts = attempts + 1, "
+    /* An attempt is counted when an expired lease is taken over (its holder died or hung),
+     * not when a released job is claimed again. */
+    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, "
+                     "attempts = attempts + (lease_owner IS NOT NULL), "
                      "status = 'processing', updated_at = ?2 WHERE id = (SELECT id FROM generations "
                      "WHERE status IN ('pending', 'processing') AND next_run_at <= ?2 "
-                     "AND (lease_until IS NULL OR lease_until < ?2) ORDER BY next_run_at, id LIMIT 1) "
+                     "AND (lease_until IS NULL OR lease_until < ?2) AND (provider = 'local') = ?4 "
+                     "ORDER BY next_run_at, id LIMIT 1) "
                      "RETURNING " GENERATION_COLS,
     [SQ_JOB_NEXT_DUE] = "SELECT min(CASE WHEN lease_until > next_run_at THEN lease_until ELSE next_run_at END) "
                         "FROM generations WHERE status IN ('pending', 'processing') "
@@ -98,8 +102,11 @@ static const char *const sql[SQ_COUNT] = {
                        "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' "
                        "RETURNING " GENERATION_COLS,
     [SQ_JOB_RETRY] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
-                     "error_message = ?5, updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
-                     "AND status = 'processing' RETURNING " GENERATION_COLS,
+                     "error_message = ?5, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1 "
+                     "AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_WAIT] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
+                    "phase = coalesce(?5, phase), updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
+                    "AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_COMPLETE] = "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, "
                         "output_path = ?4, thumbnail_path = ?5, video_width = ?6, video_height = ?7, "
                         "video_seconds = ?8, error_message = NULL, completed_at = ?3, updated_at = ?3, "

@@ -7,8 +7,8 @@
 
 #include "store/sqlite_internal.h"
 
-enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms, struct generation *out,
-                         struct vg_error *err)
+enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms, enum job_kind kind,
+                         struct generation *out, struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, SQ_JOB_CLAIM, err);
@@ -17,6 +17,7 @@ enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms
     sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, clock_now_ms());
     sqlite3_bind_int64(st, 3, lease_ms);
+    sqlite3_bind_int(st, 4, kind == JOBS_LOCAL);
     int rc = sqlite3_step(st);
     enum vg_err e = VG_OK;
     if (rc == SQLITE_ROW)
@@ -64,8 +65,8 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
                                  int64_t now, struct vg_error *err)
 {
     static const enum sq_stmt which[] = {
-        [JOB_RUNNING] = SQ_JOB_RUNNING, [JOB_RETRY] = SQ_JOB_RETRY,   [JOB_COMPLETED] = SQ_JOB_COMPLETE,
-        [JOB_FAILED] = SQ_JOB_END,      [JOB_CANCELLED] = SQ_JOB_END,
+        [JOB_RUNNING] = SQ_JOB_RUNNING,    [JOB_RETRY] = SQ_JOB_RETRY, [JOB_WAIT] = SQ_JOB_WAIT,
+        [JOB_COMPLETED] = SQ_JOB_COMPLETE, [JOB_FAILED] = SQ_JOB_END,  [JOB_CANCELLED] = SQ_JOB_END,
     };
     sqlite3_stmt *st = sq_stmt(s, which[u->outcome], err);
     if (st == NULL)
@@ -84,6 +85,10 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
         sqlite3_bind_int64(st, 4, u->next_run_at);
         sq_bind_text(st, 5, u->message);
         break;
+    case JOB_WAIT:
+        sqlite3_bind_int64(st, 4, u->next_run_at);
+        sq_bind_text(st, 5, u->phase);
+        break;
     case JOB_COMPLETED:
         sq_bind_text(st, 4, u->output_path);
         sq_bind_text(st, 5, u->thumbnail_path);
@@ -100,8 +105,10 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
     return st;
 }
 
-/* Failed jobs are always refunded; cancelled ones only when nothing reached a provider
- * (a provider charges us once a job is submitted). */
+/* Failed jobs are always refunded; cancelled ones only when nothing reached a provider (a
+ * provider charges us once a job is submitted). A cancel that comes while a submit is under
+ * way waits in the worker for the submit's outcome (DESIGN §6), so by the time a job ends
+ * as cancelled, a submit that reached the provider has left its job id here. */
 static bool refunds(const struct job_update *u, const struct generation *g)
 {
     return u->outcome == JOB_FAILED || (u->outcome == JOB_CANCELLED && g->provider_job_id == NULL);

@@ -129,9 +129,18 @@ struct project_query {
 enum ledger_kind { LEDGER_GRANT, LEDGER_CHARGE, LEDGER_REFUND, LEDGER_ADJUST };
 
 /* A worker's change to a generation it holds the lease on (job_update). */
+/* Which jobs a claim takes: the local provider's (CPU work on this machine) or the remote
+ * providers' (network waits), so that a worker bounds the two separately. */
+enum job_kind {
+    JOBS_LOCAL,
+    JOBS_REMOTE,
+};
+
 enum job_outcome {
     JOB_RUNNING,   /* still going: renew the lease, record progress/phase/provider job id */
-    JOB_RETRY,     /* a transient fault: release the lease, run again at next_run_at */
+    JOB_RETRY,     /* a transient fault: release the lease, run again at next_run_at; counts an attempt */
+    JOB_WAIT,      /* nothing wrong: release the lease until next_run_at (a wait between polls, or a
+                    * clean hand-back at shutdown with next_run_at = now); no attempt, no message */
     JOB_COMPLETED, /* done: output and thumbnail in place */
     JOB_FAILED,    /* failed for good: refunded in the same transaction */
     JOB_CANCELLED, /* stopped on request: refunded when nothing was submitted to a provider */
@@ -140,9 +149,9 @@ enum job_outcome {
 struct job_update {
     enum job_outcome outcome;
     int64_t lease_ms;                         /* JOB_RUNNING: new lease length */
-    int64_t next_run_at;                      /* JOB_RETRY */
+    int64_t next_run_at;                      /* JOB_RETRY, JOB_WAIT */
     int progress;                             /* -1 = unchanged */
-    const char *phase;                        /* NULL = unchanged */
+    const char *phase;                        /* JOB_RUNNING, JOB_WAIT: NULL = unchanged */
     const char *provider_job_id;              /* NULL = unchanged */
     const char *message;                      /* JOB_RETRY / JOB_FAILED: readable reason */
     const char *output_path, *thumbnail_path; /* JOB_COMPLETED */
@@ -206,8 +215,8 @@ struct store_ops {
     enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                                struct vg_error *err);
 
-    enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
-                             struct vg_error *err);
+    enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
+                             struct generation *out, struct vg_error *err);
     enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
     enum vg_err (*job_lease)(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
     enum vg_err (*job_update)(struct store *s, const char *id, const char *owner, const struct job_update *u,
@@ -374,16 +383,17 @@ static inline enum vg_err store_ledger_page(struct store *s, const char *user_id
 }
 
 /* The worker's side (the lease protocol, see worker/worker.c). job_claim takes the oldest
- * due generation whose lease is free or expired, leases it to `owner` for lease_ms and
- * counts an attempt; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest
+ * due generation of `kind` whose lease is free or expired and leases it to `owner` (a token
+ * for this one claim) for lease_ms; taking over an expired lease counts an attempt, claiming
+ * a released one does not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest
  * time a generation becomes due (0 = none). job_lease tells who holds a generation's lease,
  * expired or not (VG_ERR_NOT_FOUND when there is no such generation). job_update applies a
  * change only while `owner` still holds the lease (else VG_ERR_CONFLICT: another worker took
  * it over). */
-static inline enum vg_err store_job_claim(struct store *s, const char *owner, int64_t lease_ms, struct generation *out,
-                                          struct vg_error *err)
+static inline enum vg_err store_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
+                                          struct generation *out, struct vg_error *err)
 {
-    return s->ops->job_claim(s, owner, lease_ms, out, err);
+    return s->ops->job_claim(s, owner, lease_ms, kind, out, err);
 }
 static inline enum vg_err store_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err)
 {

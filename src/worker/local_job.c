@@ -29,29 +29,31 @@ static int on_progress(void *arg, int percent)
 /* The rendered file must be the video that was asked for. */
 static int check_output(struct job *j, const char *path, int width, int height)
 {
+    struct local_task *t = &j->task.local;
     char err[256];
-    if (media_probe(path, &j->info, err, sizeof err) != 0)
-        return snprintf(j->error, sizeof j->error, "the rendered file is not a playable video: %s", err), -1;
-    if (strcmp(j->info.codec, "h264") != 0 || j->info.width != width || j->info.height != height ||
-        j->info.seconds < j->g.duration - 0.2 || j->info.seconds > j->g.duration + 0.2)
-        return snprintf(j->error, sizeof j->error, "the rendered video is %s %dx%d %.2f s, not what was asked",
-                        j->info.codec, j->info.width, j->info.height, j->info.seconds),
+    if (media_probe(path, &t->info, err, sizeof err) != 0)
+        return snprintf(t->error, sizeof t->error, "the rendered file is not a playable video: %s", err), -1;
+    if (strcmp(t->info.codec, "h264") != 0 || t->info.width != width || t->info.height != height ||
+        t->info.seconds < j->g.duration - 0.2 || t->info.seconds > j->g.duration + 0.2)
+        return snprintf(t->error, sizeof t->error, "the rendered video is %s %dx%d %.2f s, not what was asked",
+                        t->info.codec, t->info.width, t->info.height, t->info.seconds),
                -1;
     return 0;
 }
 
 static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
 {
+    struct local_task *t = &j->task.local;
     char err[256];
     int width, height;
     if (media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height) != 0)
-        return snprintf(j->error, sizeof j->error, "cannot render %s at %s", j->g.resolution, j->g.aspect_ratio), -1;
+        return snprintf(t->error, sizeof t->error, "cannot render %s at %s", j->g.resolution, j->g.aspect_ratio), -1;
     struct render_params p = {
         .prompt = j->g.prompt, .width = width, .height = height, .seconds = j->g.duration, .fps = RENDER_FPS};
     int rc = media_render(&p, tmp_video, on_progress, j, err, sizeof err);
     if (rc != 0) {
         if (rc < 0)
-            snprintf(j->error, sizeof j->error, "rendering failed: %s", err);
+            snprintf(t->error, sizeof t->error, "rendering failed: %s", err);
         return rc;
     }
     if (check_output(j, tmp_video, width, height) != 0)
@@ -59,7 +61,7 @@ static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
     atomic_store(&j->progress, 95);
     worker_poke(j->w);
     if (media_thumbnail(tmp_video, tmp_thumb, THUMBNAIL_WIDTH, err, sizeof err) != 0)
-        return snprintf(j->error, sizeof j->error, "cannot make the thumbnail: %s", err), -1;
+        return snprintf(t->error, sizeof t->error, "cannot make the thumbnail: %s", err), -1;
     return 0;
 }
 
@@ -74,21 +76,26 @@ size_t local_job_memory(const struct job *j)
 void local_job_run(void *arg)
 {
     struct job *j = arg;
+    struct local_task *t = &j->task.local;
     const char *dir = worker_data_dir(j->w);
     char tmp_video[1200], tmp_thumb[1200], video[1200], thumb[1200];
-    tmpfiles_path(tmp_video, sizeof tmp_video, dir, j->g.id, "mp4");
-    tmpfiles_path(tmp_thumb, sizeof tmp_thumb, dir, j->g.id, "jpg");
-    snprintf(j->output_rel, sizeof j->output_rel, "videos/%s.mp4", j->g.id);
-    snprintf(j->thumbnail_rel, sizeof j->thumbnail_rel, "thumbnails/%s.jpg", j->g.id);
-    snprintf(video, sizeof video, "%s/%s", dir, j->output_rel);
-    snprintf(thumb, sizeof thumb, "%s/%s", dir, j->thumbnail_rel);
-
-    j->result = render(j, tmp_video, tmp_thumb);
-    if (j->result == 0 && (rename(tmp_thumb, thumb) != 0 || rename(tmp_video, video) != 0)) {
-        snprintf(j->error, sizeof j->error, "cannot move the video into place");
-        j->result = -1;
+    if (tmpfiles_path(tmp_video, sizeof tmp_video, dir, j->g.id, j->lease, "mp4") != 0 ||
+        tmpfiles_path(tmp_thumb, sizeof tmp_thumb, dir, j->g.id, j->lease, "jpg") != 0) {
+        snprintf(t->error, sizeof t->error, "the data directory's path is too long");
+        t->result = -1;
+        return worker_finished(j);
     }
-    if (j->result != 0) {
+    snprintf(t->output_rel, sizeof t->output_rel, "videos/%s.mp4", j->g.id);
+    snprintf(t->thumbnail_rel, sizeof t->thumbnail_rel, "thumbnails/%s.jpg", j->g.id);
+    snprintf(video, sizeof video, "%s/%s", dir, t->output_rel);
+    snprintf(thumb, sizeof thumb, "%s/%s", dir, t->thumbnail_rel);
+
+    t->result = render(j, tmp_video, tmp_thumb);
+    if (t->result == 0 && (rename(tmp_thumb, thumb) != 0 || rename(tmp_video, video) != 0)) {
+        snprintf(t->error, sizeof t->error, "cannot move the video into place");
+        t->result = -1;
+    }
+    if (t->result != 0) {
         unlink(tmp_video);
         unlink(tmp_thumb);
     }

@@ -91,3 +91,10 @@ struct timer *timers_pop_due(struct timers *t, int64_t now_ms)
     timers_disarm(t, tm);
     return tm;
 }
+
+void timers_run(struct timers *t, int64_t now_ms)
+{
+    struct timer *tm;
+    while ((tm = timers_pop_due(t, now_ms)) != NULL)
+        tm->fire(tm, now_ms);
+}

@@ -24,9 +24,16 @@
 #define WORKER_PROGRESS_EVERY_MS 250 /* progress writes per job, at most one per this */
 #define WORKER_LOCAL_DEADLINE_MS (15 * 60 * 1000)
 
+/* Remote jobs held at once (waiting on a provider costs no thread; the cap bounds memory
+ * and the store's work per loop turn). */
+#define WORKER_MAX_REMOTE 1000
+/* A final write the store could not take is tried again after this long. */
+#define WORKER_END_RETRY_MS 1000
+
 struct worker {
     struct worker_config wc;
     char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
+    uint64_t claims;                       /* claims made: each gets its own lease token */
     struct store *store;
     CURLM *multi; /* the loop's poller; remote providers' transfers join it */
     struct pool *pool;
@@ -36,7 +43,8 @@ struct worker {
     pthread_mutex_t inbox_lock;
     struct job *inbox;    /* jobs whose CPU work is over, from pool threads */
     struct job **running; /* jobs this worker holds */
-    int n_running;
+    int n_running, cap_running;
+    int n_kind[2]; /* running jobs per enum job_kind */
 };
 
 const char *worker_data_dir(const struct worker *w)
@@ -64,12 +72,14 @@ void worker_finished(struct job *j)
     worker_poke(w);
 }
 
-/* Applies `u` to the job's generation and tells on_change. Returns the store's verdict. */
+/* Applies `u` to the job's generation under its lease and tells on_change. Returns the
+ * store's verdict: VG_ERR_CONFLICT when the lease is lost, another error when the store
+ * could not take the write (it may take it later). */
 static enum vg_err update(struct worker *w, struct job *j, struct job_update *u)
 {
     struct vg_error err;
     struct generation g;
-    enum vg_err e = store_job_update(w->store, j->g.id, w->owner, u, &g, &err);
+    enum vg_err e = store_job_update(w->store, j->g.id, j->lease, u, &g, &err);
     if (e != VG_OK) {
         if (e == VG_ERR_CONFLICT)
             log_warn("worker: generation %s: lease lost; another worker has it", j->g.id);
@@ -91,23 +101,49 @@ static void forget(struct worker *w, struct job *j)
             w->running[i] = w->running[--w->n_running];
             break;
         }
+    w->n_kind[j->kind]--;
     timers_disarm(&w->timers, &j->renew);
+    timers_disarm(&w->timers, &j->end_retry);
     generation_free(&j->g);
     free(j);
+}
+
+/* Writes the job's end. A store that cannot take it now (busy, a passing error) gets it
+ * again later, the lease still renewed: the job is over and must not run again. */
+static void write_end(struct worker *w, struct job *j, int64_t now)
+{
+    enum vg_err e = update(w, j, &j->end);
+    if (e == VG_OK || e == VG_ERR_CONFLICT)
+        return forget(w, j);
+    timers_arm(&w->timers, &j->end_retry, now + WORKER_END_RETRY_MS);
+}
+
+static void on_end_retry(struct timer *t, int64_t now)
+{
+    struct job *j = (struct job *)((char *)t - offsetof(struct job, end_retry));
+    write_end(j->w, j, now);
 }
 
 /* Ends a job that never reached the pool, or whose result is in. */
 static void end_job(struct worker *w, struct job *j, enum job_outcome outcome, const char *message)
 {
-    struct job_update u = {.outcome = outcome, .progress = -1, .message = message};
-    if (outcome == JOB_COMPLETED) {
-        u.output_path = j->output_rel, u.thumbnail_path = j->thumbnail_rel;
-        u.video_width = j->info.width, u.video_height = j->info.height, u.video_seconds = j->info.seconds;
+    struct local_task *t = &j->task.local;
+    j->ending = true;
+    j->end = (struct job_update){.outcome = outcome, .progress = -1};
+    if (message) {
+        snprintf(j->end_message, sizeof j->end_message, "%s", message);
+        j->end.message = j->end_message;
     }
+    if (outcome == JOB_COMPLETED) {
+        j->end.output_path = t->output_rel, j->end.thumbnail_path = t->thumbnail_rel;
+        j->end.video_width = t->info.width, j->end.video_height = t->info.height;
+        j->end.video_seconds = t->info.seconds;
+    }
+    if (outcome == JOB_WAIT)
+        j->end.next_run_at = clock_now_ms(); /* handed back: due at once for the next worker */
     if (outcome == JOB_FAILED)
         log_warn("worker: generation %s failed: %s", j->g.id, message);
-    update(w, j, &u);
-    forget(w, j);
+    write_end(w, j, clock_now_ms());
 }
 
 static void renew_soon(struct worker *w, struct job *j, int64_t now)
@@ -123,7 +159,7 @@ static void start_job(struct worker *w, struct job *j)
     int64_t now = clock_now_ms();
     if (j->g.cancel_requested)
         return end_job(w, j, JOB_CANCELLED, "cancelled");
-    if (j->g.attempts > w->wc.max_attempts) {
+    if (j->g.attempts >= w->wc.max_attempts) {
         snprintf(why, sizeof why, "gave up after %d attempts", w->wc.max_attempts);
         return end_job(w, j, JOB_FAILED, why);
     }
@@ -133,86 +169,117 @@ static void start_job(struct worker *w, struct job *j)
     }
     struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = w->wc.lease_ms, .progress = 0, .phase = "rendering"};
     if (update(w, j, &u) != VG_OK)
-        return forget(w, j);
+        return forget(w, j); /* lost, or the store is failing: the lease runs out and it comes back */
     j->deadline_ms = now + WORKER_LOCAL_DEADLINE_MS;
     j->last_write_ms = now;
     renew_soon(w, j, now);
     pool_submit(w->pool, local_job_run, j, local_job_memory(j));
 }
 
-/* Whether there is room on the pool for another job: a thread, and no job already waiting
- * for memory (one claimed now would only wait too, holding a lease another worker could use). */
-static bool can_claim(struct worker *w)
+/* Whether there is room for another job of `kind`: for local ones a pool thread, and no job
+ * already waiting for memory (one claimed now would only wait too, holding a lease another
+ * worker could use). */
+static bool can_claim(struct worker *w, enum job_kind kind)
 {
-    return w->n_running < w->wc.cpu_threads && !pool_waits_for_memory(w->pool);
+    if (atomic_load(&w->stopping))
+        return false;
+    if (kind == JOBS_LOCAL)
+        return w->n_kind[JOBS_LOCAL] < w->wc.cpu_threads && !pool_waits_for_memory(w->pool);
+    return w->n_kind[JOBS_REMOTE] < WORKER_MAX_REMOTE;
 }
 
-/* Claims due generations while there is room on the pool. */
-static void claim_jobs(struct worker *w)
+static void heartbeat(struct timer *t, int64_t now);
+
+/* Claims one due generation of `kind` and starts it; false when there was none. */
+static bool claim_one(struct worker *w, enum job_kind kind)
 {
     struct vg_error err;
-    while (can_claim(w) && !atomic_load(&w->stopping)) {
-        struct job *j = calloc(1, sizeof *j);
-        if (j == NULL)
-            return;
-        enum vg_err e = store_job_claim(w->store, w->owner, w->wc.lease_ms, &j->g, &err);
-        if (e != VG_OK) {
-            if (e != VG_ERR_NOT_FOUND)
-                log_warn("worker: claim: %s", err.message);
-            free(j);
-            return;
-        }
-        j->w = w;
-        j->renew.index = SIZE_MAX;
-        w->running[w->n_running++] = j;
-        log_info("worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id, j->g.attempts);
-        start_job(w, j);
+    struct job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return false;
+    /* The owner name leaves room for the count (worker/owner.h); a cut token would still be
+     * this claim's alone, but keep it whole. */
+    if (snprintf(j->lease, sizeof j->lease, "%s:%llu", w->owner, (unsigned long long)++w->claims) >=
+        (int)sizeof j->lease) {
+        free(j);
+        return false;
     }
+    enum vg_err e = store_job_claim(w->store, j->lease, w->wc.lease_ms, kind, &j->g, &err);
+    if (e != VG_OK) {
+        if (e != VG_ERR_NOT_FOUND)
+            log_warn("worker: claim: %s", err.message);
+        free(j);
+        return false;
+    }
+    j->w = w;
+    j->kind = kind;
+    j->renew = TIMER_INIT(heartbeat);
+    j->end_retry = TIMER_INIT(on_end_retry);
+    w->running[w->n_running++] = j;
+    w->n_kind[kind]++;
+    log_info("worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id, j->g.attempts + 1);
+    start_job(w, j);
+    return true;
 }
 
-/* Writes progress and renews the lease; asks the render to stop when the user cancelled
- * or the deadline passed. */
-static void heartbeat(struct worker *w, struct job *j, int64_t now)
+/* Claims due generations of each kind while there is room for them. */
+static void claim_jobs(struct worker *w)
 {
-    int progress = atomic_load(&j->progress);
+    for (enum job_kind k = JOBS_LOCAL; k <= JOBS_REMOTE; k++)
+        while (can_claim(w, k) && claim_one(w, k))
+            ;
+}
+
+/* Writes progress and renews the lease; asks the render to stop when the user cancelled,
+ * the deadline passed or the lease is lost. A store that cannot take the write now is asked
+ * again at the next beat: the lease has two more before it runs out. */
+static void beat(struct worker *w, struct job *j, int64_t now)
+{
+    int progress = j->ending ? -1 : atomic_load(&j->progress);
     struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = w->wc.lease_ms, .progress = progress};
-    if (update(w, j, &u) != VG_OK) {
+    enum vg_err e = update(w, j, &u);
+    if (e == VG_ERR_CONFLICT) {
         atomic_store(&j->cancel, true); /* the lease is gone: stop working on it */
         return;
     }
-    j->written_progress = progress;
+    if (e == VG_OK && progress >= 0)
+        j->written_progress = progress;
     j->last_write_ms = now;
     if (j->g.cancel_requested || now > j->deadline_ms)
         atomic_store(&j->cancel, true);
     renew_soon(w, j, now);
 }
 
-static void run_timers(struct worker *w, int64_t now)
+static void heartbeat(struct timer *t, int64_t now)
 {
-    struct timer *t;
-    while ((t = timers_pop_due(&w->timers, now)) != NULL) {
-        struct job *j = (struct job *)((char *)t - offsetof(struct job, renew));
-        heartbeat(w, j, now);
-    }
+    struct job *j = (struct job *)((char *)t - offsetof(struct job, renew));
+    beat(j->w, j, now);
+}
+
+/* Progress writes between lease renewals, at most one per WORKER_PROGRESS_EVERY_MS. */
+static void write_progress(struct worker *w, int64_t now)
+{
     for (int i = 0; i < w->n_running; i++) {
         struct job *j = w->running[i];
-        if (atomic_load(&j->progress) != j->written_progress && now - j->last_write_ms >= WORKER_PROGRESS_EVERY_MS)
-            heartbeat(w, j, now);
+        if (!j->ending && atomic_load(&j->progress) != j->written_progress &&
+            now - j->last_write_ms >= WORKER_PROGRESS_EVERY_MS)
+            beat(w, j, now);
     }
 }
 
 static void finish(struct worker *w, struct job *j)
 {
-    if (j->result == 0)
+    struct local_task *t = &j->task.local;
+    if (t->result == 0)
         end_job(w, j, JOB_COMPLETED, NULL);
-    else if (j->result < 0)
-        end_job(w, j, JOB_FAILED, j->error);
+    else if (t->result < 0)
+        end_job(w, j, JOB_FAILED, t->error);
     else if (j->g.cancel_requested)
         end_job(w, j, JOB_CANCELLED, "cancelled by the user");
     else if (clock_now_ms() > j->deadline_ms)
         end_job(w, j, JOB_FAILED, "timed out");
-    else /* stopped because this worker is stopping: hand it back for the next one */
-        end_job(w, j, JOB_RETRY, NULL);
+    else /* stopped because this worker is stopping: hand it back, no attempt spent */
+        end_job(w, j, JOB_WAIT, NULL);
 }
 
 static void drain_inbox(struct worker *w)
@@ -237,22 +304,28 @@ static int wait_ms(struct worker *w, int64_t now)
     struct vg_error err;
     if (t && t->at_ms < until)
         until = t->at_ms;
-    if (can_claim(w) && store_job_next_due(w->store, &due, &err) == VG_OK && due > 0 && due < until)
+    if ((can_claim(w, JOBS_LOCAL) || can_claim(w, JOBS_REMOTE)) && store_job_next_due(w->store, &due, &err) == VG_OK &&
+        due > 0 && due < until)
         until = due;
-    for (int i = 0; i < w->n_running; i++)
-        if (atomic_load(&w->running[i]->progress) != w->running[i]->written_progress &&
-            w->running[i]->last_write_ms + WORKER_PROGRESS_EVERY_MS < until)
-            until = w->running[i]->last_write_ms + WORKER_PROGRESS_EVERY_MS;
+    for (int i = 0; i < w->n_running; i++) {
+        struct job *j = w->running[i];
+        if (!j->ending && atomic_load(&j->progress) != j->written_progress &&
+            j->last_write_ms + WORKER_PROGRESS_EVERY_MS < until)
+            until = j->last_write_ms + WORKER_PROGRESS_EVERY_MS;
+    }
     return until <= now ? 0 : (int)(until - now);
 }
 
-/* Graceful stop: stop every render, wait for the pool to hand the jobs back, release them. */
+/* Graceful stop: stop every render, wait for the pool to hand the jobs back and for their
+ * ends to be written (a store that keeps failing leaves them to their leases' expiry). */
 static void wind_down(struct worker *w)
 {
+    int64_t give_up = clock_now_ms() + WORKER_MAX_WAIT_MS;
     for (int i = 0; i < w->n_running; i++)
         atomic_store(&w->running[i]->cancel, true);
-    while (w->n_running > 0) {
+    while (w->n_running > 0 && clock_now_ms() < give_up) {
         drain_inbox(w);
+        timers_run(&w->timers, clock_now_ms());
         if (w->n_running > 0)
             curl_multi_poll(w->multi, NULL, 0, 100, NULL);
     }
@@ -264,7 +337,8 @@ static void *worker_main(void *arg)
     while (!atomic_load(&w->stopping)) {
         drain_inbox(w);
         int64_t now = clock_now_ms();
-        run_timers(w, now);
+        timers_run(&w->timers, now);
+        write_progress(w, now);
         claim_jobs(w);
         curl_multi_poll(w->multi, NULL, 0, wait_ms(w, clock_now_ms()), NULL);
     }
@@ -319,7 +393,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL)
         goto fail;
     tmpfiles_clean(wc->cfg->data_dir, w->store);
-    w->running = calloc(wc->cpu_threads, sizeof *w->running);
+    w->cap_running = wc->cpu_threads + WORKER_MAX_REMOTE;
+    w->running = calloc(w->cap_running, sizeof *w->running);
     w->multi = curl_multi_init();
     w->pool = pool_start(wc->cpu_threads, render_memory_budget());
     if (w->running == NULL || w->multi == NULL || w->pool == NULL) {

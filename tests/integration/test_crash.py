@@ -58,11 +58,13 @@ def test_kill_9_while_rendering_loses_no_job_and_charges_once(make_server, tmp_p
         attempts = [r[0] for r in con.execute("SELECT attempts FROM generations").fetchall()]
     finally:
         con.close()
-    assert max(attempts) >= 2, "some job was taken over after the crash"
+    # An attempt is counted for each expired lease taken over (and each failed run), not for
+    # a first claim: the jobs the kills interrupted show it.
+    assert max(attempts) >= 1, "some job was taken over after the crash"
 
 
 def tmp_files(server, pid):
-    return sorted((server.data_dir / "tmp").glob(f"*.{pid}.*"))
+    return sorted((server.data_dir / "tmp").glob(f"*:{pid}:*"))  # <generation>.<host:pid:tag:claim>.<ext>
 
 
 def test_a_dead_workers_temporary_files_go_at_start_and_a_live_workers_stay(make_server):

@@ -38,38 +38,40 @@ Test(owner, a_new_name_parses_back_to_this_host_and_process)
         cr_expect_eq(owner_parse(*b, host, &pid), -1, "'%s' accepted", *b);
 }
 
-Test(tmpfiles, a_file_stays_only_while_its_writer_holds_the_job_and_runs)
+Test(tmpfiles, a_file_stays_only_while_the_claim_that_wrote_it_holds_the_job_and_runs)
 {
-    struct job_lease held = lease("here:200:tag", NOW + 5000), expired = lease("here:200:tag", NOW - 1);
-    struct job_lease dead = lease("here:300:tag", NOW + 5000), self = lease("here:100:tag", NOW + 5000);
-    struct job_lease free_ = lease("", 0), far = lease("there:200:tag", NOW + 5000);
-    struct job_lease far_expired = lease("there:200:tag", NOW - 1), junk = lease("junk", NOW + 5000);
+    struct job_lease held = lease("here:200:tag:7", NOW + 5000), expired = lease("here:200:tag:7", NOW - 1);
+    struct job_lease dead = lease("here:300:tag:7", NOW + 5000), self = lease("here:100:tag:7", NOW + 5000);
+    struct job_lease free_ = lease("", 0), far = lease("there:200:tag:7", NOW + 5000);
+    struct job_lease far_expired = lease("there:200:tag:7", NOW - 1), junk = lease("junk", NOW + 5000);
+    struct job_lease again = lease("here:200:tag:8", NOW + 5000);
     const struct {
-        pid_t file_pid;
+        const char *file_token;
         const struct job_lease *lease;
         bool in_use;
         const char *why;
     } cases[] = {
-        {200, &held, true, "its writer holds the job and runs"},
-        {200, &expired, true, "its writer runs: an expired lease it may still renew"},
-        {300, &dead, false, "its writer was killed (the lease has not expired yet)"},
-        {100, &self, false, "a former process with the starting worker's pid"},
-        {300, &held, false, "another process holds the job now"},
-        {200, &free_, false, "nobody holds the job (finished, or handed back)"},
-        {200, NULL, false, "the generation is gone"},
-        {200, &far, true, "a worker on another host, within its lease"},
-        {200, &far_expired, false, "a worker on another host whose lease expired"},
-        {200, &junk, false, "an owner that is not a worker name"},
+        {"here:200:tag:7", &held, true, "its claim holds the job and its process runs"},
+        {"here:200:tag:7", &expired, true, "its process runs: an expired lease it may still renew"},
+        {"here:300:tag:7", &dead, false, "its writer was killed (the lease has not expired yet)"},
+        {"here:100:tag:7", &self, false, "a former process with the starting worker's pid"},
+        {"here:300:tag:7", &held, false, "another process holds the job now"},
+        {"here:200:tag:7", &again, false, "the same process took the job up again: a new claim"},
+        {"here:200:tag:7", &free_, false, "nobody holds the job (finished, or handed back)"},
+        {"here:200:tag:7", NULL, false, "the generation is gone"},
+        {"there:200:tag:7", &far, true, "a worker on another host, within its lease"},
+        {"there:200:tag:7", &far_expired, false, "a worker on another host whose lease expired"},
+        {"junk", &junk, false, "an owner that is not a worker name"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        cr_expect_eq(tmpfiles_in_use(cases[i].file_pid, cases[i].lease, NOW, "here", SELF, alive), cases[i].in_use,
+        cr_expect_eq(tmpfiles_in_use(cases[i].file_token, cases[i].lease, NOW, "here", SELF, alive), cases[i].in_use,
                      "case %zu: %s", i, cases[i].why);
 }
 
-Test(tmpfiles, the_path_names_the_generation_and_this_process)
+Test(tmpfiles, the_path_names_the_generation_and_the_claim)
 {
-    char path[256], want[256];
-    tmpfiles_path(path, sizeof path, "/data", "01ABCDEFGHJKMNPQRSTVWXYZ00", "mp4");
-    snprintf(want, sizeof want, "/data/tmp/01ABCDEFGHJKMNPQRSTVWXYZ00.%d.mp4", (int)getpid());
-    cr_expect_str_eq(path, want);
+    char path[256];
+    cr_assert_eq(tmpfiles_path(path, sizeof path, "/data", "01ABCDEFGHJKMNPQRSTVWXYZ00", "h.example:12:T:3", "mp4"), 0);
+    cr_expect_str_eq(path, "/data/tmp/01ABCDEFGHJKMNPQRSTVWXYZ00.h.example:12:T:3.mp4");
+    cr_expect_eq(tmpfiles_path(path, 20, "/data", "01ABCDEFGHJKMNPQRSTVWXYZ00", "h:12:T:3", "mp4"), -1);
 }
