@@ -47,11 +47,13 @@ static enum vg_err idempotency_key(h2o_req_t *req, char out[IDEMPOTENCY_KEY_MAX 
     return VG_OK;
 }
 
-/* Checks what the price does not: the model can be served now, and images resolve. */
-static enum vg_err check_servable(const struct api *api, const struct gen_request *r, struct vg_error *err)
+/* Checks what the price does not: the model can be served now (*route: by which provider),
+ * and images resolve. */
+static enum vg_err check_servable(const struct api *api, const struct gen_request *r,
+                                  const struct catalog_route **route, struct vg_error *err)
 {
     char why[256];
-    if (!provider_available(r->model->routes[0].provider, api->cfg, why, sizeof why))
+    if ((*route = provider_route(r->model, api->cfg, why, sizeof why)) == NULL)
         return vg_fail(err, VG_ERR_INVALID, "modelId", "%s is unavailable: %s", r->model->id, why);
     /* An image path is only ever resolved to an upload of the same user; uploads arrive
      * with POST /upload-image, so until then no path resolves. */
@@ -69,18 +71,19 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
 {
     const struct api *api = c->t->api;
     struct gen_request r;
+    const struct catalog_route *route;
     struct price p;
     char hash[65];
     enum vg_err e;
     if ((e = gen_request_parse(&api->catalog, body, GEN_REQUEST_GENERATE, &r, err)) ||
-        (e = check_servable(api, &r, err)))
+        (e = check_servable(api, &r, &route, err)))
         return e;
     gen_request_price(&r, &p);
     request_hash(body, hash);
     struct generation_new in = {
         .user_id = c->user.id,
         .project_id = r.project_id,
-        .provider = r.model->routes[0].provider,
+        .provider = route->provider,
         .model_id = r.model->id,
         .model_name = r.model->name,
         .prompt = r.prompt,

@@ -27,22 +27,16 @@ static json_t *route_json(const struct catalog_route *r)
     return o;
 }
 
-/* A model is available when any provider on its route is. */
+/* A model is available when a provider on its route is (provider_route). */
 static json_t *model_json(const struct catalog_model *m, const struct config *cfg)
 {
     json_t *aspects = json_array(), *routes = json_array(), *durations = json_array();
     char reason[256] = "";
-    bool available = false;
+    bool available = provider_route(m, cfg, reason, sizeof reason) != NULL;
     for (int i = 0; i < m->n_aspect_ratios; i++)
         json_array_append_new(aspects, json_string(m->aspect_ratios[i]));
-    for (int i = 0; i < m->n_routes; i++) {
+    for (int i = 0; i < m->n_routes; i++)
         json_array_append_new(routes, route_json(&m->routes[i]));
-        char why[256];
-        if (provider_available(m->routes[i].provider, cfg, why, sizeof why))
-            available = true;
-        else if (reason[0] == '\0')
-            memcpy(reason, why, sizeof reason);
-    }
     for (int d = m->min_duration; d <= m->max_duration; d++)
         if (catalog_allows_duration(m, d))
             json_array_append_new(durations, json_integer(d));

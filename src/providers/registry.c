@@ -65,6 +65,19 @@ bool provider_available(const char *name, const struct config *cfg, char *reason
     return false;
 }
 
+const struct catalog_route *provider_route(const struct catalog_model *m, const struct config *cfg, char *reason,
+                                           size_t reason_len)
+{
+    char why[256];
+    for (int i = 0; i < m->n_routes; i++) {
+        if (provider_available(m->routes[i].provider, cfg, why, sizeof why))
+            return &m->routes[i];
+        if (i == 0)
+            snprintf(reason, reason_len, "%s", why);
+    }
+    return NULL;
+}
+
 const char *provider_display_name(const char *name)
 {
     const struct provider *p = provider_find(name);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "core/catalog.h"
 
 /* How the worker runs a provider's jobs. */
 enum provider_kind {
@@ -28,6 +29,12 @@ const struct provider *provider_find(const char *name);
 
 /* Whether the route's provider can serve: false with a reason also when it is unknown. */
 bool provider_available(const char *name, const struct config *cfg, char *reason, size_t reason_len);
+
+/* The route that serves model `m` now: the first on its route list whose provider is
+ * available. NULL, with the first route's reason, when none is. GET /models calls a model
+ * available, and POST /generate serves it, by this one rule. Borrowed from `m`. */
+const struct catalog_route *provider_route(const struct catalog_model *m, const struct config *cfg, char *reason,
+                                           size_t reason_len);
 
 /* The display name for a provider name; the name itself when unknown. Static string. */
 const char *provider_display_name(const char *name);
