@@ -1,6 +1,7 @@
 /* One generation being worked on by this worker: the part every job has (the claim, its
- * lease, progress, how it ends), and the state of its kind — today the local provider's
- * render task. Shared by worker.c (the loop thread) and local_job.c (a pool thread). */
+ * lease, progress, the video it ends with, how it ends), and the state of its kind: a remote
+ * provider's HTTP exchange. Shared by worker.c (the loop thread), remote_job.c (the loop
+ * thread) and local_job.c / finalize.c (pool threads). */
 #ifndef VIDGEN_WORKER_JOB_H
 #define VIDGEN_WORKER_JOB_H
 
@@ -9,12 +10,14 @@
 
 #include "media/probe.h"
 #include "store/store.h"
+#include "worker/remote_job.h"
 #include "worker/timers.h"
 
 struct worker;
 
-/* The local provider's task. Written by the pool thread before the job enters the inbox. */
-struct local_task {
+/* The video a job ends with, and how its CPU work went. Written by the pool thread before
+ * the job enters the inbox. */
+struct job_output {
     int result; /* 0 done, 1 stopped (cancel, deadline or shutdown), -1 failed */
     char error[512];
     struct media_info info;
@@ -35,11 +38,11 @@ struct job {
     atomic_bool cancel;                    /* set by the loop thread: stop at the next frame */
     /* How the job ends, once known; kept until the store has it (end_retry). */
     bool ending;
+    bool on_pool; /* a pool thread has it (render, finalize) until it comes back by the inbox */
     struct job_update end;
     char end_message[512];
-    union {
-        struct local_task local;
-    } task;
+    struct job_output out;
+    struct remote_task remote; /* kind JOBS_REMOTE */
     struct job *next; /* inbox link */
 };
 
@@ -49,7 +52,23 @@ void local_job_run(void *job);
 /* About how many bytes local_job_run needs at its peak for `j` (for the pool's budget). */
 size_t local_job_memory(const struct job *j);
 
-/* Pool thread → loop thread: the job's CPU work is over (see job->task.local.result). */
+/* The last step of a remote job, on a pool thread: probes the downloaded file (it must be a
+ * video), makes the thumbnail and moves both into place, like a local render. */
+void finalize_run(void *job);
+
+/* Loop thread, for the kinds of job (worker.c). worker_update applies `u` under the job's
+ * lease (VG_ERR_CONFLICT: the lease is lost). worker_end ends the job's claim with `u`
+ * (completed, failed, cancelled, or released until u->next_run_at by JOB_WAIT / JOB_RETRY;
+ * u->message is copied) and frees the job once the store has it. worker_finalize hands the
+ * job's downloaded video to the pool (finalize_run). */
+enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u);
+void worker_end(struct worker *w, struct job *j, const struct job_update *u);
+void worker_finalize(struct worker *w, struct job *j);
+CURLM *worker_multi(struct worker *w);
+const struct config *worker_config(const struct worker *w);
+const struct catalog *worker_catalog(const struct worker *w);
+
+/* Pool thread → loop thread: the job's CPU work is over (see job->out.result). */
 void worker_finished(struct job *j);
 /* Pool thread → loop thread: progress changed. */
 void worker_poke(struct worker *w);

@@ -29,7 +29,7 @@ static int on_progress(void *arg, int percent)
 /* The rendered file must be the video that was asked for. */
 static int check_output(struct job *j, const char *path, int width, int height)
 {
-    struct local_task *t = &j->task.local;
+    struct job_output *t = &j->out;
     char err[256];
     if (media_probe(path, &t->info, err, sizeof err) != 0)
         return snprintf(t->error, sizeof t->error, "the rendered file is not a playable video: %s", err), -1;
@@ -43,7 +43,7 @@ static int check_output(struct job *j, const char *path, int width, int height)
 
 static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
 {
-    struct local_task *t = &j->task.local;
+    struct job_output *t = &j->out;
     char err[256];
     int width, height;
     if (media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height) != 0)
@@ -76,7 +76,7 @@ size_t local_job_memory(const struct job *j)
 void local_job_run(void *arg)
 {
     struct job *j = arg;
-    struct local_task *t = &j->task.local;
+    struct job_output *t = &j->out;
     const char *dir = worker_data_dir(j->w);
     char tmp_video[1200], tmp_thumb[1200], video[1200], thumb[1200];
     if (tmpfiles_path(tmp_video, sizeof tmp_video, dir, j->g.id, j->lease, "mp4") != 0 ||

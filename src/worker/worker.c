@@ -29,13 +29,16 @@
 #define WORKER_MAX_REMOTE 1000
 /* A final write the store could not take is tried again after this long. */
 #define WORKER_END_RETRY_MS 1000
+/* How long a stop waits for jobs under way to be handed back or ended. */
+#define WORKER_STOP_MS 10000
 
 struct worker {
     struct worker_config wc;
     char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
     uint64_t claims;                       /* claims made: each gets its own lease token */
     struct store *store;
-    CURLM *multi; /* the loop's poller; remote providers' transfers join it */
+    struct catalog catalog; /* the models' routes, for remote jobs */
+    CURLM *multi;           /* the loop's poller and every remote provider's transfer */
     struct pool *pool;
     struct timers timers;
     pthread_t thread;
@@ -50,6 +53,21 @@ struct worker {
 const char *worker_data_dir(const struct worker *w)
 {
     return w->wc.cfg->data_dir;
+}
+
+CURLM *worker_multi(struct worker *w)
+{
+    return w->multi;
+}
+
+const struct config *worker_config(const struct worker *w)
+{
+    return w->wc.cfg;
+}
+
+const struct catalog *worker_catalog(const struct worker *w)
+{
+    return &w->catalog;
 }
 
 void worker_poke(struct worker *w)
@@ -75,7 +93,7 @@ void worker_finished(struct job *j)
 /* Applies `u` to the job's generation under its lease and tells on_change. Returns the
  * store's verdict: VG_ERR_CONFLICT when the lease is lost, another error when the store
  * could not take the write (it may take it later). */
-static enum vg_err update(struct worker *w, struct job *j, struct job_update *u)
+enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
 {
     struct vg_error err;
     struct generation g;
@@ -102,6 +120,7 @@ static void forget(struct worker *w, struct job *j)
             break;
         }
     w->n_kind[j->kind]--;
+    remote_task_release(w, j);
     timers_disarm(&w->timers, &j->renew);
     timers_disarm(&w->timers, &j->end_retry);
     generation_free(&j->g);
@@ -112,7 +131,7 @@ static void forget(struct worker *w, struct job *j)
  * again later, the lease still renewed: the job is over and must not run again. */
 static void write_end(struct worker *w, struct job *j, int64_t now)
 {
-    enum vg_err e = update(w, j, &j->end);
+    enum vg_err e = worker_update(w, j, &j->end);
     if (e == VG_OK || e == VG_ERR_CONFLICT)
         return forget(w, j);
     timers_arm(&w->timers, &j->end_retry, now + WORKER_END_RETRY_MS);
@@ -124,26 +143,39 @@ static void on_end_retry(struct timer *t, int64_t now)
     write_end(j->w, j, now);
 }
 
+void worker_end(struct worker *w, struct job *j, const struct job_update *u)
+{
+    j->ending = true;
+    j->end = *u;
+    j->end.progress = u->outcome == JOB_WAIT ? u->progress : -1;
+    if (u->message) {
+        snprintf(j->end_message, sizeof j->end_message, "%s", u->message);
+        j->end.message = j->end_message;
+    }
+    if (u->outcome == JOB_FAILED)
+        log_warn("worker: generation %s failed: %s", j->g.id, u->message);
+    write_end(w, j, clock_now_ms());
+}
+
 /* Ends a job that never reached the pool, or whose result is in. */
 static void end_job(struct worker *w, struct job *j, enum job_outcome outcome, const char *message)
 {
-    struct local_task *t = &j->task.local;
-    j->ending = true;
-    j->end = (struct job_update){.outcome = outcome, .progress = -1};
-    if (message) {
-        snprintf(j->end_message, sizeof j->end_message, "%s", message);
-        j->end.message = j->end_message;
-    }
+    struct job_output *t = &j->out;
+    struct job_update u = {.outcome = outcome, .progress = -1, .message = message};
     if (outcome == JOB_COMPLETED) {
-        j->end.output_path = t->output_rel, j->end.thumbnail_path = t->thumbnail_rel;
-        j->end.video_width = t->info.width, j->end.video_height = t->info.height;
-        j->end.video_seconds = t->info.seconds;
+        u.output_path = t->output_rel, u.thumbnail_path = t->thumbnail_rel;
+        u.video_width = t->info.width, u.video_height = t->info.height;
+        u.video_seconds = t->info.seconds;
     }
     if (outcome == JOB_WAIT)
-        j->end.next_run_at = clock_now_ms(); /* handed back: due at once for the next worker */
-    if (outcome == JOB_FAILED)
-        log_warn("worker: generation %s failed: %s", j->g.id, message);
-    write_end(w, j, clock_now_ms());
+        u.next_run_at = clock_now_ms(); /* handed back: due at once for the next worker */
+    worker_end(w, j, &u);
+}
+
+void worker_finalize(struct worker *w, struct job *j)
+{
+    j->on_pool = true;
+    pool_submit(w->pool, finalize_run, j, 0);
 }
 
 static void renew_soon(struct worker *w, struct job *j, int64_t now)
@@ -163,16 +195,19 @@ static void start_job(struct worker *w, struct job *j)
         snprintf(why, sizeof why, "gave up after %d attempts", w->wc.max_attempts);
         return end_job(w, j, JOB_FAILED, why);
     }
-    if (p == NULL || p->kind != PROVIDER_LOCAL) {
+    if (p == NULL) {
         snprintf(why, sizeof why, "the %s provider cannot run generations in this build", j->g.provider);
         return end_job(w, j, JOB_FAILED, why);
     }
+    renew_soon(w, j, now);
+    if (p->kind == PROVIDER_HTTP)
+        return remote_job_start(w, j);
     struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = w->wc.lease_ms, .progress = 0, .phase = "rendering"};
-    if (update(w, j, &u) != VG_OK)
+    if (worker_update(w, j, &u) != VG_OK)
         return forget(w, j); /* lost, or the store is failing: the lease runs out and it comes back */
     j->deadline_ms = now + WORKER_LOCAL_DEADLINE_MS;
     j->last_write_ms = now;
-    renew_soon(w, j, now);
+    j->on_pool = true;
     pool_submit(w->pool, local_job_run, j, local_job_memory(j));
 }
 
@@ -213,6 +248,7 @@ static bool claim_one(struct worker *w, enum job_kind kind)
     }
     j->w = w;
     j->kind = kind;
+    j->remote.fd = -1;
     j->renew = TIMER_INIT(heartbeat);
     j->end_retry = TIMER_INIT(on_end_retry);
     w->running[w->n_running++] = j;
@@ -237,7 +273,7 @@ static void beat(struct worker *w, struct job *j, int64_t now)
 {
     int progress = j->ending ? -1 : atomic_load(&j->progress);
     struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = w->wc.lease_ms, .progress = progress};
-    enum vg_err e = update(w, j, &u);
+    enum vg_err e = worker_update(w, j, &u);
     if (e == VG_ERR_CONFLICT) {
         atomic_store(&j->cancel, true); /* the lease is gone: stop working on it */
         return;
@@ -269,7 +305,7 @@ static void write_progress(struct worker *w, int64_t now)
 
 static void finish(struct worker *w, struct job *j)
 {
-    struct local_task *t = &j->task.local;
+    struct job_output *t = &j->out;
     if (t->result == 0)
         end_job(w, j, JOB_COMPLETED, NULL);
     else if (t->result < 0)
@@ -290,8 +326,24 @@ static void drain_inbox(struct worker *w)
     pthread_mutex_unlock(&w->inbox_lock);
     while (j) {
         struct job *next = j->next;
+        j->on_pool = false;
         finish(w, j);
         j = next;
+    }
+}
+
+/* Moves the remote transfers on and hands each one that ended to its job. */
+static void run_transfers(struct worker *w)
+{
+    int running, left;
+    CURLMsg *m;
+    curl_multi_perform(w->multi, &running);
+    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+        struct job *j = NULL;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        remote_job_done(w, j, m->data.result);
     }
 }
 
@@ -316,16 +368,33 @@ static int wait_ms(struct worker *w, int64_t now)
     return until <= now ? 0 : (int)(until - now);
 }
 
-/* Graceful stop: stop every render, wait for the pool to hand the jobs back and for their
- * ends to be written (a store that keeps failing leaves them to their leases' expiry). */
+/* Graceful stop: stop every render, let the exchanges with providers under way end (a
+ * submit cut short would leave its job in doubt), wait for the pool to hand the jobs back and
+ * for their ends to be written. What is still open after WORKER_STOP_MS is left to its lease's
+ * expiry; the store keeps every job. */
 static void wind_down(struct worker *w)
 {
-    int64_t give_up = clock_now_ms() + WORKER_MAX_WAIT_MS;
+    int64_t give_up = clock_now_ms() + WORKER_STOP_MS;
     for (int i = 0; i < w->n_running; i++)
         atomic_store(&w->running[i]->cancel, true);
     while (w->n_running > 0 && clock_now_ms() < give_up) {
         drain_inbox(w);
+        run_transfers(w);
         timers_run(&w->timers, clock_now_ms());
+        if (w->n_running > 0)
+            curl_multi_poll(w->multi, NULL, 0, 100, NULL);
+    }
+    /* Past the bound, what is not on the pool is let go unwritten (cut transfers, ends the
+     * store would not take): the leases run out and the jobs come back. Work on the pool
+     * stops at its next check and is waited for: its threads hold the jobs. */
+    for (int i = w->n_running - 1; i >= 0; i--)
+        if (!w->running[i]->on_pool)
+            forget(w, w->running[i]);
+    while (w->n_running > 0) {
+        drain_inbox(w);
+        for (int i = w->n_running - 1; i >= 0; i--)
+            if (!w->running[i]->on_pool)
+                forget(w, w->running[i]);
         if (w->n_running > 0)
             curl_multi_poll(w->multi, NULL, 0, 100, NULL);
     }
@@ -336,6 +405,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     while (!atomic_load(&w->stopping)) {
         drain_inbox(w);
+        run_transfers(w);
         int64_t now = clock_now_ms();
         timers_run(&w->timers, now);
         write_progress(w, now);
@@ -372,6 +442,7 @@ static void free_worker(struct worker *w)
     if (w->multi)
         curl_multi_cleanup(w->multi);
     store_close(w->store);
+    catalog_free(&w->catalog);
     timers_dispose(&w->timers);
     pthread_mutex_destroy(&w->inbox_lock);
     free(w->running);
@@ -390,7 +461,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     if (make_dir(wc->cfg->data_dir, "videos", err, errlen) || make_dir(wc->cfg->data_dir, "thumbnails", err, errlen) ||
         make_dir(wc->cfg->data_dir, "tmp", err, errlen))
         goto fail;
-    if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL)
+    if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL ||
+        catalog_load(wc->cfg->catalog_path, &w->catalog, err, errlen) != 0)
         goto fail;
     tmpfiles_clean(wc->cfg->data_dir, w->store);
     w->cap_running = wc->cpu_threads + WORKER_MAX_REMOTE;

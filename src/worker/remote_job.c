@@ -1,0 +1,419 @@
+#include "worker/remote_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "worker/job.h"
+#include "worker/tmpfiles.h"
+
+#define REPLY_MAX (1u << 20)             /* a provider's JSON reply, at most */
+#define VIDEO_MAX ((curl_off_t)1 << 30)  /* a result video, at most */
+#define EXCHANGE_TIMEOUT_MS 30000        /* a submit or a poll, whole */
+#define DOWNLOAD_TIMEOUT_MS (10 * 60000) /* a result video, whole */
+#define CONNECT_TIMEOUT_MS 10000
+/* A provider gets this long from the generation's creation to deliver. */
+#define REMOTE_DEADLINE_MS (60 * 60000)
+/* Between polls without an ETA: a quarter of the job's age, within these bounds. */
+#define POLL_MIN_MS 2000
+#define POLL_MAX_MS 30000
+/* After a passing fault: this much times two per attempt spent, at most RETRY_MAX_MS. */
+#define RETRY_BASE_MS 2000
+#define RETRY_MAX_MS (5 * 60000)
+
+/* --- helpers ------------------------------------------------------------------------- */
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* `ms` give or take a fifth, so that jobs that failed together do not come back together. */
+static int64_t jitter(int64_t ms)
+{
+    return ms - ms / 5 + (int64_t)((double)rand() / RAND_MAX * (double)(2 * ms / 5));
+}
+
+/* When to look at a running job again: the provider's ETA, else a quarter of its age. */
+static int64_t next_poll_at(const struct job *j, const struct remote_reply *r, int64_t now)
+{
+    int64_t wait = r->eta_ms >= 0 ? r->eta_ms : (now - j->g.created_at) / 4;
+    return now + jitter(clamp64(wait, POLL_MIN_MS, POLL_MAX_MS));
+}
+
+/* When to try again after a passing fault: what the provider asked, else backing off. */
+static int64_t next_retry_at(const struct job *j, const struct remote_reply *r, int64_t now)
+{
+    int shift = j->g.attempts < 8 ? j->g.attempts : 8;
+    int64_t wait = jitter(clamp64((int64_t)RETRY_BASE_MS << shift, RETRY_BASE_MS, RETRY_MAX_MS));
+    return now + (r->retry_after_ms > wait ? r->retry_after_ms : wait);
+}
+
+/* The catalog route by which this job's model is served by its provider. */
+static const struct catalog_route *job_route(struct worker *w, const struct job *j)
+{
+    const struct catalog_model *m = catalog_find(worker_catalog(w), j->g.model_id);
+    for (int i = 0; m != NULL && i < m->n_routes; i++)
+        if (strcmp(m->routes[i].provider, j->g.provider) == 0)
+            return &m->routes[i];
+    return NULL;
+}
+
+static void end(struct worker *w, struct job *j, enum job_outcome outcome, const char *message)
+{
+    struct job_update u = {.outcome = outcome, .progress = -1, .message = message};
+    worker_end(w, j, &u);
+}
+
+static void fail(struct worker *w, struct job *j, const char *fmt, const char *detail)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, fmt, provider_display_name(j->g.provider), detail);
+    end(w, j, JOB_FAILED, msg);
+}
+
+/* Releases the job until `at` (JOB_WAIT: nothing wrong; JOB_RETRY: a passing fault, which
+ * spends an attempt), in `phase`. */
+static void release(struct worker *w, struct job *j, enum job_outcome outcome, int64_t at, const char *phase,
+                    const char *message, int progress)
+{
+    struct job_update u = {
+        .outcome = outcome, .next_run_at = at, .phase = phase, .message = message, .progress = progress};
+    worker_end(w, j, &u);
+}
+
+/* --- the transfer ---------------------------------------------------------------------- */
+
+static size_t on_reply(char *data, size_t size, size_t n, void *arg)
+{
+    struct remote_task *t = arg;
+    size_t len = size * n;
+    if (t->reply_len + len > REPLY_MAX)
+        return 0; /* too large: curl ends the transfer with CURLE_WRITE_ERROR */
+    if (t->reply_len + len + 1 > t->reply_cap) {
+        size_t cap = (t->reply_len + len + 1) * 2;
+        char *p = realloc(t->reply, cap);
+        if (p == NULL)
+            return 0;
+        t->reply = p, t->reply_cap = cap;
+    }
+    memcpy(t->reply + t->reply_len, data, len);
+    t->reply_len += len;
+    t->reply[t->reply_len] = '\0';
+    return len;
+}
+
+static size_t on_video(char *data, size_t size, size_t n, void *arg)
+{
+    struct remote_task *t = arg;
+    size_t len = size * n, done = 0;
+    if ((curl_off_t)(t->downloaded + len) > VIDEO_MAX)
+        return 0;
+    while (done < len) {
+        ssize_t k = write(t->fd, data + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return 0;
+        done += (size_t)k;
+    }
+    t->downloaded += len;
+    return len;
+}
+
+/* Keeps the Retry-After header of the reply (the last one, if redirects brought several). */
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    struct remote_task *t = arg;
+    size_t len = size * n;
+    static const char name[] = "retry-after:";
+    if (len > sizeof name - 1 && strncasecmp(line, name, sizeof name - 1) == 0) {
+        size_t i = sizeof name - 1, end = len;
+        while (i < end && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        while (end > i && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
+            end--;
+        snprintf(t->retry_after, sizeof t->retry_after, "%.*s", (int)(end - i), line + i);
+    }
+    return len;
+}
+
+/* A transfer with what every exchange shares: only HTTP(S), bounded in time, no signals. */
+static CURL *new_easy(struct job *j, const char *url, long timeout_ms)
+{
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "vidgen");
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &j->remote);
+    return e;
+}
+
+/* Sends the request the provider built (t->req). 0, or -1 when curl cannot take it. */
+static int send_request(struct worker *w, struct job *j)
+{
+    struct remote_task *t = &j->remote;
+    CURL *e = new_easy(j, t->req.url, EXCHANGE_TIMEOUT_MS);
+    if (e == NULL)
+        return -1;
+    for (int i = 0; i < REMOTE_MAX_HEADERS && t->req.headers[i]; i++)
+        t->headers = curl_slist_append(t->headers, t->req.headers[i]);
+    t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
+    if (t->req.body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)t->req.body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
+    } else if (strcmp(t->req.method, "GET") == 0)
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_reply);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    t->easy = e;
+    t->reply_len = 0;
+    t->retry_after[0] = '\0';
+    return curl_multi_add_handle(worker_multi(w), e) == CURLM_OK ? 0 : -1;
+}
+
+/* --- steps --------------------------------------------------------------------------- */
+
+/* What the provider functions need to build a request for this job. */
+static void fill_job(struct worker *w, const struct job *j, const struct catalog_route *r, struct remote_job *rj)
+{
+    const struct config *cfg = worker_config(w);
+    bool image = j->g.start_image != NULL;
+    *rj = (struct remote_job){
+        .generation_id = j->g.id,
+        .model = image && r->image_model[0] ? r->image_model : r->model,
+        .endpoint = image && r->image_endpoint[0] ? r->image_endpoint : r->endpoint,
+        .prompt = j->g.prompt,
+        .negative_prompt = j->g.negative_prompt,
+        .resolution = j->g.resolution,
+        .aspect_ratio = j->g.aspect_ratio,
+        .duration = j->g.duration,
+        .generate_audio = j->g.audio,
+        .enhance_prompt = j->g.enhance_prompt,
+        .start_image_url = j->g.start_image,
+        .end_image_url = j->g.end_image,
+    };
+    provider_settings(j->remote.provider, cfg, &rj->base_url, &rj->api_key);
+}
+
+/* Builds and sends the submit or the poll. On a failure the job is ended. */
+static void exchange(struct worker *w, struct job *j, const struct catalog_route *route)
+{
+    struct remote_task *t = &j->remote;
+    struct remote_job rj;
+    char err[300] = "";
+    fill_job(w, j, route, &rj);
+    int rc = t->step == REMOTE_STEP_SUBMIT ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
+                                           : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
+    if (rc != 0)
+        return fail(w, j, "%s cannot take this generation: %s", err);
+    if (send_request(w, j) != 0)
+        return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
+}
+
+/* A submit is announced before it is sent: if this worker dies before the provider's job
+ * id is stored, the next one finds "submitting" without an id and knows the submit may have
+ * reached the provider. */
+static void submit(struct worker *w, struct job *j, const struct catalog_route *route)
+{
+    struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = 0, .progress = 0, .phase = "submitting"};
+    j->remote.step = REMOTE_STEP_SUBMIT;
+    if (worker_update(w, j, &u) != VG_OK)
+        return end(w, j, JOB_WAIT, NULL); /* not announced: not sent; the job comes back */
+    exchange(w, j, route);
+}
+
+static void download(struct worker *w, struct job *j, const char *url)
+{
+    struct remote_task *t = &j->remote;
+    struct job_update u = {.outcome = JOB_RUNNING, .progress = 90, .phase = "downloading"};
+    if (worker_update(w, j, &u) != VG_OK)
+        return end(w, j, JOB_WAIT, NULL);
+    t->step = REMOTE_STEP_DOWNLOAD;
+    snprintf(t->video_url, sizeof t->video_url, "%s", url);
+    if (tmpfiles_path(t->tmp_video, sizeof t->tmp_video, worker_data_dir(w), j->g.id, j->lease, "download") != 0 ||
+        (t->fd = open(t->tmp_video, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        return fail(w, j, "%s's video cannot be stored here: %s", strerror(errno));
+    CURL *e = new_easy(j, t->video_url, DOWNLOAD_TIMEOUT_MS);
+    if (e == NULL)
+        return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, VIDEO_MAX);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_video);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    t->easy = e;
+    if (curl_multi_add_handle(worker_multi(w), e) != CURLM_OK)
+        release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
+}
+
+void remote_job_start(struct worker *w, struct job *j)
+{
+    struct remote_task *t = &j->remote;
+    const struct catalog_route *route = job_route(w, j);
+    char why[256];
+    t->provider = provider_find(j->g.provider);
+    t->fd = -1;
+    j->deadline_ms = j->g.created_at + REMOTE_DEADLINE_MS;
+    if (route == NULL)
+        return fail(w, j, "%s no longer serves this model (%s)", j->g.model_id);
+    if (clock_now_ms() > j->deadline_ms)
+        return fail(w, j, "%s did not deliver the video within an hour%s", "");
+    if (!t->provider->available(worker_config(w), why, sizeof why)) {
+        if (j->g.provider_job_id == NULL)
+            return fail(w, j, "%s cannot be used: %s", why);
+        /* Already at the provider: keep the job until the provider is set up again. */
+        return release(w, j, JOB_WAIT, clock_now_ms() + POLL_MAX_MS, NULL, NULL, -1);
+    }
+    if (j->g.provider_job_id != NULL) {
+        t->step = REMOTE_STEP_POLL;
+        return exchange(w, j, route);
+    }
+    /* A submit was under way when its worker stopped: it may have reached the provider.
+     * Neither ModelsLab nor Eden AI can be asked which job a submit made, so it is not sent
+     * again (the user would pay once and the provider might bill twice): the generation
+     * fails and is refunded, and says why. */
+    if (strcmp(j->g.phase, "submitting") == 0)
+        return fail(w, j, "the request to %s was cut off (%s) and is not sent again, so that it is not paid "
+                          "twice; your credits are refunded",
+                    "the worker stopped");
+    submit(w, j, route);
+}
+
+/* --- replies ------------------------------------------------------------------------- */
+
+/* Whether a failed submit surely did not reach the provider, so that it may be sent again:
+ * it was refused at the door (429, 503) or the connection was never made. */
+static bool submit_not_received(CURLcode rc, long status)
+{
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+        return true;
+    return rc == CURLE_OK && (status == 429 || status == 503);
+}
+
+static void on_submitted(struct worker *w, struct job *j, const struct remote_reply *r, CURLcode rc, long status)
+{
+    int64_t now = clock_now_ms();
+    switch (r->state) {
+    case REMOTE_RUNNING:
+    case REMOTE_SUCCEEDED: {
+        if (r->job_id[0] == '\0' && r->state == REMOTE_RUNNING)
+            return fail(w, j, "%s accepted the job but gave no id to follow it by (%s)", "");
+        struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling",
+                               .provider_job_id = r->job_id[0] ? r->job_id : "-"};
+        if (worker_update(w, j, &u) != VG_OK)
+            return; /* the lease is lost; the new holder polls */
+        if (r->state == REMOTE_SUCCEEDED)
+            return download(w, j, r->video_url);
+        return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL, r->progress);
+    }
+    case REMOTE_RETRY:
+        if (submit_not_received(rc, status))
+            return release(w, j, JOB_RETRY, next_retry_at(j, r, now), "queued", r->message, -1);
+        return fail(w, j, "%s did not confirm the request (%s); it is not sent again, so that it is not paid twice",
+                    r->message);
+    case REMOTE_FAILED:
+        return fail(w, j, "%s refused the generation: %s", r->message);
+    }
+}
+
+static void on_polled(struct worker *w, struct job *j, const struct remote_reply *r)
+{
+    int64_t now = clock_now_ms();
+    switch (r->state) {
+    case REMOTE_RUNNING:
+        if (now > j->deadline_ms)
+            return fail(w, j, "%s did not deliver the video within an hour%s", "");
+        return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL,
+                       r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1);
+    case REMOTE_SUCCEEDED:
+        return download(w, j, r->video_url);
+    case REMOTE_RETRY:
+        return release(w, j, JOB_RETRY, next_retry_at(j, r, now), NULL, r->message, -1);
+    case REMOTE_FAILED:
+        return fail(w, j, "%s could not make the video: %s", r->message);
+    }
+}
+
+static void on_downloaded(struct worker *w, struct job *j, CURLcode rc, long status)
+{
+    struct remote_task *t = &j->remote;
+    char why[200];
+    close(t->fd);
+    t->fd = -1;
+    if (rc == CURLE_OK && status >= 200 && status < 300)
+        return worker_finalize(w, j);
+    unlink(t->tmp_video);
+    if (rc == CURLE_FILESIZE_EXCEEDED || rc == CURLE_WRITE_ERROR)
+        return fail(w, j, "%s's video is larger than this server takes (%s)", "1 GB");
+    if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408 && status != 429) {
+        snprintf(why, sizeof why, "HTTP %ld", status);
+        return fail(w, j, "%s's video could not be fetched (%s)", why);
+    }
+    /* A passing fault: the next claim polls again, which also renews an expired link. */
+    snprintf(why, sizeof why, "downloading the video: %s", rc == CURLE_OK ? "server error" : curl_easy_strerror(rc));
+    struct remote_reply r = {.retry_after_ms = -1};
+    release(w, j, JOB_RETRY, next_retry_at(j, &r, clock_now_ms()), "polling", why, -1);
+}
+
+void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
+{
+    struct remote_task *t = &j->remote;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(worker_multi(w), t->easy);
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    if (t->step == REMOTE_STEP_DOWNLOAD)
+        return on_downloaded(w, j, rc, status);
+    struct remote_http http = {.status = rc == CURLE_OK ? status : 0,
+                               .body = t->reply ? t->reply : "",
+                               .body_len = t->reply_len,
+                               .retry_after = t->retry_after[0] ? t->retry_after : NULL};
+    struct remote_reply r;
+    if (t->step == REMOTE_STEP_SUBMIT)
+        t->provider->parse_submit(&http, &r);
+    else
+        t->provider->parse_poll(&http, &r);
+    if (rc != CURLE_OK)
+        log_info("worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
+    if (t->step == REMOTE_STEP_SUBMIT)
+        on_submitted(w, j, &r, rc, status);
+    else
+        on_polled(w, j, &r);
+}
+
+void remote_task_release(struct worker *w, struct job *j)
+{
+    struct remote_task *t = &j->remote;
+    if (t->easy != NULL) {
+        curl_multi_remove_handle(worker_multi(w), t->easy);
+        curl_easy_cleanup(t->easy);
+        t->easy = NULL;
+    }
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    remote_request_free(&t->req);
+    free(t->reply);
+    t->reply = NULL;
+    t->reply_len = t->reply_cap = 0;
+    if (t->fd >= 0) {
+        close(t->fd);
+        unlink(t->tmp_video);
+        t->fd = -1;
+    }
+}

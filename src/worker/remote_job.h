@@ -1,0 +1,52 @@
+/* A remote provider's job on the worker's loop thread (DESIGN §6). Each claim makes one
+ * HTTP exchange through the worker's libcurl multi handle — a submit, a poll, or the
+ * download of the result — and then releases the job until its next step is due (a wait
+ * costs no thread, no memory and no lease), or finishes it. Resuming is read from the
+ * generation: a provider job id means poll; "submitting" without one means a submit that
+ * may have reached the provider, which is never sent again (see remote_job_start). */
+#ifndef VIDGEN_WORKER_REMOTE_JOB_H
+#define VIDGEN_WORKER_REMOTE_JOB_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "core/catalog.h"
+#include "providers/registry.h"
+#include "providers/remote.h"
+
+struct job;
+struct worker;
+
+enum remote_step {
+    REMOTE_STEP_SUBMIT,
+    REMOTE_STEP_POLL,
+    REMOTE_STEP_DOWNLOAD,
+};
+
+/* The exchange under way; zero when none. Owned by the job. */
+struct remote_task {
+    const struct provider *provider; /* borrowed: the registry */
+    enum remote_step step;
+    CURL *easy;                   /* the transfer, NULL when none */
+    struct curl_slist *headers;   /* its request headers */
+    struct remote_request req;    /* what was sent */
+    char *reply;                  /* a JSON reply's body so far (malloc'd, bounded) */
+    size_t reply_len, reply_cap;
+    char retry_after[64];         /* the reply's Retry-After header, "" when none */
+    int fd;                       /* the download's temporary file, -1 when none */
+    size_t downloaded;
+    char video_url[2048];         /* where the provider put the result */
+    char tmp_video[1200];         /* the download's temporary path */
+};
+
+/* Starts the claimed remote job `j`: decides its step from the generation and sends the
+ * request, or ends the job at once (unknown provider, deadline passed, submit in doubt). */
+void remote_job_start(struct worker *w, struct job *j);
+
+/* The transfer of `j` ended with curl's `rc`: reads the reply and moves the job on. */
+void remote_job_done(struct worker *w, struct job *j, CURLcode rc);
+
+/* Stops the transfer of `j`, if any, and frees what the task holds (safe to call twice). */
+void remote_task_release(struct worker *w, struct job *j);
+
+#endif
