@@ -9,30 +9,18 @@ static bool always(const struct config *cfg, char *reason, size_t len)
     return true;
 }
 
-/* A remote provider serves when its key is set and its client is in this build. */
-static bool has_key(const char *key, const char *var, const char *display, char *reason, size_t len)
-{
-    if (key[0] == '\0')
-        snprintf(reason, len, "%s is not set", var);
-    else
-        snprintf(reason, len, "the %s client is not in this build yet", display);
-    return false;
-}
+/* Whether this build's worker runs PROVIDER_HTTP jobs. Until it does (issue 8, item 2), a
+ * remote provider with its key set stays unavailable, so generate never charges for a job
+ * that no worker can run; the worker's change turns this on. */
+static const bool http_jobs_run = false;
 
-static bool modelslab_available(const struct config *cfg, char *reason, size_t len)
-{
-    return has_key(cfg->modelslab_api_key, "MODELSLAB_API_KEY", "ModelsLab", reason, len);
-}
+static const struct provider local = {
+    .name = "local", .display_name = "Local", .kind = PROVIDER_LOCAL, .available = always};
 
-static bool edenai_available(const struct config *cfg, char *reason, size_t len)
-{
-    return has_key(cfg->edenai_api_key, "EDENAI_API_KEY", "Eden AI", reason, len);
-}
-
-static const struct provider providers[] = {
-    {"local", "Local", PROVIDER_LOCAL, always},
-    {"modelslab", "ModelsLab", PROVIDER_HTTP, modelslab_available},
-    {"edenai", "Eden AI", PROVIDER_HTTP, edenai_available},
+static const struct provider *const providers[] = {
+    &local,
+    &provider_modelslab,
+    &provider_edenai,
 };
 
 /* Providers the catalog names that this build cannot reach yet, and why. */
@@ -46,16 +34,24 @@ static const struct {
 const struct provider *provider_find(const char *name)
 {
     for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
-        if (strcmp(providers[i].name, name) == 0)
-            return &providers[i];
+        if (strcmp(providers[i]->name, name) == 0)
+            return providers[i];
     return NULL;
 }
 
 bool provider_available(const char *name, const struct config *cfg, char *reason, size_t len)
 {
     const struct provider *p = provider_find(name);
-    if (p != NULL)
-        return p->available(cfg, reason, len);
+    if (p != NULL) {
+        if (!p->available(cfg, reason, len))
+            return false;
+        if (p->kind == PROVIDER_HTTP && !http_jobs_run) {
+            snprintf(reason, len, "%s generations are not in this build yet: the worker cannot run remote jobs",
+                     p->display_name);
+            return false;
+        }
+        return true;
+    }
     for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
         if (strcmp(planned[i].name, name) == 0) {
             snprintf(reason, len, "%s", planned[i].reason);
