@@ -9,30 +9,13 @@ static bool always(const struct config *cfg, char *reason, size_t len)
     return true;
 }
 
-/* A remote provider serves when its key is set and its client is in this build. */
-static bool has_key(const char *key, const char *var, const char *display, char *reason, size_t len)
-{
-    if (key[0] == '\0')
-        snprintf(reason, len, "%s is not set", var);
-    else
-        snprintf(reason, len, "the %s client is not in this build yet", display);
-    return false;
-}
+static const struct provider local = {
+    .name = "local", .display_name = "Local", .kind = PROVIDER_LOCAL, .available = always};
 
-static bool modelslab_available(const struct config *cfg, char *reason, size_t len)
-{
-    return has_key(cfg->modelslab_api_key, "MODELSLAB_API_KEY", "ModelsLab", reason, len);
-}
-
-static bool edenai_available(const struct config *cfg, char *reason, size_t len)
-{
-    return has_key(cfg->edenai_api_key, "EDENAI_API_KEY", "Eden AI", reason, len);
-}
-
-static const struct provider providers[] = {
-    {"local", "Local", PROVIDER_LOCAL, always},
-    {"modelslab", "ModelsLab", PROVIDER_HTTP, modelslab_available},
-    {"edenai", "Eden AI", PROVIDER_HTTP, edenai_available},
+static const struct provider *const providers[] = {
+    &local,
+    &provider_modelslab,
+    &provider_edenai,
 };
 
 /* Providers the catalog names that this build cannot reach yet, and why. */
@@ -46,16 +29,17 @@ static const struct {
 const struct provider *provider_find(const char *name)
 {
     for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
-        if (strcmp(providers[i].name, name) == 0)
-            return &providers[i];
+        if (strcmp(providers[i]->name, name) == 0)
+            return providers[i];
     return NULL;
 }
 
 bool provider_available(const char *name, const struct config *cfg, char *reason, size_t len)
 {
     const struct provider *p = provider_find(name);
-    if (p != NULL)
+    if (p != NULL) {
         return p->available(cfg, reason, len);
+    }
     for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
         if (strcmp(planned[i].name, name) == 0) {
             snprintf(reason, len, "%s", planned[i].reason);
@@ -76,6 +60,15 @@ const struct catalog_route *provider_route(const struct catalog_model *m, const 
             snprintf(reason, reason_len, "%s", why);
     }
     return NULL;
+}
+
+void provider_settings(const struct provider *p, const struct config *cfg, const char **base_url, const char **api_key)
+{
+    *base_url = *api_key = "";
+    if (strcmp(p->name, "modelslab") == 0)
+        *base_url = cfg->modelslab_base_url, *api_key = cfg->modelslab_api_key;
+    else if (strcmp(p->name, "edenai") == 0)
+        *base_url = cfg->edenai_base_url, *api_key = cfg->edenai_api_key;
 }
 
 const char *provider_display_name(const char *name)

@@ -1,6 +1,8 @@
 /* The provider registry: every provider this build knows, one line each, and whether it
- * can serve now (its key configured). The request-building and reply-parsing functions of
- * each provider join `struct provider` with the generation pipeline (DESIGN §3). */
+ * can serve now (its key configured). A remote provider is one file (providers/modelslab.c,
+ * providers/edenai.c) defining its `struct provider`: functions that build its HTTP requests
+ * and read its replies into `struct remote_reply` (providers/remote.h), which the worker
+ * sends and acts on (DESIGN §3, §6). */
 #ifndef VIDGEN_PROVIDERS_REGISTRY_H
 #define VIDGEN_PROVIDERS_REGISTRY_H
 
@@ -9,6 +11,7 @@
 
 #include "config.h"
 #include "core/catalog.h"
+#include "providers/remote.h"
 
 /* How the worker runs a provider's jobs. */
 enum provider_kind {
@@ -22,7 +25,35 @@ struct provider {
     enum provider_kind kind;
     /* True when this provider can take jobs with `cfg`; else writes why into `reason`. */
     bool (*available)(const struct config *cfg, char *reason, size_t reason_len);
+
+    /* PROVIDER_HTTP only (NULL for local). None of them blocks, sleeps, sends anything or
+     * keeps state between calls; each is safe to call from any thread at once.
+     *
+     * build_*: fill `out` (zeroed first; the caller frees it with remote_request_free, also
+     * after a failure) and return 0, or return -1 with a readable message in `err` when the
+     * job cannot be said in the provider's contract (a field its endpoint does not take, an
+     * unknown endpoint, an id that cannot go into a URL). The API refuses such a job before
+     * charging (the checks are listed where it calls them); -1 here is the last guard. */
+    int (*build_submit)(const struct remote_job *job, struct remote_request *out, char *err, size_t errlen);
+    /* The request that asks about `job_id` (as read from the submit's reply). */
+    int (*build_poll)(const struct remote_job *job, const char *job_id, struct remote_request *out, char *err,
+                      size_t errlen);
+    /* The request that cancels `job_id`; NULL when the provider has no cancel. Its reply needs
+     * no parse: 2xx or 404 means the job is gone or going. */
+    int (*build_cancel)(const struct remote_job *job, const char *job_id, struct remote_request *out, char *err,
+                        size_t errlen);
+    /* parse_*: read any reply, however malformed, into `out` (fully overwritten); never fail. */
+    void (*parse_submit)(const struct remote_http *http, struct remote_reply *out);
+    void (*parse_poll)(const struct remote_http *http, struct remote_reply *out);
+    /* A callback's body (`len` bytes, untrusted: anyone can POST it) read into `out`; 0, or -1
+     * when it is not a webhook of this provider (then `out` says why, in REMOTE_FAILED). It
+     * checks the shape only: a signature, the URL token and a confirming poll are the caller's. */
+    int (*parse_webhook)(const char *body, size_t len, struct remote_reply *out);
 };
+
+/* The remote providers, each defined in its own file. */
+extern const struct provider provider_modelslab; /* providers/modelslab.c */
+extern const struct provider provider_edenai;    /* providers/edenai.c */
 
 /* The provider named `name`, or NULL when this build has none by that name. */
 const struct provider *provider_find(const char *name);
@@ -35,6 +66,10 @@ bool provider_available(const char *name, const struct config *cfg, char *reason
  * available, and POST /generate serves it, by this one rule. Borrowed from `m`. */
 const struct catalog_route *provider_route(const struct catalog_model *m, const struct config *cfg, char *reason,
                                            size_t reason_len);
+
+/* The base URL and API key the configuration gives provider `p` (borrowed from `cfg`; ""
+ * when unset). */
+void provider_settings(const struct provider *p, const struct config *cfg, const char **base_url, const char **api_key);
 
 /* The display name for a provider name; the name itself when unknown. Static string. */
 const char *provider_display_name(const char *name);

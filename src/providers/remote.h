@@ -49,7 +49,9 @@ struct remote_job {
 enum remote_state {
     REMOTE_RUNNING,   /* accepted or still working: poll again (job_id is set) */
     REMOTE_SUCCEEDED, /* done: video_url is set */
-    REMOTE_RETRY,     /* a passing fault (429, 5xx, timeout, garbage): same request again later */
+    REMOTE_RETRY,     /* a passing fault (429, 5xx, timeout, garbage): same request again later. After a
+                         submit, a RETRY on status 0 or 2xx (no reply, or an unreadable one) means the
+                         provider may have accepted the job: resubmitting blindly could run it twice */
     REMOTE_FAILED,    /* a permanent fault (bad key, refused prompt, unsafe content, no video) */
 };
 
@@ -69,6 +71,7 @@ struct remote_http {
     const char *body;
     size_t body_len;
     const char *retry_after; /* the Retry-After header's value, or NULL */
+    int64_t now_unix_ms;     /* when it arrived, for a Retry-After date; 0: the parse reads the clock */
 };
 
 /* The reply "no answer" (status 0) and any status the provider's parse does not know map

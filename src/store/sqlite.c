@@ -102,10 +102,12 @@ static const char *const sql[SQ_COUNT] = {
                        "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' "
                        "RETURNING " GENERATION_COLS,
     [SQ_JOB_RETRY] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
-                     "error_message = ?5, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1 "
+                     "error_message = ?5, phase = coalesce(?6, phase), attempts = attempts + 1, "
+                     "updated_at = ?3 WHERE id = ?1 "
                      "AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_WAIT] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
-                    "phase = coalesce(?5, phase), updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
+                    "phase = coalesce(?5, phase), progress = CASE WHEN ?6 < 0 THEN progress ELSE ?6 END, "
+                    "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
                     "AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_COMPLETE] = "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, "
                         "output_path = ?4, thumbnail_path = ?5, video_width = ?6, video_height = ?7, "

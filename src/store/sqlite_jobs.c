@@ -84,10 +84,12 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
     case JOB_RETRY:
         sqlite3_bind_int64(st, 4, u->next_run_at);
         sq_bind_text(st, 5, u->message);
+        sq_bind_text(st, 6, u->phase);
         break;
     case JOB_WAIT:
         sqlite3_bind_int64(st, 4, u->next_run_at);
         sq_bind_text(st, 5, u->phase);
+        sqlite3_bind_int(st, 6, u->progress);
         break;
     case JOB_COMPLETED:
         sq_bind_text(st, 4, u->output_path);

@@ -97,6 +97,8 @@ enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
 {
     struct vg_error err;
     struct generation g;
+    if (u->outcome == JOB_RUNNING)
+        u->lease_ms = w->wc.lease_ms; /* every write under the lease renews it */
     enum vg_err e = store_job_update(w->store, j->g.id, j->lease, u, &g, &err);
     if (e != VG_OK) {
         if (e == VG_ERR_CONFLICT)
