@@ -457,6 +457,7 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     if (w == NULL)
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread uses curl (idempotent) */
     owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);
