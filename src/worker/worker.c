@@ -255,7 +255,10 @@ static bool claim_one(struct worker *w, enum job_kind kind)
     j->end_retry = TIMER_INIT(on_end_retry);
     w->running[w->n_running++] = j;
     w->n_kind[kind]++;
-    log_info("worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id, j->g.attempts + 1);
+    if (j->g.provider_job_id == NULL) /* a poll's claim is routine: thousands a minute */
+        log_info("worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id, j->g.attempts + 1);
+    else
+        log_debug("worker: generation %s (%s) claimed to poll", j->g.id, j->g.model_id);
     start_job(w, j);
     return true;
 }

@@ -133,26 +133,24 @@ def test_models_answers_with_a_query_string(server):
     assert len(assert_ok(server.api("GET", "/models?grouped=1"))["models"]) == 9
 
 
-def test_modelslab_key_alone_is_not_enough_while_its_client_is_missing(make_server):
-    # Available means "can take a job now": with the key set, the reason moves on from the
-    # missing key to the missing client (the ModelsLab provider lands in its own issue).
+def test_the_modelslab_key_makes_its_models_available(make_server):
+    # Available means "can take a job now": the key is all ModelsLab needs.
     s = make_server(extra_env={"MODELSLAB_API_KEY": "x"})
     m = by_id(assert_ok(s.api("GET", "/models"))["models"])
     for mid in MODELSLAB:
-        assert m[mid]["available"] is False, m[mid]
-        assert "MODELSLAB_API_KEY" not in m[mid]["unavailableReason"], m[mid]
-        assert "not in this build" in m[mid]["unavailableReason"], m[mid]
+        assert m[mid]["available"] is True, m[mid]
+        assert m[mid]["unavailableReason"] is None, m[mid]
     assert m["local-preview"]["available"] is True
     assert m["nova-reel"]["available"] is False
+    assert "EDENAI_API_KEY" in m["nova-reel"]["unavailableReason"]
     assert m["runway-gen3"]["available"] is False
     assert m["kling-2.5"]["available"] is False
 
 
-def test_edenai_key_moves_nova_reel_to_the_missing_client_but_not_runway_or_kling(make_server):
+def test_the_edenai_key_makes_nova_reel_available_but_not_runway_or_kling(make_server):
     s = make_server(extra_env={"EDENAI_API_KEY": "x"})
     m = by_id(assert_ok(s.api("GET", "/models"))["models"])
-    assert m["nova-reel"]["available"] is False, m["nova-reel"]
-    assert "not in this build" in m["nova-reel"]["unavailableReason"]
+    assert m["nova-reel"]["available"] is True, m["nova-reel"]
     for mid in ("runway-gen3", "kling-2.5"):
         assert m[mid]["available"] is False, m[mid]
         assert "Eden AI" in m[mid]["unavailableReason"], m[mid]
