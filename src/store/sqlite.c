@@ -71,7 +71,9 @@ static const char *const sql[SQ_COUNT] = {
                                      "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
                                      "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' "
                                      "AND (lease_until IS NULL OR lease_until < ?3) RETURNING " GENERATION_COLS,
-    [SQ_GENERATION_CANCEL_FLAG] = "UPDATE generations SET cancel_requested = 1, updated_at = ?3 "
+    /* A job waiting between polls is made due at once: its next claim ends it. */
+    [SQ_GENERATION_CANCEL_FLAG] = "UPDATE generations SET cancel_requested = 1, updated_at = ?3, "
+                                  "next_run_at = min(next_run_at, ?3) "
                                   "WHERE user_id = ?1 AND id = ?2 AND status IN ('pending', 'processing') "
                                   "RETURNING " GENERATION_COLS,
     [SQ_GENERATION_DELETE] = "DELETE FROM generations WHERE user_id = ? AND id = ? "
