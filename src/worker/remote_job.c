@@ -18,7 +18,9 @@
 #define CONNECT_TIMEOUT_MS 10000
 /* A provider gets this long from the generation's creation to deliver. */
 #define REMOTE_DEADLINE_MS (60 * 60000)
-/* Between polls without an ETA: a quarter of the job's age, within these bounds. */
+/* Between polls: the provider's ETA (at least ETA_MIN_MS), else a quarter of the job's age
+ * within POLL_MIN_MS and POLL_MAX_MS. */
+#define ETA_MIN_MS 250
 #define POLL_MIN_MS 2000
 #define POLL_MAX_MS 30000
 /* After a passing fault: this much times two per attempt spent, at most RETRY_MAX_MS. */
@@ -41,8 +43,9 @@ static int64_t jitter(int64_t ms)
 /* When to look at a running job again: the provider's ETA, else a quarter of its age. */
 static int64_t next_poll_at(const struct job *j, const struct remote_reply *r, int64_t now)
 {
-    int64_t wait = r->eta_ms >= 0 ? r->eta_ms : (now - j->g.created_at) / 4;
-    return now + jitter(clamp64(wait, POLL_MIN_MS, POLL_MAX_MS));
+    if (r->eta_ms >= 0)
+        return now + jitter(clamp64(r->eta_ms, ETA_MIN_MS, POLL_MAX_MS));
+    return now + jitter(clamp64((now - j->g.created_at) / 4, POLL_MIN_MS, POLL_MAX_MS));
 }
 
 /* When to try again after a passing fault: what the provider asked, else backing off. */
@@ -69,10 +72,16 @@ static void end(struct worker *w, struct job *j, enum job_outcome outcome, const
     worker_end(w, j, &u);
 }
 
+/* Fails the job with `fmt` naming the provider (first %s) and `detail` (second %s); a
+ * detail that starts with the provider's name (its replies' messages do) loses it. */
 static void fail(struct worker *w, struct job *j, const char *fmt, const char *detail)
 {
+    const char *name = provider_display_name(j->g.provider);
+    size_t n = strlen(name);
     char msg[600];
-    snprintf(msg, sizeof msg, fmt, provider_display_name(j->g.provider), detail);
+    if (strncmp(detail, name, n) == 0 && strncmp(detail + n, ": ", 2) == 0)
+        detail += n + 2;
+    snprintf(msg, sizeof msg, fmt, name, detail);
     end(w, j, JOB_FAILED, msg);
 }
 
@@ -322,6 +331,8 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
         return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL, r->progress);
     }
     case REMOTE_RETRY:
+        if (rc == CURLE_OK && status == 429) /* "wait", not a fault: no attempt spent */
+            return release(w, j, JOB_WAIT, next_retry_at(j, r, now), "queued", NULL, -1);
         if (submit_not_received(rc, status))
             return release(w, j, JOB_RETRY, next_retry_at(j, r, now), "queued", r->message, -1);
         return fail(w, j, "%s did not confirm the request (%s); it is not sent again, so that it is not paid twice",
@@ -331,7 +342,7 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
     }
 }
 
-static void on_polled(struct worker *w, struct job *j, const struct remote_reply *r)
+static void on_polled(struct worker *w, struct job *j, const struct remote_reply *r, CURLcode rc, long status)
 {
     int64_t now = clock_now_ms();
     switch (r->state) {
@@ -343,6 +354,8 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
     case REMOTE_SUCCEEDED:
         return download(w, j, r->video_url);
     case REMOTE_RETRY:
+        if (rc == CURLE_OK && status == 429)
+            return release(w, j, JOB_WAIT, next_retry_at(j, r, now), NULL, NULL, -1);
         return release(w, j, JOB_RETRY, next_retry_at(j, r, now), NULL, r->message, -1);
     case REMOTE_FAILED:
         return fail(w, j, "%s could not make the video: %s", r->message);
@@ -394,7 +407,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
     if (t->step == REMOTE_STEP_SUBMIT)
         on_submitted(w, j, &r, rc, status);
     else
-        on_polled(w, j, &r);
+        on_polled(w, j, &r, rc, status);
 }
 
 void remote_task_release(struct worker *w, struct job *j)

@@ -1,0 +1,222 @@
+"""Remote generations end to end: the real server against the fake ModelsLab and Eden AI
+(tests/fakes, which follow the contracts in shared/providers/).
+
+Every offered model goes pending → processing → completed with a video that probes; the
+recorded requests prove what was sent; each fault ends as the lifecycle says (DESIGN §6),
+refunded once when it fails; and no generation is ever submitted twice."""
+
+import pathlib
+import signal
+import sys
+import time
+
+import pytest
+
+from conftest import assert_ok
+from pipeline import balance, generate, ledger_rows, make_project, probe, status, wait_for
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
+import edenai  # noqa: E402
+import modelslab  # noqa: E402
+from common import Delay, Reset, Truncated, expired, garbage, html_page  # noqa: E402
+
+MODELSLAB_MODELS = {  # ours → (endpoint, model_id, family)
+    "veo3": ("/api/v7/video-fusion/text-to-video", "veo3", "v7"),
+    "veo2": ("/api/v7/video-fusion/text-to-video", "veo2", "v7"),
+    "seedance-t2v": ("/api/v7/video-fusion/text-to-video", "seedance-t2v", "v7"),
+    "text-to-video-ultra": ("/api/v6/video/text2video_ultra", "wan2.2", "v6"),
+    "wan2.2-t2v": ("/api/v6/video/text2video_ultra", "wan2.2", "v6"),
+}
+DONE = 60  # seconds for a remote generation against a fake to end
+
+
+@pytest.fixture
+def ml():
+    with modelslab.ModelsLabFake(polls=1) as fake:
+        yield fake
+    assert not fake.errors, fake.errors
+
+
+@pytest.fixture
+def eden():
+    with edenai.EdenAIFake(polls=1) as fake:
+        yield fake
+    assert not fake.errors, fake.errors
+
+
+@pytest.fixture
+def remote(make_server, ml, eden):
+    s = make_server(extra_env={"MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url,
+                               "EDENAI_API_KEY": edenai.KEY, "EDENAI_BASE_URL": eden.base_url})
+    s.token = s.admin_token
+    s.project = make_project(s, s.token)
+    return s
+
+
+def submit(s, model, **fields):
+    fields.setdefault("duration", 8 if model.startswith("veo") else 5)
+    r = generate(s, s.token, s.project, modelId=model, **fields)
+    return assert_ok(r, 201)["generation"]
+
+
+def ends(s, gen):
+    return wait_for(s, s.token, gen["id"], timeout=DONE)
+
+
+def refunded_once(s, gen):
+    rows = ledger_rows(s, gen["id"])
+    return [k for k, _ in rows] == ["charge", "refund"] and sum(a for _, a in rows) == 0
+
+
+def video_of(s, gen):
+    return probe(s.data_dir / "videos" / f"{gen['id']}.mp4")
+
+
+# -- every model -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", sorted(MODELSLAB_MODELS))
+def test_every_modelslab_model_completes_with_the_exact_request(remote, ml, model):
+    gen = submit(remote, model, prompt="a red fox in the snow")
+    done = ends(remote, gen)
+    assert done["status"] == "completed", done
+    codec, w, h, secs = video_of(remote, gen)
+    assert codec == "h264" and w > 0 and h > 0 and secs > 0
+    [sent] = ml.requests("submit", method="POST")
+    endpoint, model_id, family = MODELSLAB_MODELS[model]
+    assert sent.path == endpoint
+    assert sent.json["key"] == modelslab.KEY and "authorization" not in {k.lower() for k in sent.headers.keys()}
+    assert sent.json["model_id"] == model_id and sent.json["prompt"] == "a red fox in the snow"
+    if family == "v7":
+        assert sent.json["duration"] == str(gen["duration"]), "v7 takes the duration as a string"
+        assert sent.json["aspect_ratio"] == "16:9"
+    polls = ml.requests("poll", method="POST")
+    assert polls and all(p.json == {"key": modelslab.KEY} for p in polls)
+    assert len(ml.jobs) == 1, "submitted once"
+
+
+def test_nova_reel_on_eden_ai_completes_with_the_exact_request(remote, eden):
+    gen = submit(remote, "nova-reel", prompt="waves at dusk", duration=6)
+    done = ends(remote, gen)
+    assert done["status"] == "completed", done
+    assert video_of(remote, gen)[0] == "h264"
+    [sent] = eden.requests("submit", method="POST")
+    assert sent.headers.get("Authorization") == f"Bearer {edenai.KEY}"
+    assert sent.json["model"] == "video/generation_async/amazon/amazon.nova-reel-v1:1"
+    assert sent.json["input"]["text"] == "waves at dusk" and sent.json["input"]["duration"] == 6
+    assert len(eden.jobs) == 1
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("end_as", ["failed", "error", "rejected"])
+def test_a_job_the_provider_fails_is_failed_and_refunded_once(remote, ml, end_as):
+    before = balance(remote, remote.token)
+    ml.plan(end=end_as, polls=1)
+    gen = submit(remote, "veo3")
+    done = ends(remote, gen)
+    assert done["status"] == "failed", done
+    assert "ModelsLab" in done["errorMessage"]
+    assert refunded_once(remote, gen)
+    assert balance(remote, remote.token) == before
+    remote.check_ledger()
+
+
+def test_success_without_a_video_fails_and_refunds(remote, ml):
+    ml.plan(end="no_video", polls=1)
+    gen = submit(remote, "veo3")
+    done = ends(remote, gen)
+    assert done["status"] == "failed" and refunded_once(remote, gen), done
+
+
+def test_a_result_url_that_is_refused_fails_and_refunds(remote, ml):
+    ml.always("video", expired())
+    gen = submit(remote, "veo3")
+    done = ends(remote, gen)
+    assert done["status"] == "failed" and "403" in done["errorMessage"], done
+    assert refunded_once(remote, gen)
+
+
+def test_a_rate_limited_submit_is_sent_again_later_and_completes(remote, ml):
+    ml.script("submit", modelslab.rate_limited(retry_after=1))
+    gen = submit(remote, "veo3")
+    done = ends(remote, gen)
+    assert done["status"] == "completed", done
+    assert [r.status for r in ml.requests("submit")] == [429, 200]
+    assert len(ml.jobs) == 1
+
+
+@pytest.mark.parametrize("fault", ["500", "html", "garbage", "truncated", "reset", "slow"])
+def test_passing_faults_while_polling_are_retried(remote, ml, fault):
+    action = {"500": modelslab.server_error(500), "html": html_page(502), "garbage": garbage(),
+              "truncated": Truncated(), "reset": Reset(), "slow": Delay(1.0)}[fault]
+    ml.script("poll", action)
+    gen = submit(remote, "veo3")
+    done = ends(remote, gen)
+    assert done["status"] == "completed", done
+    assert len(ml.jobs) == 1
+
+
+@pytest.mark.parametrize("fault", ["500", "reset-after-processing"])
+def test_a_submit_whose_outcome_is_unknown_is_not_sent_again(remote, ml, fault):
+    """A 500 or a reply lost after the provider took the job: sending it again could make
+    the provider bill twice, so the generation fails, refunded, saying why."""
+    ml.script("submit", modelslab.server_error(500) if fault == "500" else Reset(processed=True))
+    gen = submit(remote, "veo3")
+    done = ends(remote, gen)
+    assert done["status"] == "failed", done
+    assert "not sent again" in done["errorMessage"]
+    assert refunded_once(remote, gen)
+    assert len(ml.requests("submit")) == 1
+
+
+def test_a_bad_key_fails_with_a_message_the_admin_can_act_on(make_server, ml):
+    s = make_server(extra_env={"MODELSLAB_API_KEY": "wrong", "MODELSLAB_BASE_URL": ml.base_url})
+    s.token = s.admin_token
+    s.project = make_project(s, s.token)
+    gen = submit(s, "veo3")
+    done = ends(s, gen)
+    assert done["status"] == "failed", done
+    assert "key" in done["errorMessage"].lower(), done
+    assert refunded_once(s, gen)
+
+
+# -- crashes ---------------------------------------------------------------------------------------
+
+def test_a_kill_at_the_moment_of_submit_never_submits_twice(remote, ml):
+    ml.script("submit", Delay(3.0))
+    gen = submit(remote, "veo3")
+    deadline = time.monotonic() + 10
+    while not ml.requests("submit") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ml.requests("submit"), "the submit was never sent"
+    remote.kill()  # the provider has the request; its reply never reaches anyone
+    remote.start()
+    done = ends(remote, gen)
+    assert done["status"] == "failed" and "not sent again" in done["errorMessage"], done
+    assert refunded_once(remote, gen)
+    assert len(ml.requests("submit")) == 1
+    remote.check_ledger()
+
+
+def test_a_kill_while_jobs_poll_loses_none_and_submits_none_twice(make_server):
+    with modelslab.ModelsLabFake(polls=4, queue_limit=100) as ml:
+        s = make_server(extra_env={"MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url})
+        s.token = s.admin_token
+        s.project = make_project(s, s.token)
+        crash_while_polling(s, ml, 50)
+
+
+def crash_while_polling(remote, ml, n):
+    gens = [submit(remote, "veo3", prompt=f"crash {i}") for i in range(n)]
+    deadline = time.monotonic() + 20
+    while len(ml.requests("poll")) < n // 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    remote.kill()
+    remote.start()
+    for gen in gens:
+        done = ends(remote, gen)
+        assert done["status"] in ("completed", "failed"), done
+        if done["status"] == "failed":
+            assert refunded_once(remote, gen)
+    assert len(ml.jobs) == len(ml.requests("submit", method="POST")) <= len(gens), "a generation was submitted twice"
+    remote.check_ledger()
