@@ -250,7 +250,9 @@ static void read_error(const json_t *root, const char *why, const struct remote_
         remote_reply_set(out, REMOTE_FAILED, "Eden AI does not serve this request from its region (HTTP 451): %s", msg);
     else if (out->state == REMOTE_FAILED)
         remote_reply_set(out, REMOTE_FAILED, "Eden AI refused the request (HTTP %ld): %s", s, msg);
-    else if (s == 408 || s == 429 || s >= 500)
+    else if (s == 429)
+        remote_reply_set(out, REMOTE_RETRY, "Eden AI is rate limiting (HTTP 429): %s", msg);
+    else if (s == 408 || s >= 500)
         remote_reply_set(out, REMOTE_RETRY, "Eden AI is busy or failing (HTTP %ld): %s", s, msg);
     else
         remote_reply_set(out, REMOTE_RETRY, "unexpected reply from Eden AI (HTTP %ld): %s", s, msg);
@@ -306,6 +308,8 @@ static void read_job(const json_t *root, enum ed_phase phase, struct remote_repl
         remote_reply_set(out, REMOTE_RETRY, "Eden AI sent a reply without a known status");
 }
 
+/* A reply to our own request, over the connection we opened: duplicate keys are read as
+ * jansson does (the last wins), where a webhook, which anyone can POST, refuses them. */
 static void parse(const struct remote_http *http, enum ed_phase phase, struct remote_reply *out)
 {
     char why[300];

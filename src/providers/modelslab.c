@@ -291,8 +291,11 @@ static void read_failure(const json_t *root, const struct remote_http *http, enu
     if (account_failure(http->status, msg, out))
         return;
     if (transient_status(http->status) || (!job_ended && transient_message(msg)))
-        remote_reply_set(out, REMOTE_RETRY, "ModelsLab is busy or failing (HTTP %ld): %s", http->status,
-                         msg[0] ? msg : status);
+        remote_reply_set(out, REMOTE_RETRY, "ModelsLab is %s (HTTP %ld): %s",
+                         http->status == 429 || remote_text_has(msg, "rate limit") || remote_text_has(msg, "queue")
+                             ? "rate limiting or its queue is full"
+                             : "busy or failing",
+                         http->status, msg[0] ? msg : status);
     else if (remote_text_has(msg, "request not found") || (phase == ML_POLL && http->status == 404))
         remote_reply_set(out, REMOTE_FAILED, "ModelsLab no longer knows this job (%s): it expired or was never made",
                          msg[0] ? msg : "not found");
@@ -345,6 +348,8 @@ static void read_reply(const json_t *root, const struct remote_http *http, enum 
         remote_reply_set(out, REMOTE_RUNNING, "ModelsLab status '%.32s'", status);
 }
 
+/* A reply to our own request, over the connection we opened: duplicate keys are read as
+ * jansson does (the last wins), where a webhook, which anyone can POST, refuses them. */
 static void parse(const struct remote_http *http, enum ml_phase phase, struct remote_reply *out)
 {
     char why[300], msg[200];

@@ -32,8 +32,9 @@ struct provider {
      * build_*: fill `out` (zeroed first; the caller frees it with remote_request_free, also
      * after a failure) and return 0, or return -1 with a readable message in `err` when the
      * job cannot be said in the provider's contract (a field its endpoint does not take, an
-     * unknown endpoint, an id that cannot go into a URL). The API refuses such a job before
-     * charging (the checks are listed where it calls them); -1 here is the last guard. */
+     * unknown endpoint, an id that cannot go into a URL). Such a job must be refused before
+     * it is charged (the catalog's limits, or a dry run of build_submit); -1 here is the last
+     * guard. */
     int (*build_submit)(const struct remote_job *job, struct remote_request *out, char *err, size_t errlen);
     /* The request that asks about `job_id` (as read from the submit's reply). */
     int (*build_poll)(const struct remote_job *job, const char *job_id, struct remote_request *out, char *err,

@@ -66,11 +66,18 @@ int remote_json_put_str(json_t *obj, const char *key, const char *value, const c
     return 0;
 }
 
+/* ASCII only, whatever the locale. */
+static bool id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
 bool remote_id_is_safe(const char *id)
 {
     size_t n = 0;
     for (; id[n] != '\0'; n++)
-        if (n >= 127 || !(isalnum((unsigned char)id[n]) || id[n] == '.' || id[n] == '_' || id[n] == '-'))
+        if (n >= 127 || !id_char(id[n]))
             return false;
     return n > 0 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
 }

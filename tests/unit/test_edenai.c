@@ -338,6 +338,7 @@ Test(edenai, rate_limit_waits_the_longer_of_body_and_header)
     const char *body = "{\"detail\":\"Rate limit exceeded\",\"error_code\":\"RATE_LIMITED\",\"retry_after\":1.5}";
     struct remote_reply r = submit(429, body);
     cr_expect_eq(r.retry_after_ms, 1500);
+    cr_expect(says(&r, "rate limiting"), "%s", r.message);
     struct remote_http h = http_reply(429, body);
     h.retry_after = "4";
     ed()->parse_poll(&h, &r);

@@ -439,6 +439,7 @@ Test(modelslab, rate_limit_and_queue_full_retry_after_the_time_asked)
     expect_state(&r, REMOTE_RETRY, "429");
     cr_expect_eq(r.retry_after_ms, 30000);
     cr_expect(says(&r, "Rate limit exceeded"), "%s", r.message);
+    cr_expect(says(&r, "rate limiting"), "%s", r.message);
     r = submit(200, body);
     expect_state(&r, REMOTE_RETRY, "the same in a 200");
     cr_expect_eq(r.retry_after_ms, 30000);
@@ -454,6 +455,9 @@ Test(modelslab, rate_limit_and_queue_full_retry_after_the_time_asked)
     cr_expect_eq(r.retry_after_ms, 7000);
     r = submit(200, "{\"status\":\"error\",\"message\":\"Queue is full, try again\"}");
     expect_state(&r, REMOTE_RETRY, "queue full");
+    cr_expect(says(&r, "queue is full"), "%s", r.message);
+    r = submit(500, "{\"status\":\"error\",\"message\":\"boom\"}");
+    cr_expect(says(&r, "busy or failing"), "%s", r.message);
 }
 
 Test(modelslab, server_side_errors_retry_by_status_or_message)
