@@ -11,7 +11,7 @@
 #include "worker/job.h"
 #include "worker/tmpfiles.h"
 
-#define REPLY_MAX (1u << 20)             /* a provider's JSON reply, at most */
+#define REPLY_MAX (64u << 20) /* a JSON reply, at most: Eden AI puts the video in it as base64 */
 #define VIDEO_MAX ((curl_off_t)1 << 30)  /* a result video, at most */
 #define EXCHANGE_TIMEOUT_MS 30000        /* a submit or a poll, whole */
 #define DOWNLOAD_TIMEOUT_MS (10 * 60000) /* a result video, whole */
