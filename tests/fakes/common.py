@@ -15,8 +15,10 @@ Standard library only (python3 from Debian), plus the ffmpeg and openssl command
 """
 
 import argparse
+import collections
 import dataclasses
 import fnmatch
+import functools
 import http.client
 import itertools
 import json
@@ -106,9 +108,9 @@ def text_reply(status, text, content_type="text/plain; charset=utf-8", headers=N
 def html_page(status=502):
     """The HTML error page a proxy in front of an API answers with when the API is down."""
     phrase = f"{status} {HTTPStatus(status).phrase}"
-    return text_reply(status, f"<html>\r\n<head><title>{phrase}</title></head>\r\n<body>\r\n"
-                              f"<center><h1>{phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                              f"</body>\r\n</html>\r\n", "text/html")
+    page = (f"<html>\r\n<head><title>{phrase}</title></head>\r\n<body>\r\n<center><h1>{phrase}"
+            f"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+    return text_reply(status, page, "text/html")
 
 
 def garbage(status=200):
@@ -229,7 +231,6 @@ class Job:
     plan: Plan
     request: dict              # the submit's JSON body
     webhook: str = None        # where the end is delivered, when the submit asked for it
-    created: float = dataclasses.field(default_factory=time.monotonic)
     created_wall: float = dataclasses.field(default_factory=time.time)
     polls: int = 0             # polls answered so far
     ended: bool = False
@@ -373,6 +374,8 @@ class FakeServer:
         self._check_plan(self.defaults)
         self.webhook_timeout = webhook_timeout
         self.jobs = {}               # id → Job, in submit order
+        self._jobs_by_text = {}      # str(id) → Job: ids as they come in a URL
+        self._unfinished = collections.Counter()    # key → jobs not ended
         self.deliveries = []         # every webhook POST, in order
         self.errors = []             # exceptions raised by the fake's own code (bugs)
         self.lock = threading.RLock()
@@ -388,12 +391,16 @@ class FakeServer:
 
     # -- life ----------------------------------------------------------------------------------
     def start(self):
-        """Binds (port 0: any free one) and serves in a daemon thread; returns self."""
+        """Binds (port 0: any free one) and serves in a daemon thread; returns self.  A
+        stopped fake can start again, on the same port and with its jobs and records: the
+        provider was unreachable meanwhile."""
+        self._stopping.clear()
         self._server = _Server(self._address, self)
         self.port = self._server.server_address[1]
+        self._address = (self._address[0], self.port)
         self.origin = f"http://{self._address[0]}:{self.port}"
-        thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True,
-                                  name=f"{type(self).__name__}:{self.port}")
+        thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,),
+                                  daemon=True, name=f"{type(self).__name__}:{self.port}")
         thread.start()
         self._serve_thread = thread
         return self
@@ -524,7 +531,7 @@ class FakeServer:
         for method, pattern, route_kind, endpoint in self.routes:
             found = pattern.fullmatch(req.path)
             if found and req.method in (method, "HEAD" if method == "GET" else None):
-                return route_kind, lambda r, f=endpoint, g=found.groupdict(): f(r, **g)
+                return route_kind, functools.partial(endpoint, **found.groupdict())
             kind = kind or (route_kind if found else None)
         if kind:
             return kind, self._method_not_allowed
@@ -551,6 +558,8 @@ class FakeServer:
         """Stores a new job and starts its timer when its plan ends it after some seconds."""
         with self.lock:
             self.jobs[job.id] = job
+            self._jobs_by_text[str(job.id)] = job
+            self._unfinished[job.key] += 1
         if job.plan.after is not None and job.plan.end != "never":
             self._spawn(self._end_after, job)
 
@@ -575,23 +584,24 @@ class FakeServer:
                 return
             job.ended = True
             job.ended_wall = time.time()
+            self._unfinished[job.key] -= 1
         self._on_end(job)
 
     def queued(self, key):
         """Jobs of `key` not ended yet."""
         with self.lock:
-            return sum(1 for j in self.jobs.values() if j.key == key and not j.ended)
+            return self._unfinished[key]
 
     def job(self, job_id):
         """The job with this id (as the fake issued it, or its string form)."""
-        with self.lock:
-            return next((j for j in self.jobs.values() if str(j.id) == str(job_id)), None)
+        return self._jobs_by_text.get(str(job_id))
 
     # -- webhooks ------------------------------------------------------------------------------
     def _spawn(self, target, *args):
+        """Runs target(*args) in a daemon thread that stop() waits for (a bounded time)."""
         thread = threading.Thread(target=target, args=args, daemon=True)
         with self.lock:
-            self._threads.append(thread)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
     def _deliver(self, url, make, times=1, retries=0, backoff=0.1, forged=False):

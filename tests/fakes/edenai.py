@@ -7,7 +7,7 @@ submit's `webhook_receiver`.
 
     with EdenAIFake(polls=1) as fake:
         fake.plan(end="fail")                             # the next job fails
-        fake.script("poll", Delay(2), provider_error())   # a slow poll, then a 502
+        fake.script("poll", common.Delay(2), provider_error())   # a slow poll, then a 502
         ...                                               # point vidgen at fake.base_url
         [sent] = fake.requests("submit")
 
@@ -34,8 +34,7 @@ import uuid
 from functools import partial
 
 import common
-from common import (PASS, Delay, Reply, Reset, Truncated, expired, garbage,  # noqa: F401 (re-exported)
-                    html_page, is_json, json_reply, json_type)
+from common import is_json, json_reply, json_type
 
 KEY = "eden-test-key"
 ASYNC = "/v3/universal-ai/async"
@@ -49,11 +48,11 @@ DEFAULT_DURATION = 6
 URL_LIFETIME = 604800          # the CloudFront signed URL's 7 days (§5)
 
 ENDS = ("success", "no_video", "fail", "failed", "rejected", "never")
-MESSAGES = {
-    "fail": "Provider amazon returned an error: the video generation failed",
-    "failed": "Provider amazon returned an error: the video generation failed",
-    "rejected": "Provider amazon returned an error: ValidationException: This request has been "
-                "blocked by our content filters.",
+MESSAGES = {                    # the default failure messages, by end ({provider}: the job's)
+    "fail": "Provider {provider} returned an error: the video generation failed",
+    "failed": "Provider {provider} returned an error: the video generation failed",
+    "rejected": "Provider {provider} returned an error: ValidationException: This request has "
+                "been blocked by our content filters.",
 }
 
 # The request's fields and their JSON types: (types, required).
@@ -116,8 +115,9 @@ def _validation_error(*errors):
     return json_reply(422, {"detail": list(errors)})
 
 
-def _field_error(kind, loc, msg, value, **ctx):
-    return {"type": kind, "loc": list(loc), "msg": msg, "input": value, **({"ctx": ctx} if ctx else {})}
+def _field_error(kind, loc, msg, value):
+    """One entry of a 422's `detail`, as pydantic writes it."""
+    return {"type": kind, "loc": list(loc), "msg": msg, "input": value}
 
 
 # -- webhook signatures (§4) ---------------------------------------------------------------------
@@ -257,11 +257,12 @@ class EdenAIFake(common.FakeServer):
         key, refusal = self._authorize(req)
         if refusal:
             return refusal
-        try:
-            page, limit = int(req.query.get("page", 1)), int(req.query.get("limit", 100))
-        except ValueError:
-            return _validation_error(_field_error("int_parsing", ("query", "page/limit"),
-                                                  "Input should be a valid integer", req.query))
+        page, limit = req.query.get("page", "1"), req.query.get("limit", "100")
+        for name, value in (("page", page), ("limit", limit)):
+            if not value.isdigit() or not 1 <= int(value) <= 1000:
+                return _validation_error(_field_error("int_parsing", ("query", name), "Input "
+                                                      "should be an integer from 1 to 1000", value))
+        page, limit = int(page), int(limit)
         with self.lock:
             items = [self._list_item(j) for j in reversed(self.jobs.values())
                      if j.key == key and not j.deleted]
@@ -298,7 +299,7 @@ class EdenAIFake(common.FakeServer):
         except ValueError:
             return None, _validation_error(_field_error(
                 "uuid_parsing", ("path", "job_id"), "Input should be a valid UUID", job_id))
-        job = self.jobs.get(job_id)
+        job = self.job(job_id)
         if job is None or job.key != key or job.deleted:
             return None, error(404, "Async job not found", "NOT_FOUND")
         return job, None
@@ -309,7 +310,8 @@ class EdenAIFake(common.FakeServer):
             kind = "json_invalid" if is_json(req) else "model_attributes_type"
             return _validation_error(_field_error(kind, ("body",), "Input should be a valid "
                                                   "JSON object", req.body.decode(errors="replace")))
-        return self._type_errors(req.json, BODY_FIELDS, ("body",)) or self._body_value_errors(req.json)
+        return (self._type_errors(req.json, BODY_FIELDS, ("body",))
+                or self._body_value_errors(req.json))
 
     def _invalid_input(self, job_input):
         """The 422 for the video generation `input` (§2: text, file, duration, dimension,
@@ -317,13 +319,15 @@ class EdenAIFake(common.FakeServer):
         loc = ("body", "input")
         if refusal := self._type_errors(job_input, INPUT_FIELDS, loc):
             return refusal
-        checks = (("duration", lambda v: v >= 1, "greater_than_equal", "greater than or equal to 1"),
+        checks = (("duration", lambda v: v >= 1, "greater_than_equal",
+                   "greater than or equal to 1"),
                   ("seed", lambda v: 0 <= v <= 2147483646, "less_than_equal",
                    "between 0 and 2147483646"),
                   ("dimension", lambda v: re.fullmatch(r"\d+x\d+", v), "string_pattern_mismatch",
                    "'WIDTHxHEIGHT', such as '1280x720'"))
         errors = [_field_error(kind, (*loc, field), f"Input should be {what}", job_input[field])
-                  for field, ok, kind, what in checks if field in job_input and not ok(job_input[field])]
+                  for field, ok, kind, what in checks
+                  if field in job_input and not ok(job_input[field])]
         return _validation_error(*errors) if errors else None
 
     @staticmethod
@@ -409,7 +413,7 @@ class EdenAIFake(common.FakeServer):
         return {"video": self._mp4_base64, "video_resource_url": url}
 
     def _message(self, job):
-        return job.plan.message or MESSAGES[job.plan.end]
+        return job.plan.message or MESSAGES[job.plan.end].format(provider=job.provider)
 
     # -- webhooks (§4) -------------------------------------------------------------------------
     def _on_end(self, job):

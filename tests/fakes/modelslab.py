@@ -7,6 +7,7 @@ carries the `key`; replies share one shape whatever the state (§2).
     with ModelsLabFake(polls=1) as fake:
         fake.plan(end="failed", polls=3)          # the next job fails on its 4th poll
         fake.script("submit", rate_limited(30))   # the next submit gets a 429
+        fake.script("poll", common.Reset())       # the next poll's connection is reset
         ...                                       # point vidgen at fake.base_url
         [sent] = fake.requests("submit", method="POST")
 
@@ -24,8 +25,7 @@ import uuid
 from functools import partial
 
 import common
-from common import (PASS, Delay, Reply, Reset, Truncated, expired, garbage,  # noqa: F401 (re-exported)
-                    html_page, is_json, json_reply, json_type)
+from common import is_json, json_reply, json_type
 
 KEY = "ml-test-key"
 
@@ -139,11 +139,13 @@ class ModelsLabFake(common.FakeServer):
         self._ids = itertools.count(70_000_001)
         self._names = {}
         self.routes = [
-            *[("POST", re.compile(re.escape(path)), "submit", partial(self._submit, family=f, image=i))
-              for path, (f, i) in SUBMITS.items()],
+            *[("POST", re.compile(re.escape(path)), "submit",
+               partial(self._submit, family=family, image=image))
+              for path, (family, image) in SUBMITS.items()],
             *[("POST", re.compile(re.escape(path) + r"(?P<job_id>[^/]*)"), "poll",
                partial(self._fetch, family=family)) for family, path in FETCH.items()],
-            ("GET", re.compile(r"/(?:cdn/)?generations/(?P<name>[^/]+)\.mp4"), "video", self._video),
+            ("GET", re.compile(r"/(?:cdn/)?generations/(?P<name>[^/]+)\.mp4"), "video",
+             self._video),
         ]
 
     def _plan_class(self):
@@ -306,8 +308,9 @@ def main():
     parser.add_argument("--queue-limit", type=int, default=5, help="0: no limit")
     args = parser.parse_args()
     common.serve_until_signalled(ModelsLabFake(
-        keys=args.key or (KEY,), host=args.host, port=args.port, queue_limit=args.queue_limit or None,
-        polls=args.polls, after=args.after, end=args.end, eta=args.eta, instant=args.instant))
+        keys=args.key or (KEY,), host=args.host, port=args.port,
+        queue_limit=args.queue_limit or None, polls=args.polls, after=args.after, end=args.end,
+        eta=args.eta, instant=args.instant))
 
 
 if __name__ == "__main__":

@@ -273,7 +273,8 @@ def test_modelslab_refuses_what_is_not_a_json_object(ml):
     assert call(ml, "POST", T2V_ULTRA, b"key=x", {"Content-Type": "text/plain"}).status == 400
     assert post_json(ml, T2V_ULTRA, ["key"]).status == 400
     assert call(ml, "GET", T2V_ULTRA).status == 405
-    assert call(ml, "POST", "/api/v6/video/nothing").json == {"status": "error", "message": "Not Found"}
+    assert call(ml, "POST", "/api/v6/video/nothing").json == {"status": "error",
+                                                              "message": "Not Found"}
 
 
 def test_modelslab_unknown_id_is_request_not_found(ml):
@@ -289,7 +290,8 @@ def test_modelslab_queue_limit_is_five_unfinished_jobs_per_key():
         assert (refused.status, refused.json) == (429, {
             "status": "error", "retry_after": 30,
             "message": "Rate limit exceeded. Maximum 5 queued requests allowed."})
-        assert post_json(fake, T2V_ULTRA, {"key": "b", "model_id": "wan2.2", "prompt": "p"}).status == 200
+        other_key = {"key": "b", "model_id": "wan2.2", "prompt": "p"}
+        assert post_json(fake, T2V_ULTRA, other_key).status == 200
         assert ml_fetch(fake, ids[0]).json["status"] == "success"      # frees one place
         assert ml_submit(fake).status == 200
         assert len(fake.jobs) == 7
@@ -404,7 +406,8 @@ def test_modelslab_forged_and_replayed_webhooks(ml, receiver):
 # == Eden AI ==================================================================================
 
 def test_edenai_submit_answers_202_processing(eden):
-    r = eden_submit(eden, input={"text": "a fox", "duration": 6, "dimension": "1280x720", "seed": 7})
+    r = eden_submit(eden, input={"text": "a fox", "duration": 6, "dimension": "1280x720",
+                                 "seed": 7})
     assert r.status == 202
     j = r.json
     assert uuid.UUID(j["public_id"]) and j["status"] == "processing" and j["cost"] == "0"
@@ -441,7 +444,8 @@ def test_edenai_bearer_is_checked(eden, headers):
     assert eden.jobs == {}
 
 
-@pytest.mark.parametrize("model", ["video/generation_async/runwayml", "video/generation_async/kling",
+@pytest.mark.parametrize("model", ["video/generation_async/runwayml",
+                                   "video/generation_async/kling",
                                    "video/generation_async/amazon/amazon.nova-reel-v9",
                                    "image/generation/amazon", "amazon", "video/generation_async/"])
 def test_edenai_refuses_a_model_it_does_not_offer(eden, model):
@@ -464,7 +468,8 @@ def test_edenai_refuses_a_model_it_does_not_offer(eden, model):
 ])
 def test_edenai_refuses_a_bad_body_with_422(eden, fields, loc, kind):
     body = {"model": NOVA, "input": {"text": "p"}, **fields}
-    r = post_json(eden, edenai.ASYNC, {k: v for k, v in body.items() if v is not None}, bearer(eden))
+    body = {k: v for k, v in body.items() if v is not None}
+    r = post_json(eden, edenai.ASYNC, body, bearer(eden))
     assert r.status == 422
     assert [(e["loc"], e["type"]) for e in r.json["detail"]] == [(loc, kind)]
     assert eden.jobs == {}
@@ -489,15 +494,15 @@ def test_edenai_unknown_ids_other_keys_delete_and_list():
         assert bad.status == 422 and bad.json["detail"][0]["loc"] == ["path", "job_id"]
         listed = call(fake, "GET", f"{edenai.ASYNC}?status=processing", headers=bearer(fake)).json
         assert [i["public_id"] for i in listed["items"]] == [second, first]
-        assert (listed["total"], listed["page"], listed["limit"], listed["total_pages"]) == (2, 1, 100, 1)
+        assert [listed[k] for k in ("total", "page", "limit", "total_pages")] == [2, 1, 100, 1]
         deleted = call(fake, "DELETE", f"{edenai.ASYNC}/{first}", headers=bearer(fake))
         assert deleted.status == 200 and eden_poll(fake, first).status == 404
 
 
 @pytest.mark.parametrize("end, status, message", [
-    ("fail", "fail", edenai.MESSAGES["fail"]),
-    ("failed", "failed", edenai.MESSAGES["failed"]),
-    ("rejected", "fail", edenai.MESSAGES["rejected"]),
+    ("fail", "fail", edenai.MESSAGES["fail"].format(provider="amazon")),
+    ("failed", "failed", edenai.MESSAGES["failed"].format(provider="amazon")),
+    ("rejected", "fail", edenai.MESSAGES["rejected"].format(provider="amazon")),
 ])
 def test_edenai_job_fails_after_its_polls(eden, end, status, message):
     eden.plan(end=end, polls=1)
@@ -558,12 +563,14 @@ def test_edenai_webhook_is_signed_as_documented(eden, receiver, tmp_path):
     assert headers["User-Agent"] == "EdenAI/Ai-Features" and headers["X-Edenai-Webhook"] == "true"
     assert headers["X-Edenai-Hash-Algorithm"] == "SHA256"
     assert headers["Content-Type"] == "application/json"
-    assert verify_signature(eden.webhook_public_key_path, body, headers["X-Edenai-Signature"], tmp_path)
+    assert verify_signature(eden.webhook_public_key_path, body, headers["X-Edenai-Signature"],
+                            tmp_path)
     payload = json.loads(body)
     assert payload == {"event": "async_job_completed", "job_id": public_id, "status": "success",
                        "feature": "video", "subfeature": "generation_async", "provider": "amazon",
                        "model": "amazon.nova-reel-v1:1", "created_at": payload["created_at"],
-                       "finished_at": payload["finished_at"], "user_parameters": {"generation": "g1"},
+                       "finished_at": payload["finished_at"],
+                       "user_parameters": {"generation": "g1"},
                        "output": eden_poll(eden, public_id).json["output"]}
     assert body != edenai.canonical_json(payload), "sent as plain JSON, signed canonical"
     assert eden.webhook_public_key_pem.startswith("-----BEGIN PUBLIC KEY-----")
@@ -595,7 +602,8 @@ def test_edenai_webhook_twice_on_failure(eden, receiver, tmp_path):
     eden_poll(eden, public_id)
     first, second = eden.wait_deliveries(2)
     assert first.json == second.json and first.json["status"] == "fail"
-    assert first.json["error"] == {"message": edenai.MESSAGES["fail"]} and "output" not in first.json
+    assert first.json["error"] == {"message": edenai.MESSAGES["fail"].format(provider="amazon")}
+    assert "output" not in first.json
     assert verify_signature(eden.webhook_public_key_path, second.body,
                             second.headers["X-Edenai-Signature"], tmp_path)
 
@@ -668,7 +676,8 @@ def test_a_result_url_that_403s(any_fake):
     any_fake.plan(polls=0)
     any_fake.submit()
     polled = any_fake.poll(any_fake.last_job.id).json
-    url = polled["output"][0] if isinstance(polled["output"], list) else polled["output"]["video_resource_url"]
+    output = polled["output"]
+    url = output[0] if isinstance(output, list) else output["video_resource_url"]
     any_fake.script("video", expired())
     denied = call(url, "GET")
     assert denied.status == 403 and b"AccessDenied" in denied.body
@@ -754,3 +763,13 @@ def test_the_sample_video_is_a_real_h264_mp4():
                           "stream=codec_name,width,height", "-of", "json", str(path)],
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["streams"][0] == {"codec_name": "h264", "width": 320, "height": 240}
+
+
+def test_a_stopped_fake_refuses_connections_then_restarts_with_its_jobs():
+    with ModelsLabFake(polls=0) as fake:
+        job_id = ml_submit(fake).json["id"]
+        fake.stop()
+        with pytest.raises(ConnectionRefusedError):
+            ml_fetch(fake, job_id)
+        fake.start()
+        assert ml_fetch(fake, job_id).json["status"] == "success"
