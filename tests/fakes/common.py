@@ -658,7 +658,7 @@ class FakeServer:
 
 # -- the command line ------------------------------------------------------------------------
 
-def cli_parser(description, key):
+def cli_parser(description, key, ends):
     """The options every fake's command takes; a fake adds its own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
@@ -667,7 +667,7 @@ def cli_parser(description, key):
     parser.add_argument("--polls", type=int, default=Plan.polls,
                         help="polls answered 'processing' before a job ends")
     parser.add_argument("--after", type=float, help="also end each job after this many seconds")
-    parser.add_argument("--end", default=Plan.end, help="how every job ends")
+    parser.add_argument("--end", default=Plan.end, choices=ends, help="how every job ends")
     return parser
 
 

@@ -462,7 +462,8 @@ class EdenAIFake(common.FakeServer):
 
 
 def main():
-    parser = common.cli_parser("A fake Eden AI v3 async video API on a loopback port.", KEY)
+    parser = common.cli_parser("A fake Eden AI v3 async video API on a loopback port.", KEY,
+                               ENDS)
     args = parser.parse_args()
     common.serve_until_signalled(EdenAIFake(keys=args.key or (KEY,), host=args.host,
                                             port=args.port, polls=args.polls, after=args.after,

@@ -302,7 +302,7 @@ class ModelsLabFake(common.FakeServer):
 
 
 def main():
-    parser = common.cli_parser("A fake ModelsLab video API on a loopback port.", KEY)
+    parser = common.cli_parser("A fake ModelsLab video API on a loopback port.", KEY, ENDS)
     parser.add_argument("--eta", type=float, default=Plan.eta)
     parser.add_argument("--instant", action="store_true", help="submits answer with the end")
     parser.add_argument("--queue-limit", type=int, default=5, help="0: no limit")

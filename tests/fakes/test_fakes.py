@@ -699,12 +699,15 @@ def test_requests_are_recorded_with_their_json(any_fake):
 def test_keep_alive_and_chunked_bodies(ml):
     conn = http.client.HTTPConnection("127.0.0.1", ml.port, timeout=5)
     body = json.dumps({"key": ml.key, "model_id": "wan2.2", "prompt": "p"}).encode()
+    sockets = []
     for _ in range(2):
         conn.request("POST", T2V_ULTRA, body=iter([body[:10], body[10:]]),
                      headers={"Content-Type": "application/json"}, encode_chunked=True)
         response = conn.getresponse()
         assert response.status == 200 and json.loads(response.read())["status"] == "processing"
+        sockets.append(conn.sock)
     conn.close()
+    assert sockets[0] is sockets[1], "one connection for both"
     assert [r.json["prompt"] for r in ml.requests("submit")] == ["p", "p"]
 
 
