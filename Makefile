@@ -13,7 +13,7 @@ OPT       ?= -O2
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
@@ -31,7 +31,7 @@ EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit integration asan bench fuzz format format-check clean
+.PHONY: all deps test-deps bench-deps run test unit fakes integration asan bench fuzz format format-check clean
 
 all: $(BUILD)/vidgen
 
@@ -79,10 +79,14 @@ run: deps
 	./$(BUILD)/vidgen serve
 
 test: test-deps
-	$(MAKE) --no-print-directory format-check unit integration
+	$(MAKE) --no-print-directory format-check unit fakes integration
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
+
+# The fake providers checked against their contracts before vidgen is tested against them.
+fakes:
+	/usr/bin/python3 -m pytest -q tests/fakes
 
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration

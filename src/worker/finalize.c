@@ -21,8 +21,8 @@ static int check_video(struct job *j, const char *path)
                         provider_display_name(j->g.provider), err),
                -1;
     if (t->info.width <= 0 || t->info.height <= 0 || t->info.seconds <= 0)
-        return snprintf(t->error, sizeof t->error, "%s sent a video with no picture (%dx%d, %.2f s)", provider_display_name(j->g.provider),
-                        t->info.width, t->info.height, t->info.seconds),
+        return snprintf(t->error, sizeof t->error, "%s sent a video with no picture (%dx%d, %.2f s)",
+                        provider_display_name(j->g.provider), t->info.width, t->info.height, t->info.seconds),
                -1;
     return 0;
 }

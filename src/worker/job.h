@@ -43,7 +43,7 @@ struct job {
     char end_message[512];
     struct job_output out;
     struct remote_task remote; /* kind JOBS_REMOTE */
-    struct job *next; /* inbox link */
+    struct job *next;          /* inbox link */
 };
 
 /* The local provider's task, run on a pool thread: renders the clip, probes it, makes the

@@ -11,7 +11,7 @@
 #include "worker/job.h"
 #include "worker/tmpfiles.h"
 
-#define REPLY_MAX (64u << 20) /* a JSON reply, at most: Eden AI puts the video in it as base64 */
+#define REPLY_MAX (64u << 20)            /* a JSON reply, at most: Eden AI puts the video in it as base64 */
 #define VIDEO_MAX ((curl_off_t)1 << 30)  /* a result video, at most */
 #define EXCHANGE_TIMEOUT_MS 30000        /* a submit or a poll, whole */
 #define DOWNLOAD_TIMEOUT_MS (10 * 60000) /* a result video, whole */
@@ -226,8 +226,9 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
     struct remote_job rj;
     char err[300] = "";
     fill_job(w, j, route, &rj);
-    int rc = t->step == REMOTE_STEP_SUBMIT ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
-                                           : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
+    int rc = t->step == REMOTE_STEP_SUBMIT
+                 ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
+                 : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
     if (rc != 0)
         return fail(w, j, "%s cannot take this generation: %s", err);
     if (send_request(w, j) != 0)
@@ -297,8 +298,9 @@ void remote_job_start(struct worker *w, struct job *j)
      * again (the user would pay once and the provider might bill twice): the generation
      * fails and is refunded, and says why. */
     if (strcmp(j->g.phase, "submitting") == 0)
-        return fail(w, j, "the request to %s was cut off (%s) and is not sent again, so that it is not paid "
-                          "twice; your credits are refunded",
+        return fail(w, j,
+                    "the request to %s was cut off (%s) and is not sent again, so that it is not paid "
+                    "twice; your credits are refunded",
                     "the worker stopped");
     submit(w, j, route);
 }
@@ -322,7 +324,9 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
     case REMOTE_SUCCEEDED: {
         if (r->job_id[0] == '\0' && r->state == REMOTE_RUNNING)
             return fail(w, j, "%s accepted the job but gave no id to follow it by (%s)", "");
-        struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling",
+        struct job_update u = {.outcome = JOB_RUNNING,
+                               .progress = 5,
+                               .phase = "polling",
                                .provider_job_id = r->job_id[0] ? r->job_id : "-"};
         if (worker_update(w, j, &u) != VG_OK)
             return; /* the lease is lost; the new holder polls */
@@ -337,8 +341,7 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
             return release(w, j, JOB_RETRY, next_retry_at(j, r, now), "queued", r->message, -1);
         return fail(w, j, "%s did not confirm the request (%s); it is not sent again, so that it is not paid twice",
                     r->message);
-    case REMOTE_FAILED:
-        return fail(w, j, "%s refused the generation: %s", r->message);
+    case REMOTE_FAILED: return fail(w, j, "%s refused the generation: %s", r->message);
     }
 }
 
@@ -351,14 +354,12 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
             return fail(w, j, "%s did not deliver the video within an hour%s", "");
         return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL,
                        r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1);
-    case REMOTE_SUCCEEDED:
-        return download(w, j, r->video_url);
+    case REMOTE_SUCCEEDED: return download(w, j, r->video_url);
     case REMOTE_RETRY:
         if (rc == CURLE_OK && status == 429)
             return release(w, j, JOB_WAIT, next_retry_at(j, r, now), NULL, NULL, -1);
         return release(w, j, JOB_RETRY, next_retry_at(j, r, now), NULL, r->message, -1);
-    case REMOTE_FAILED:
-        return fail(w, j, "%s could not make the video: %s", r->message);
+    case REMOTE_FAILED: return fail(w, j, "%s could not make the video: %s", r->message);
     }
 }
 

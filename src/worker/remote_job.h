@@ -27,16 +27,16 @@ enum remote_step {
 struct remote_task {
     const struct provider *provider; /* borrowed: the registry */
     enum remote_step step;
-    CURL *easy;                   /* the transfer, NULL when none */
-    struct curl_slist *headers;   /* its request headers */
-    struct remote_request req;    /* what was sent */
-    char *reply;                  /* a JSON reply's body so far (malloc'd, bounded) */
+    CURL *easy;                 /* the transfer, NULL when none */
+    struct curl_slist *headers; /* its request headers */
+    struct remote_request req;  /* what was sent */
+    char *reply;                /* a JSON reply's body so far (malloc'd, bounded) */
     size_t reply_len, reply_cap;
-    char retry_after[64];         /* the reply's Retry-After header, "" when none */
-    int fd;                       /* the download's temporary file, -1 when none */
+    char retry_after[64]; /* the reply's Retry-After header, "" when none */
+    int fd;               /* the download's temporary file, -1 when none */
     size_t downloaded;
-    char video_url[2048];         /* where the provider put the result */
-    char tmp_video[1200];         /* the download's temporary path */
+    char video_url[2048]; /* where the provider put the result */
+    char tmp_video[1200]; /* the download's temporary path */
 };
 
 /* Starts the claimed remote job `j`: decides its step from the generation and sends the
