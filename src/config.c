@@ -213,6 +213,32 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
                : 0;
 }
 
+/* <PREFIX>_MAX_IN_FLIGHT and <PREFIX>_REQUESTS_PER_MINUTE into `out`. */
+static int read_limits(const struct dotenv *d, const char *prefix, const char *in_flight, const char *per_minute,
+                       struct provider_limits *out, char *err, size_t errlen)
+{
+    char name[2][64];
+    long n[2];
+    snprintf(name[0], sizeof name[0], "%s_MAX_IN_FLIGHT", prefix);
+    snprintf(name[1], sizeof name[1], "%s_REQUESTS_PER_MINUTE", prefix);
+    if (parse_long(name[0], lookup(d, name[0], in_flight), 1, 100000, &n[0], err, errlen) ||
+        parse_long(name[1], lookup(d, name[1], per_minute), 1, 600000, &n[1], err, errlen))
+        return -1;
+    out->max_in_flight = (int)n[0];
+    out->requests_per_minute = (int)n[1];
+    return 0;
+}
+
+/* ModelsLab's pay-as-you-go plan queues 5 jobs (shared/providers/modelslab.md §5); Eden AI
+ * allows about 10 requests a second. */
+static int read_provider_limits(struct config *c, const struct dotenv *d, char *err, size_t errlen)
+{
+    return read_limits(d, "MODELSLAB", "5", "60", &c->modelslab_limits, err, errlen) ||
+                   read_limits(d, "EDENAI", "10", "600", &c->edenai_limits, err, errlen)
+               ? -1
+               : 0;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     struct dotenv d = {0};
@@ -220,6 +246,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     int rc = dotenv_read(&d, ".env", err, errlen);
     if (rc == 0)
         rc = read_all(cfg, &d, err, errlen);
+    if (rc == 0)
+        rc = read_provider_limits(cfg, &d, err, errlen);
     dotenv_free(&d);
     return rc;
 }

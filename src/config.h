@@ -9,6 +9,12 @@
 
 #include "util/log.h"
 
+/* What this process sends a provider at most (the worker's limits, per provider). */
+struct provider_limits {
+    int max_in_flight;       /* <P>_MAX_IN_FLIGHT: jobs submitted and not ended at the provider */
+    int requests_per_minute; /* <P>_REQUESTS_PER_MINUTE: submits and polls */
+};
+
 struct config {
     char host[256]; /* VIDGEN_ADDR, split */
     unsigned short port;
@@ -18,6 +24,7 @@ struct config {
     char public_url[1024];   /* VIDGEN_PUBLIC_URL, "" = unset */
     char modelslab_api_key[512], modelslab_base_url[1024];
     char edenai_api_key[512], edenai_base_url[1024];
+    struct provider_limits modelslab_limits, edenai_limits;
     char catalog_path[1024];  /* VIDGEN_CATALOG, "" = the catalog built into the binary */
     char server_url[1024];    /* VIDGEN_URL: where CLI clients reach the server; "" = http://VIDGEN_ADDR */
     char token[256];          /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */

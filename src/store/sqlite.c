@@ -91,11 +91,14 @@ static const char *const sql[SQ_COUNT] = {
      * not when a released job is claimed again. */
     [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, "
                      "attempts = attempts + (lease_owner IS NOT NULL), "
-                     "status = 'processing', updated_at = ?2 WHERE id = (SELECT id FROM generations "
-                     "WHERE status IN ('pending', 'processing') AND next_run_at <= ?2 "
-                     "AND (lease_until IS NULL OR lease_until < ?2) AND (provider = 'local') = ?4 "
-                     "ORDER BY next_run_at, id LIMIT 1) "
+                     "status = 'processing', updated_at = ?2 WHERE id = (SELECT g.id FROM generations g "
+                     "JOIN users u ON u.id = g.user_id WHERE g.status IN ('pending', 'processing') "
+                     "AND g.next_run_at <= ?2 AND (g.lease_until IS NULL OR g.lease_until < ?2) "
+                     "AND (g.provider = 'local') = ?4 ORDER BY u.last_claim_at, g.next_run_at, g.id LIMIT 1) "
                      "RETURNING " GENERATION_COLS,
+    [SQ_USER_CLAIMED] = "UPDATE users SET last_claim_at = ?2 WHERE id = ?1",
+    [SQ_PROVIDER_IN_FLIGHT] = "SELECT count(*) FROM generations WHERE provider = ? AND status = 'processing' "
+                              "AND provider_job_id IS NOT NULL",
     [SQ_JOB_NEXT_DUE] = "SELECT min(CASE WHEN lease_until > next_run_at THEN lease_until ELSE next_run_at END) "
                         "FROM generations WHERE status IN ('pending', 'processing') "
                         "AND (lease_owner IS NULL OR lease_owner <> ?1)",
@@ -340,6 +343,7 @@ static const struct store_ops ops = {
     .generation_delete = sq_generation_delete,
     .ledger_page = sq_ledger_page,
     .job_claim = sq_job_claim,
+    .provider_in_flight = sq_provider_in_flight,
     .job_next_due = sq_job_next_due,
     .job_lease = sq_job_lease,
     .job_update = sq_job_update,

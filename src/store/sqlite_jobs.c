@@ -7,15 +7,15 @@
 
 #include "store/sqlite_internal.h"
 
-enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms, enum job_kind kind,
-                         struct generation *out, struct vg_error *err)
+/* The claim proper: the due job of the user served least recently (fairness, DESIGN §6). */
+static enum vg_err claim_step(struct sqlite_store *s, const char *owner, int64_t now, int64_t lease_ms,
+                              enum job_kind kind, struct generation *out, struct vg_error *err)
 {
-    struct sqlite_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, SQ_JOB_CLAIM, err);
     if (st == NULL)
         return VG_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, clock_now_ms());
+    sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, lease_ms);
     sqlite3_bind_int(st, 4, kind == JOBS_LOCAL);
     int rc = sqlite3_step(st);
@@ -26,6 +26,51 @@ enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms
         e = rc == SQLITE_DONE ? VG_ERR_NOT_FOUND : sq_fail(s, rc, err);
     sqlite3_reset(st);
     return e;
+}
+
+static enum vg_err mark_served(struct sqlite_store *s, const char *user_id, int64_t now, struct vg_error *err)
+{
+    sqlite3_stmt *st = sq_stmt(s, SQ_USER_CLAIMED, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
+}
+
+enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms, enum job_kind kind,
+                         struct generation *out, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    int64_t now = clock_now_ms();
+    enum vg_err e = sq_begin(s, err);
+    if (e)
+        return e;
+    if ((e = claim_step(s, owner, now, lease_ms, kind, out, err)) == VG_OK &&
+        (e = mark_served(s, out->user_id, now, err)) != VG_OK)
+        generation_free(out);
+    if (e != VG_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    if ((e = sq_commit(s, err)) != VG_OK)
+        generation_free(out);
+    return e;
+}
+
+enum vg_err sq_provider_in_flight(struct store *base, const char *provider, long *n, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_PROVIDER_IN_FLIGHT, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? VG_OK : sq_fail(s, rc, err);
 }
 
 enum vg_err sq_job_next_due(struct store *base, int64_t *at_ms, struct vg_error *err)

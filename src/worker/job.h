@@ -65,6 +65,10 @@ enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
 void worker_end(struct worker *w, struct job *j, const struct job_update *u);
 void worker_finalize(struct worker *w, struct job *j);
 CURLM *worker_multi(struct worker *w);
+struct store *worker_store(struct worker *w);
+/* The limits of remote provider `name` in this worker (never NULL for a remote provider
+ * this build has). */
+struct limit *worker_limit(struct worker *w, const char *name);
 const struct config *worker_config(const struct worker *w);
 const struct catalog *worker_catalog(const struct worker *w);
 

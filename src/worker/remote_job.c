@@ -9,6 +9,7 @@
 
 #include "util/log.h"
 #include "worker/job.h"
+#include "worker/limits.h"
 #include "worker/tmpfiles.h"
 
 #define REPLY_MAX (64u << 20)            /* a JSON reply, at most: Eden AI puts the video in it as base64 */
@@ -23,6 +24,10 @@
 #define ETA_MIN_MS 250
 #define POLL_MIN_MS 2000
 #define POLL_MAX_MS 30000
+/* A job over its provider's cap looks again after about this long. */
+#define IN_FLIGHT_RECHECK_MS 3000
+/* When the provider asks for a pause (429) and says not how long. */
+#define RATE_LIMIT_DEFAULT_MS 30000
 /* After a passing fault: this much times two per attempt spent, at most RETRY_MAX_MS. */
 #define RETRY_BASE_MS 2000
 #define RETRY_MAX_MS (5 * 60000)
@@ -192,7 +197,22 @@ static int send_request(struct worker *w, struct job *j)
     t->easy = e;
     t->reply_len = 0;
     t->retry_after[0] = '\0';
+    if (t->step == REMOTE_STEP_SUBMIT)
+        worker_limit(w, j->g.provider)->submitting++;
     return curl_multi_add_handle(worker_multi(w), e) == CURLM_OK ? 0 : -1;
+}
+
+/* Ends the transfer of `j` (done or abandoned). */
+static void end_transfer(struct worker *w, struct job *j)
+{
+    struct remote_task *t = &j->remote;
+    if (t->easy == NULL)
+        return;
+    curl_multi_remove_handle(worker_multi(w), t->easy);
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    if (t->step == REMOTE_STEP_SUBMIT)
+        worker_limit(w, j->g.provider)->submitting--;
 }
 
 /* --- steps --------------------------------------------------------------------------- */
@@ -233,6 +253,29 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
         return fail(w, j, "%s cannot take this generation: %s", err);
     if (send_request(w, j) != 0)
         return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
+}
+
+/* Whether the provider may be sent this job's next request now: a token from its bucket,
+ * and for a submit, room under its cap of jobs in flight. If not, the job waits (no attempt
+ * spent), a submit in phase "queued": queued at vidgen, not yet at the provider. */
+static bool within_limits(struct worker *w, struct job *j, bool submitting)
+{
+    struct limit *l = worker_limit(w, j->g.provider);
+    int64_t now = clock_now_ms(), at;
+    long n = 0;
+    struct vg_error err;
+    if (submitting && store_provider_in_flight(worker_store(w), j->g.provider, &n, &err) == VG_OK &&
+        n + l->submitting >= l->max_in_flight) {
+        release(w, j, JOB_WAIT, now + jitter(IN_FLIGHT_RECHECK_MS), "queued", NULL, -1);
+        return false;
+    }
+    if ((at = limit_take(l, now)) != 0) {
+        /* Spread over half a second, so that the jobs waiting for the same token do not all
+         * come back together. */
+        release(w, j, JOB_WAIT, at + rand() % 500, submitting ? "queued" : NULL, NULL, -1);
+        return false;
+    }
+    return true;
 }
 
 /* A submit is announced before it is sent: if this worker dies before the provider's job
@@ -291,7 +334,9 @@ void remote_job_start(struct worker *w, struct job *j)
     }
     if (j->g.provider_job_id != NULL) {
         t->step = REMOTE_STEP_POLL;
-        return exchange(w, j, route);
+        if (within_limits(w, j, false))
+            exchange(w, j, route);
+        return;
     }
     /* A submit was under way when its worker stopped: it may have reached the provider.
      * Neither ModelsLab nor Eden AI can be asked which job a submit made, so it is not sent
@@ -302,10 +347,18 @@ void remote_job_start(struct worker *w, struct job *j)
                     "the request to %s was cut off (%s) and is not sent again, so that it is not paid "
                     "twice; your credits are refunded",
                     "the worker stopped");
-    submit(w, j, route);
+    if (within_limits(w, j, true))
+        submit(w, j, route);
 }
 
 /* --- replies ------------------------------------------------------------------------- */
+
+/* The provider said 429: every job of this provider waits as long as it asks. */
+static void rate_limited(struct worker *w, const struct job *j, const struct remote_reply *r, int64_t now)
+{
+    limit_block(worker_limit(w, j->g.provider),
+                now + (r->retry_after_ms >= 0 ? r->retry_after_ms : RATE_LIMIT_DEFAULT_MS));
+}
 
 /* Whether a failed submit surely did not reach the provider, so that it may be sent again:
  * it was refused at the door (429, 503) or the connection was never made. */
@@ -335,8 +388,10 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
         return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL, r->progress);
     }
     case REMOTE_RETRY:
-        if (rc == CURLE_OK && status == 429) /* "wait", not a fault: no attempt spent */
+        if (rc == CURLE_OK && status == 429) { /* "wait", not a fault: no attempt spent */
+            rate_limited(w, j, r, now);
             return release(w, j, JOB_WAIT, next_retry_at(j, r, now), "queued", NULL, -1);
+        }
         if (submit_not_received(rc, status))
             return release(w, j, JOB_RETRY, next_retry_at(j, r, now), "queued", r->message, -1);
         return fail(w, j, "%s did not confirm the request (%s); it is not sent again, so that it is not paid twice",
@@ -356,8 +411,10 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
                        r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1);
     case REMOTE_SUCCEEDED: return download(w, j, r->video_url);
     case REMOTE_RETRY:
-        if (rc == CURLE_OK && status == 429)
+        if (rc == CURLE_OK && status == 429) {
+            rate_limited(w, j, r, now);
             return release(w, j, JOB_WAIT, next_retry_at(j, r, now), NULL, NULL, -1);
+        }
         return release(w, j, JOB_RETRY, next_retry_at(j, r, now), NULL, r->message, -1);
     case REMOTE_FAILED: return fail(w, j, "%s could not make the video: %s", r->message);
     }
@@ -389,9 +446,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
     struct remote_task *t = &j->remote;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(worker_multi(w), t->easy);
-    curl_easy_cleanup(t->easy);
-    t->easy = NULL;
+    end_transfer(w, j);
     if (t->step == REMOTE_STEP_DOWNLOAD)
         return on_downloaded(w, j, rc, status);
     struct remote_http http = {.status = rc == CURLE_OK ? status : 0,
@@ -414,11 +469,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
 void remote_task_release(struct worker *w, struct job *j)
 {
     struct remote_task *t = &j->remote;
-    if (t->easy != NULL) {
-        curl_multi_remove_handle(worker_multi(w), t->easy);
-        curl_easy_cleanup(t->easy);
-        t->easy = NULL;
-    }
+    end_transfer(w, j);
     curl_slist_free_all(t->headers);
     t->headers = NULL;
     remote_request_free(&t->req);

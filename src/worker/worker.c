@@ -15,6 +15,7 @@
 #include "queue/queue.h"
 #include "util/log.h"
 #include "worker/job.h"
+#include "worker/limits.h"
 #include "worker/owner.h"
 #include "worker/pool.h"
 #include "worker/tmpfiles.h"
@@ -39,6 +40,7 @@ struct worker {
     struct store *store;
     struct catalog catalog; /* the models' routes, for remote jobs */
     CURLM *multi;           /* the loop's poller and every remote provider's transfer */
+    struct limit modelslab_limit, edenai_limit;
     struct pool *pool;
     struct timers timers;
     pthread_t thread;
@@ -58,6 +60,16 @@ const char *worker_data_dir(const struct worker *w)
 CURLM *worker_multi(struct worker *w)
 {
     return w->multi;
+}
+
+struct store *worker_store(struct worker *w)
+{
+    return w->store;
+}
+
+struct limit *worker_limit(struct worker *w, const char *name)
+{
+    return strcmp(name, "edenai") == 0 ? &w->edenai_limit : &w->modelslab_limit;
 }
 
 const struct config *worker_config(const struct worker *w)
@@ -461,6 +473,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread uses curl (idempotent) */
+    limit_init(&w->modelslab_limit, &wc->cfg->modelslab_limits, clock_now_ms());
+    limit_init(&w->edenai_limit, &wc->cfg->edenai_limits, clock_now_ms());
     owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);

@@ -221,3 +221,68 @@ def crash_while_polling(remote, ml, n):
             assert refunded_once(remote, gen)
     assert len(ml.jobs) == len(ml.requests("submit", method="POST")) <= len(gens), "a generation was submitted twice"
     remote.check_ledger()
+
+
+# -- limits ----------------------------------------------------------------------------------------
+
+def remote_server(make_server, ml, **env):
+    s = make_server(extra_env={"MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url,
+                               "VIDGEN_ADMIN_CREDITS": 1000000, **env})
+    s.token = s.admin_token
+    s.project = make_project(s, s.token)
+    return s
+
+
+def test_jobs_over_the_providers_cap_wait_at_vidgen(make_server):
+    with modelslab.ModelsLabFake(polls=3, queue_limit=100) as ml:
+        s = remote_server(make_server, ml, MODELSLAB_MAX_IN_FLIGHT=2)
+        gens = [submit(s, "veo3", prompt=f"cap {i}") for i in range(6)]
+        seen_queued = False
+        deadline = time.monotonic() + DONE
+        while time.monotonic() < deadline:
+            states = [status(s, s.token, g["id"]) for g in gens]
+            seen_queued |= any(st["phase"] == "queued" and st["status"] == "processing" for st in states)
+            if all(st["status"] == "completed" for st in states):
+                break
+            time.sleep(0.2)
+        assert all(st["status"] == "completed" for st in states), states
+        assert seen_queued, "no job was shown as queued at vidgen"
+        jobs = list(ml.jobs.values())
+        assert len(jobs) == 6
+        for job in jobs:  # at each submit, the jobs the provider held (this one included)
+            held = [o for o in jobs if o.created_wall <= job.created_wall < (o.ended_wall or float("inf"))]
+            assert len(held) <= 2, f"{len(held)} jobs at the provider at once"
+
+
+def test_requests_to_a_provider_keep_to_its_rate(make_server):
+    rate, burst = 120, 10  # per minute; the bucket holds 5 seconds of it
+    with modelslab.ModelsLabFake(polls=3, queue_limit=100) as ml:
+        s = remote_server(make_server, ml, MODELSLAB_REQUESTS_PER_MINUTE=rate)
+        gens = [submit(s, "veo3", prompt=f"rate {i}") for i in range(5)]
+        for g in gens:
+            assert ends(s, g)["status"] == "completed"
+        times = sorted(r.time for r in ml.requests() if r.kind in ("submit", "poll"))
+    assert len(times) >= 20
+    per_s = rate / 60
+    for i in range(len(times)):
+        for k in range(i + burst, len(times)):
+            allowed = burst + per_s * (times[k] - times[i]) + 1
+            assert k - i + 1 <= allowed, f"{k - i + 1} requests in {times[k] - times[i]:.2f} s"
+
+
+def test_one_users_queue_does_not_hold_back_another_users_first_job(make_server):
+    s = make_server(extra_env={"VIDGEN_RENDER_THREADS": 1, "VIDGEN_ADMIN_CREDITS": 1000000})
+    alice = s.admin_token
+    bob = s.add_user("bob", credits=1000)
+    a_project, b_project = make_project(s, alice), make_project(s, bob)
+    mine = [assert_ok(generate(s, alice, a_project, duration=2, prompt=f"a{i}"), 201)["generation"]["id"]
+            for i in range(5)]
+    theirs = assert_ok(generate(s, bob, b_project, duration=2), 201)["generation"]["id"]
+    def finished(token, g):
+        assert wait_for(s, token, g, timeout=120)["status"] == "completed"
+        return assert_ok(s.api("GET", f"/generations/{g}", token=token))["generation"]["completedAt"]
+
+    done = {g: finished(alice, g) for g in mine}
+    bob_done = finished(bob, theirs)
+    finished_before = sum(1 for g in mine if done[g] < bob_done)
+    assert finished_before <= 2, f"bob's first job waited for {finished_before} of alice's"
