@@ -200,10 +200,7 @@ def test_a_kill_at_the_moment_of_submit_never_submits_twice(remote, ml):
 
 def test_a_kill_while_jobs_poll_loses_none_and_submits_none_twice(make_server):
     with modelslab.ModelsLabFake(polls=4, queue_limit=100) as ml:
-        s = make_server(extra_env={"MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url,
-                                   "VIDGEN_ADMIN_CREDITS": 1000000})
-        s.token = s.admin_token
-        s.project = make_project(s, s.token)
+        s = remote_server(make_server, ml, MODELSLAB_MAX_IN_FLIGHT=100, MODELSLAB_REQUESTS_PER_MINUTE=60000)
         crash_while_polling(s, ml, 50)
 
 
