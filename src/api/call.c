@@ -50,6 +50,11 @@ int api_fail(struct api_call *c, const struct vg_error *e)
     json_t *error = json_pack("{s:s, s:s}", "code", vg_err_name(e->code), "message", e->message);
     if (e->field[0] != '\0')
         json_object_set_new(error, "field", json_string(e->field));
+    if (e->retry_after_s > 0) {
+        char *v = h2o_mem_alloc_pool(&c->req->pool, 16);
+        int n = snprintf(v, 16, "%d", e->retry_after_s);
+        h2o_add_header(&c->req->pool, &c->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v, (size_t)n);
+    }
     if (e->code == VG_ERR_UNAUTHORIZED)
         h2o_add_header(&c->req->pool, &c->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer realm=\"vidgen\""));

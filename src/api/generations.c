@@ -47,14 +47,35 @@ static enum vg_err idempotency_key(h2o_req_t *req, char out[IDEMPOTENCY_KEY_MAX 
     return VG_OK;
 }
 
+/* 503 with Retry-After while the route's provider fails and its circuit is open (the
+ * workers would hold the job until it closes: better the user knows now, before paying). */
+static enum vg_err check_circuit(struct store *store, const struct catalog_route *route, struct vg_error *err)
+{
+    struct provider_health h;
+    int64_t now = clock_now_ms();
+    const struct provider *p = provider_find(route->provider);
+    if (p == NULL || p->kind != PROVIDER_HTTP)
+        return VG_OK;
+    enum vg_err e = store_provider_health_get(store, route->provider, &h, err);
+    if (e != VG_OK || now >= h.open_until)
+        return e;
+    vg_fail(err, VG_ERR_UNAVAILABLE, "modelId", "%s is failing (%s); try again in a moment",
+            provider_display_name(route->provider), h.last_failure);
+    err->retry_after_s = (int)((h.open_until - now + 999) / 1000);
+    return VG_ERR_UNAVAILABLE;
+}
+
 /* Checks what the price does not: the model can be served now (*route: by which provider),
  * and images resolve. */
-static enum vg_err check_servable(const struct api *api, const struct gen_request *r,
+static enum vg_err check_servable(const struct api *api, struct store *store, const struct gen_request *r,
                                   const struct catalog_route **route, struct vg_error *err)
 {
     char why[256];
     if ((*route = provider_route(r->model, api->cfg, why, sizeof why)) == NULL)
         return vg_fail(err, VG_ERR_INVALID, "modelId", "%s is unavailable: %s", r->model->id, why);
+    enum vg_err e = check_circuit(store, *route, err);
+    if (e != VG_OK)
+        return e;
     /* An image path is only ever resolved to an upload of the same user; uploads arrive
      * with POST /upload-image, so until then no path resolves. */
     if (r->start_image)
@@ -76,7 +97,7 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
     char hash[65];
     enum vg_err e;
     if ((e = gen_request_parse(&api->catalog, body, GEN_REQUEST_GENERATE, &r, err)) ||
-        (e = check_servable(api, &r, &route, err)))
+        (e = check_servable(api, c->t->store, &r, &route, err)))
         return e;
     gen_request_price(&r, &p);
     request_hash(body, hash);

@@ -12,6 +12,8 @@ int api_models_build(struct api *api, char *err, size_t errlen);
 
 int api_estimate(struct api_call *c);
 
+int api_providers_list(struct api_call *c);
+
 struct gen_request;
 struct price;
 /* Writes the estimate object (total, breakdown, idr, model and provider names, chosen

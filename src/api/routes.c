@@ -18,6 +18,7 @@
 
 static const struct route routes[] = {
     R("GET", "/models", api_models_list, 0),
+    R("GET", "/providers", api_providers_list, API_AUTH),
     R("POST", "/estimate-credits", api_estimate, API_BODY),
     R("GET", "/projects", api_projects_list, API_AUTH),
     R("POST", "/projects", api_projects_create, API_AUTH | API_BODY),

@@ -9,6 +9,7 @@ enum vg_err vg_fail(struct vg_error *e, enum vg_err code, const char *field, con
     if (e == NULL)
         return code;
     e->code = code;
+    e->retry_after_s = 0;
     snprintf(e->field, sizeof e->field, "%s", field ? field : "");
     va_list ap;
     va_start(ap, fmt);

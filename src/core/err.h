@@ -27,6 +27,7 @@ struct vg_error {
     enum vg_err code;
     char field[64];
     char message[256];
+    int retry_after_s; /* VG_ERR_UNAVAILABLE, VG_ERR_RATE_LIMITED: when to try again; 0 = not said */
 };
 
 /* Fills `e` and returns e->code, so callers can `return vg_fail(e, ...)`. `e` may be NULL. */

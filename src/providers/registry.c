@@ -71,6 +71,25 @@ void provider_settings(const struct provider *p, const struct config *cfg, const
         *base_url = cfg->edenai_base_url, *api_key = cfg->edenai_api_key;
 }
 
+const struct provider_limits *provider_limits_of(const struct provider *p, const struct config *cfg)
+{
+    if (strcmp(p->name, "modelslab") == 0)
+        return &cfg->modelslab_limits;
+    if (strcmp(p->name, "edenai") == 0)
+        return &cfg->edenai_limits;
+    return NULL;
+}
+
+size_t provider_count(void)
+{
+    return sizeof providers / sizeof providers[0];
+}
+
+const struct provider *provider_at(size_t i)
+{
+    return providers[i];
+}
+
 const char *provider_display_name(const char *name)
 {
     const struct provider *p = provider_find(name);

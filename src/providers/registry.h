@@ -72,6 +72,13 @@ const struct catalog_route *provider_route(const struct catalog_model *m, const 
  * when unset). */
 void provider_settings(const struct provider *p, const struct config *cfg, const char **base_url, const char **api_key);
 
+/* The limits the configuration sets for remote provider `p` (NULL for local). */
+const struct provider_limits *provider_limits_of(const struct provider *p, const struct config *cfg);
+
+/* Every provider of this build, for i < provider_count(). */
+size_t provider_count(void);
+const struct provider *provider_at(size_t i);
+
 /* The display name for a provider name; the name itself when unknown. Static string. */
 const char *provider_display_name(const char *name);
 

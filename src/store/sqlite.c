@@ -97,6 +97,14 @@ static const char *const sql[SQ_COUNT] = {
                      "AND (g.provider = 'local') = ?4 ORDER BY u.last_claim_at, g.next_run_at, g.id LIMIT 1) "
                      "RETURNING " GENERATION_COLS,
     [SQ_USER_CLAIMED] = "UPDATE users SET last_claim_at = ?2 WHERE id = ?1",
+    [SQ_PROVIDER_QUEUED] = "SELECT count(*) FROM generations WHERE provider = ? "
+                           "AND status IN ('pending', 'processing') AND provider_job_id IS NULL",
+    [SQ_HEALTH_GET] = "SELECT last_success_at, last_failure_at, coalesce(last_failure, ''), failures, open_until "
+                      "FROM provider_health WHERE provider = ?",
+    [SQ_HEALTH_PUT] = "INSERT INTO provider_health (provider, last_success_at, last_failure_at, last_failure, "
+                      "failures, open_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (provider) DO UPDATE "
+                      "SET last_success_at = ?2, last_failure_at = ?3, last_failure = ?4, failures = ?5, "
+                      "open_until = ?6",
     [SQ_PROVIDER_IN_FLIGHT] = "SELECT count(*) FROM generations WHERE provider = ? AND status = 'processing' "
                               "AND provider_job_id IS NOT NULL",
     [SQ_JOB_NEXT_DUE] = "SELECT min(CASE WHEN lease_until > next_run_at THEN lease_until ELSE next_run_at END) "
@@ -344,6 +352,9 @@ static const struct store_ops ops = {
     .ledger_page = sq_ledger_page,
     .job_claim = sq_job_claim,
     .provider_in_flight = sq_provider_in_flight,
+    .provider_queued = sq_provider_queued,
+    .provider_health_get = sq_provider_health_get,
+    .provider_health_put = sq_provider_health_put,
     .job_next_due = sq_job_next_due,
     .job_lease = sq_job_lease,
     .job_update = sq_job_update,

@@ -53,6 +53,9 @@ enum sq_stmt {
     SQ_JOB_RETRY,
     SQ_USER_CLAIMED,
     SQ_PROVIDER_IN_FLIGHT,
+    SQ_PROVIDER_QUEUED,
+    SQ_HEALTH_GET,
+    SQ_HEALTH_PUT,
     SQ_JOB_WAIT,
     SQ_JOB_COMPLETE,
     SQ_JOB_END,
@@ -159,6 +162,11 @@ enum vg_err sq_generation_delete(struct store *s, const char *user_id, const cha
 enum vg_err sq_ledger_page(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                            struct vg_error *err);
 enum vg_err sq_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err);
+enum vg_err sq_provider_queued(struct store *s, const char *provider, long *n, struct vg_error *err);
+enum vg_err sq_provider_health_get(struct store *s, const char *provider, struct provider_health *out,
+                                   struct vg_error *err);
+enum vg_err sq_provider_health_put(struct store *s, const char *provider, const struct provider_health *h,
+                                   struct vg_error *err);
 enum vg_err sq_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
                          struct generation *out, struct vg_error *err);
 enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err);

@@ -60,10 +60,10 @@ enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms
     return e;
 }
 
-enum vg_err sq_provider_in_flight(struct store *base, const char *provider, long *n, struct vg_error *err)
+static enum vg_err count_of(struct sqlite_store *s, enum sq_stmt which, const char *provider, long *n,
+                            struct vg_error *err)
 {
-    struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, SQ_PROVIDER_IN_FLIGHT, err);
+    sqlite3_stmt *st = sq_stmt(s, which, err);
     if (st == NULL)
         return VG_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
@@ -71,6 +71,55 @@ enum vg_err sq_provider_in_flight(struct store *base, const char *provider, long
     *n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? VG_OK : sq_fail(s, rc, err);
+}
+
+enum vg_err sq_provider_in_flight(struct store *base, const char *provider, long *n, struct vg_error *err)
+{
+    return count_of(sq(base), SQ_PROVIDER_IN_FLIGHT, provider, n, err);
+}
+
+enum vg_err sq_provider_queued(struct store *base, const char *provider, long *n, struct vg_error *err)
+{
+    return count_of(sq(base), SQ_PROVIDER_QUEUED, provider, n, err);
+}
+
+enum vg_err sq_provider_health_get(struct store *base, const char *provider, struct provider_health *out,
+                                   struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_HEALTH_GET, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    memset(out, 0, sizeof *out);
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->last_success_at = sqlite3_column_int64(st, 0);
+        out->last_failure_at = sqlite3_column_int64(st, 1);
+        sq_text_copy(st, 2, out->last_failure, sizeof out->last_failure);
+        out->failures = sqlite3_column_int(st, 3);
+        out->open_until = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
+}
+
+enum vg_err sq_provider_health_put(struct store *base, const char *provider, const struct provider_health *h,
+                                   struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_HEALTH_PUT, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, h->last_success_at);
+    sqlite3_bind_int64(st, 3, h->last_failure_at);
+    sq_bind_text(st, 4, h->last_failure[0] ? h->last_failure : NULL);
+    sqlite3_bind_int(st, 5, h->failures);
+    sqlite3_bind_int64(st, 6, h->open_until);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
 }
 
 enum vg_err sq_job_next_due(struct store *base, int64_t *at_ms, struct vg_error *err)

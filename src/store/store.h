@@ -129,6 +129,14 @@ struct project_query {
 enum ledger_kind { LEDGER_GRANT, LEDGER_CHARGE, LEDGER_REFUND, LEDGER_ADJUST };
 
 /* A worker's change to a generation it holds the lease on (job_update). */
+/* A remote provider's health as its workers saw it last (provider_health table). */
+struct provider_health {
+    int64_t last_success_at, last_failure_at; /* 0 = never */
+    char last_failure[256];                   /* "" = none */
+    int failures;                             /* passing faults in a row */
+    int64_t open_until;                       /* the circuit is open until then; 0 = closed */
+};
+
 /* Which jobs a claim takes: the local provider's (CPU work on this machine) or the remote
  * providers' (network waits), so that a worker bounds the two separately. */
 enum job_kind {
@@ -219,6 +227,11 @@ struct store_ops {
                              struct generation *out, struct vg_error *err);
     enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
+    enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
+    enum vg_err (*provider_health_get)(struct store *s, const char *provider, struct provider_health *out,
+                                       struct vg_error *err);
+    enum vg_err (*provider_health_put)(struct store *s, const char *provider, const struct provider_health *h,
+                                       struct vg_error *err);
     enum vg_err (*job_lease)(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
     enum vg_err (*job_update)(struct store *s, const char *id, const char *owner, const struct job_update *u,
                               struct generation *out, struct vg_error *err);
@@ -394,6 +407,24 @@ static inline enum vg_err store_ledger_page(struct store *s, const char *user_id
 static inline enum vg_err store_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err)
 {
     return s->ops->provider_in_flight(s, provider, n, err);
+}
+
+/* How many generations wait at vidgen for `provider`: due or not, not yet submitted. */
+static inline enum vg_err store_provider_queued(struct store *s, const char *provider, long *n, struct vg_error *err)
+{
+    return s->ops->provider_queued(s, provider, n, err);
+}
+
+/* A provider's health: _get reads it (all zero when nothing was recorded), _put replaces it. */
+static inline enum vg_err store_provider_health_get(struct store *s, const char *provider, struct provider_health *out,
+                                                    struct vg_error *err)
+{
+    return s->ops->provider_health_get(s, provider, out, err);
+}
+static inline enum vg_err store_provider_health_put(struct store *s, const char *provider,
+                                                    const struct provider_health *h, struct vg_error *err)
+{
+    return s->ops->provider_health_put(s, provider, h, err);
 }
 
 static inline enum vg_err store_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,

@@ -1,13 +1,18 @@
 /* What the worker sends each remote provider at most: a token bucket on requests (submits
- * and polls), tightened for as long as a 429 asks, and the cap on jobs in flight there (read
- * from the store, so it holds across a restart). One set per provider, used by the loop
- * thread only. */
+ * and polls), tightened for as long as a 429 asks, the cap on jobs in flight there (read
+ * from the store, so it holds across a restart), and a circuit breaker: after
+ * LIMIT_CIRCUIT_FAILURES passing faults in a row (no answer, 5xx, garbage) nothing is sent for
+ * a pause that doubles with each failed probe; then one request probes, and a success closes
+ * it. One set per provider, used by the loop thread only. */
 #ifndef VIDGEN_WORKER_LIMITS_H
 #define VIDGEN_WORKER_LIMITS_H
 
 #include <stdint.h>
 
 #include "config.h"
+#include "store/store.h"
+
+#define LIMIT_CIRCUIT_FAILURES 5
 
 struct limit {
     double tokens;         /* requests that may go now */
@@ -16,7 +21,10 @@ struct limit {
     int64_t refilled_at;   /* ms */
     int64_t blocked_until; /* a 429's wait; 0 = none */
     int max_in_flight;
-    int submitting; /* submits of this worker under way (not in the store's count yet) */
+    int submitting;                /* submits of this worker under way (not in the store's count yet) */
+    struct provider_health health; /* as this worker saw it; shared through the store */
+    int64_t health_written_at;
+    bool probing; /* the circuit's probe is under way */
 };
 
 void limit_init(struct limit *l, const struct provider_limits *cfg, int64_t now_ms);
@@ -27,5 +35,14 @@ int64_t limit_take(struct limit *l, int64_t now_ms);
 
 /* The provider asked to wait until `until_ms` (429). */
 void limit_block(struct limit *l, int64_t until_ms);
+
+/* 0 when the circuit lets a request go now (then a probe, if it is half-open, is under way
+ * until limit_record), else when to look again. */
+int64_t limit_circuit(struct limit *l, int64_t now_ms);
+
+/* Records how an exchange went: answered as the contract says (ok), or a passing fault
+ * (`failure` says what). Returns true when the health changed enough to be written to the
+ * store (a change of state, or a success not written for a while). */
+bool limit_record(struct limit *l, bool ok, const char *failure, int64_t now_ms);
 
 #endif

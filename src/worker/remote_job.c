@@ -264,6 +264,10 @@ static bool within_limits(struct worker *w, struct job *j, bool submitting)
     int64_t now = clock_now_ms(), at;
     long n = 0;
     struct vg_error err;
+    if ((at = limit_circuit(l, now)) != 0) { /* the provider is failing: nothing is sent */
+        release(w, j, JOB_WAIT, at + rand() % 1000, submitting ? "queued" : NULL, NULL, -1);
+        return false;
+    }
     if (submitting && store_provider_in_flight(worker_store(w), j->g.provider, &n, &err) == VG_OK &&
         n + l->submitting >= l->max_in_flight) {
         release(w, j, JOB_WAIT, now + jitter(IN_FLIGHT_RECHECK_MS), "queued", NULL, -1);
@@ -352,6 +356,24 @@ void remote_job_start(struct worker *w, struct job *j)
 }
 
 /* --- replies ------------------------------------------------------------------------- */
+
+/* Records in the provider's health how this exchange went, and shares it through the store
+ * when it changed (GET /providers shows it; POST /generate answers 503 while it is open). */
+static void record_health(struct worker *w, const struct job *j, const struct remote_reply *r, long status)
+{
+    struct limit *l = worker_limit(w, j->g.provider);
+    bool ok = r->state != REMOTE_RETRY || status == 429; /* a 429 is the provider working as it says */
+    bool was_open = l->health.open_until > 0;
+    struct vg_error err;
+    if (!limit_record(l, ok, r->message, clock_now_ms()))
+        return;
+    if (!was_open && l->health.open_until > 0)
+        log_warn("worker: %s failed %d times in a row (last: %s); nothing is sent to it for %lld s",
+                 provider_display_name(j->g.provider), l->health.failures, r->message,
+                 (long long)((l->health.open_until - clock_now_ms()) / 1000));
+    if (store_provider_health_put(worker_store(w), j->g.provider, &l->health, &err) != VG_OK)
+        log_warn("worker: cannot record %s's health: %s", j->g.provider, err.message);
+}
 
 /* The provider said 429: every job of this provider waits as long as it asks. */
 static void rate_limited(struct worker *w, const struct job *j, const struct remote_reply *r, int64_t now)
@@ -460,6 +482,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
         t->provider->parse_poll(&http, &r);
     if (rc != CURLE_OK)
         log_info("worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
+    record_health(w, j, &r, http.status);
     if (t->step == REMOTE_STEP_SUBMIT)
         on_submitted(w, j, &r, rc, status);
     else

@@ -47,7 +47,8 @@ def eden():
 @pytest.fixture
 def remote(make_server, ml, eden):
     s = make_server(extra_env={"MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url,
-                               "EDENAI_API_KEY": edenai.KEY, "EDENAI_BASE_URL": eden.base_url})
+                               "EDENAI_API_KEY": edenai.KEY, "EDENAI_BASE_URL": eden.base_url,
+                               "VIDGEN_ADMIN_CREDITS": 1000000})
     s.token = s.admin_token
     s.project = make_project(s, s.token)
     return s
@@ -283,3 +284,44 @@ def test_one_users_queue_does_not_hold_back_another_users_first_job(make_server)
     bob_done = finished(bob, theirs)
     finished_before = sum(1 for g in mine if done[g] < bob_done)
     assert finished_before <= 2, f"bob's first job waited for {finished_before} of alice's"
+
+
+# -- providers and their health ----------------------------------------------------------------------
+
+def providers(s):
+    return {p["name"]: p for p in assert_ok(s.api("GET", "/providers", token=s.token))["providers"]}
+
+
+def test_providers_lists_each_with_its_limits_jobs_and_health(remote, ml):
+    listed = providers(remote)
+    assert listed["local"]["kind"] == "local" and listed["local"]["available"] is True
+    assert listed["modelslab"]["available"] is True and listed["modelslab"]["limits"] == {
+        "maxInFlight": 5, "requestsPerMinute": 60}
+    assert listed["modelslab"]["health"]["circuit"] == "closed"
+    assert listed["modelslab"]["health"]["lastSuccessAt"] is None
+    gen = submit(remote, "veo3")
+    assert ends(remote, gen)["status"] == "completed"
+    after = providers(remote)["modelslab"]
+    assert after["health"]["lastSuccessAt"] is not None and after["inFlight"] == 0 and after["queued"] == 0
+    assert "key" not in str(after).lower() or modelslab.KEY not in str(after)
+
+
+def test_a_failing_provider_opens_its_circuit_and_generate_answers_503(remote, ml):
+    ml.always("poll", modelslab.server_error(500))
+    gens = [submit(remote, "veo3", prompt=f"down {i}") for i in range(5)]
+    deadline = time.monotonic() + 30
+    while providers(remote)["modelslab"]["health"]["circuit"] != "open":
+        assert time.monotonic() < deadline, providers(remote)["modelslab"]
+        time.sleep(0.2)
+    health = providers(remote)["modelslab"]["health"]
+    assert health["failuresInARow"] >= 5 and health["openUntil"] is not None and health["lastFailure"]
+    r = generate(remote, remote.token, remote.project, modelId="veo3", prompt="now?", duration=8)
+    assert r.status == 503 and r.error["code"] == "unavailable", r
+    assert 0 < int(r.headers["retry-after"]) <= 30
+    polls = len(ml.requests("poll"))
+    time.sleep(2)
+    assert len(ml.requests("poll")) == polls, "requests went to a provider whose circuit is open"
+    for g in gens:  # the jobs wait, not fail
+        assert status(remote, remote.token, g["id"])["status"] == "processing"
+    local = generate(remote, remote.token, remote.project, modelId="local-preview", duration=1)
+    assert local.status == 201, "another provider's models are not held back"
