@@ -160,6 +160,8 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         copy(c->redis_url, sizeof c->redis_url, "REDIS_URL", lookup(d, "REDIS_URL", ""), err, errlen) ||
         copy(c->public_url, sizeof c->public_url, "VIDGEN_PUBLIC_URL", lookup(d, "VIDGEN_PUBLIC_URL", ""), err,
              errlen) ||
+        copy(c->edenai_webhook_public_key, sizeof c->edenai_webhook_public_key, "EDENAI_WEBHOOK_PUBLIC_KEY",
+             lookup(d, "EDENAI_WEBHOOK_PUBLIC_KEY", ""), err, errlen) ||
         copy(c->modelslab_api_key, sizeof c->modelslab_api_key, "MODELSLAB_API_KEY", lookup(d, "MODELSLAB_API_KEY", ""),
              err, errlen) ||
         copy(c->modelslab_base_url, sizeof c->modelslab_base_url, "MODELSLAB_BASE_URL",

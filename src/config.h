@@ -18,10 +18,11 @@ struct provider_limits {
 struct config {
     char host[256]; /* VIDGEN_ADDR, split */
     unsigned short port;
-    char data_dir[1024];     /* VIDGEN_DATA_DIR */
-    char database_url[2048]; /* DATABASE_URL, or "sqlite:<data_dir>/vidgen.db" */
-    char redis_url[1024];    /* REDIS_URL, "" = in-process queue */
-    char public_url[1024];   /* VIDGEN_PUBLIC_URL, "" = unset */
+    char data_dir[1024];                  /* VIDGEN_DATA_DIR */
+    char database_url[2048];              /* DATABASE_URL, or "sqlite:<data_dir>/vidgen.db" */
+    char redis_url[1024];                 /* REDIS_URL, "" = in-process queue */
+    char public_url[1024];                /* VIDGEN_PUBLIC_URL, "" = unset */
+    char edenai_webhook_public_key[1024]; /* EDENAI_WEBHOOK_PUBLIC_KEY: PEM file path, "" = callbacks unverified */
     char modelslab_api_key[512], modelslab_base_url[1024];
     char edenai_api_key[512], edenai_base_url[1024];
     struct provider_limits modelslab_limits, edenai_limits;

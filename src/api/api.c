@@ -8,8 +8,28 @@
 #include "api/views.h"
 #include "events/bus.h"
 #include "events/recheck.h"
+#include "providers/edenai_signature.h"
 #include "store/store.h"
 #include "util/log.h"
+
+/* Eden AI's webhook key, read once: a key that cannot be read stops the start. Without one,
+ * Eden AI's callbacks are taken on their URL token alone, like ModelsLab's unsigned ones
+ * (either way a callback only makes the worker poll: api/webhooks.c). */
+static int load_webhook_key(struct api *api, const struct config *cfg, char *err, size_t errlen)
+{
+    char why[400];
+    if (cfg->edenai_webhook_public_key[0] == '\0') {
+        if (cfg->public_url[0] != '\0' && cfg->edenai_api_key[0] != '\0')
+            log_info("api: Eden AI's webhooks are not signature-checked: EDENAI_WEBHOOK_PUBLIC_KEY is not set");
+        return 0;
+    }
+    api->edenai_webhook_key = edenai_webhook_key_load(cfg->edenai_webhook_public_key, why, sizeof why);
+    if (api->edenai_webhook_key == NULL) {
+        snprintf(err, errlen, "EDENAI_WEBHOOK_PUBLIC_KEY: %s", why);
+        return -1;
+    }
+    return 0;
+}
 
 int api_init(struct api *api, const struct config *cfg, struct queue *queue, char *err, size_t errlen)
 {
@@ -17,6 +37,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
     api->models_json = NULL;
     api->queue = queue;
     api->bus = NULL;
+    api->edenai_webhook_key = NULL;
     if (catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
         return -1;
     if (api_models_build(api, err, errlen) != 0) {
@@ -28,11 +49,16 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
         api_dispose(api);
         return -1;
     }
+    if (load_webhook_key(api, cfg, err, errlen) != 0) {
+        api_dispose(api);
+        return -1;
+    }
     return 0;
 }
 
 void api_dispose(struct api *api)
 {
+    edenai_webhook_key_free(api->edenai_webhook_key);
     events_bus_free(api->bus);
     free(api->models_json);
     catalog_free(&api->catalog);

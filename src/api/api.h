@@ -25,6 +25,8 @@ struct api {
     size_t models_json_len;
     struct events_bus *bus; /* owned: live status fan-out (events/bus.h) */
     struct queue *queue;    /* borrowed: wakes the workers after POST /generate */
+    /* owned: Eden AI's webhook key (EDENAI_WEBHOOK_PUBLIC_KEY); NULL = callbacks unverified */
+    struct edenai_webhook_key *edenai_webhook_key;
 };
 
 struct store;
@@ -34,6 +36,7 @@ struct generation;
 struct events_loop;
 
 struct events_recheck;
+struct edenai_webhook_key;
 
 struct api_thread {
     const struct api *api;

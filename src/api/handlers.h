@@ -37,6 +37,9 @@ int api_generation_status(struct api_call *c);
 int api_generation_cancel(struct api_call *c);
 int api_generation_retry(struct api_call *c);
 int api_generation_delete(struct api_call *c);
+/* POST /webhooks/:provider/:token: a provider's callback (api/webhooks.c). */
+int api_webhook(struct api_call *c);
+
 /* Removes a deleted generation's video and thumbnail from the data directory. */
 void api_remove_files(const struct api *api, const struct generation *g);
 

@@ -41,6 +41,8 @@ static const struct route routes[] = {
     R("HEAD", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH),
     R("GET", "/download/:id", api_generation_download, API_AUTH),
     R("HEAD", "/download/:id", api_generation_download, API_AUTH),
+    /* No Authorization: the token in the path is the credential (core/webhook.h). */
+    R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY),
 };
 
 static bool is_ows(char ch)

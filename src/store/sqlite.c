@@ -112,13 +112,16 @@ static const char *const sql[SQ_COUNT] = {
                         "AND (lease_owner IS NULL OR lease_owner <> ?1)",
     [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, progress = CASE WHEN ?5 < 0 THEN progress "
                        "ELSE ?5 END, phase = coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "
+                       "webhook_hash = coalesce(?8, webhook_hash), "
                        "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' "
                        "RETURNING " GENERATION_COLS,
     [SQ_JOB_RETRY] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
                      "error_message = ?5, phase = coalesce(?6, phase), attempts = attempts + 1, "
                      "updated_at = ?3 WHERE id = ?1 "
                      "AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
-    [SQ_JOB_WAIT] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
+    /* A callback that came while the job was held makes it due at once (SQ_WEBHOOK_WAKE). */
+    [SQ_JOB_WAIT] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, "
+                    "next_run_at = CASE WHEN webhook_woken THEN min(?4, ?3) ELSE ?4 END, webhook_woken = 0, "
                     "phase = coalesce(?5, phase), progress = CASE WHEN ?6 < 0 THEN progress ELSE ?6 END, "
                     "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
                     "AND status = 'processing' RETURNING " GENERATION_COLS,
@@ -131,6 +134,14 @@ static const char *const sql[SQ_COUNT] = {
                    "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
                    "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_LEASE] = "SELECT coalesce(lease_owner, ''), coalesce(lease_until, 0) FROM generations WHERE id = ?",
+    /* A provider's callback for a job it holds (store.h, store_webhook_wake): a job nobody
+     * holds is made due now; one a worker holds (lease not expired) is marked, and the
+     * worker's release (SQ_JOB_WAIT) makes it due now. Nothing a user sees changes. */
+    [SQ_WEBHOOK_WAKE] = "UPDATE generations SET "
+                        "next_run_at = CASE WHEN lease_until >= ?4 THEN next_run_at ELSE min(next_run_at, ?4) END, "
+                        "webhook_woken = CASE WHEN lease_until >= ?4 THEN 1 ELSE webhook_woken END "
+                        "WHERE webhook_hash = ?1 AND provider = ?2 AND provider_job_id = ?3 "
+                        "AND status IN ('pending', 'processing') RETURNING id",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -358,6 +369,7 @@ static const struct store_ops ops = {
     .job_next_due = sq_job_next_due,
     .job_lease = sq_job_lease,
     .job_update = sq_job_update,
+    .webhook_wake = sq_webhook_wake,
 };
 
 struct store *sqlite_store_open(const char *path, char *err, size_t errlen)

@@ -174,6 +174,7 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
         sqlite3_bind_int(st, 5, u->progress);
         sq_bind_text(st, 6, u->phase);
         sq_bind_text(st, 7, u->provider_job_id);
+        sq_bind_text(st, 8, u->webhook_hash);
         break;
     case JOB_RETRY:
         sqlite3_bind_int64(st, 4, u->next_run_at);
@@ -249,5 +250,26 @@ done:
     e = sq_commit(s, err);
     if (e != VG_OK && out)
         generation_free(out);
+    return e;
+}
+
+enum vg_err sq_webhook_wake(struct store *base, const char *provider, const char *token_hash,
+                            const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_WEBHOOK_WAKE, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, provider_job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, clock_now_ms());
+    int rc = sqlite3_step(st);
+    enum vg_err e = VG_OK;
+    if (rc == SQLITE_ROW)
+        sq_text_copy(st, 0, id, ID_LEN + 1);
+    else
+        e = rc == SQLITE_DONE ? VG_ERR_NOT_FOUND : sq_fail(s, rc, err);
+    sqlite3_reset(st);
     return e;
 }

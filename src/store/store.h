@@ -161,6 +161,7 @@ struct job_update {
     int progress;                             /* -1 = unchanged */
     const char *phase;                        /* JOB_RUNNING, JOB_WAIT, JOB_RETRY: NULL = unchanged */
     const char *provider_job_id;              /* NULL = unchanged */
+    const char *webhook_hash;                 /* JOB_RUNNING: this submit's callback token, hashed; NULL = unchanged */
     const char *message;                      /* JOB_RETRY / JOB_FAILED: readable reason */
     const char *output_path, *thumbnail_path; /* JOB_COMPLETED */
     int video_width, video_height;
@@ -235,6 +236,8 @@ struct store_ops {
     enum vg_err (*job_lease)(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
     enum vg_err (*job_update)(struct store *s, const char *id, const char *owner, const struct job_update *u,
                               struct generation *out, struct vg_error *err);
+    enum vg_err (*webhook_wake)(struct store *s, const char *provider, const char *token_hash,
+                                const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err);
 };
 
 struct store {
@@ -444,6 +447,18 @@ static inline enum vg_err store_job_update(struct store *s, const char *id, cons
                                            const struct job_update *u, struct generation *out, struct vg_error *err)
 {
     return s->ops->job_update(s, id, owner, u, out, err);
+}
+
+/* A provider's callback (POST /webhooks/:provider/:token, core/webhook.h): the generation
+ * whose callback token hashes to `token_hash`, served by `provider`, whose provider job is
+ * `provider_job_id` and which has not ended, is made due now so that a worker polls it at
+ * once (or, while a worker holds it, as soon as that worker lets it go). Nothing else
+ * changes: not its status, progress, updated_at or anything a user sees. Its id goes into
+ * `id`; VG_ERR_NOT_FOUND when no generation is all of that. */
+static inline enum vg_err store_webhook_wake(struct store *s, const char *provider, const char *token_hash,
+                                             const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err)
+{
+    return s->ops->webhook_wake(s, provider, token_hash, provider_job_id, id, err);
 }
 
 void project_free(struct project *p);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/webhook.h"
 #include "util/log.h"
 #include "worker/job.h"
 #include "worker/limits.h"
@@ -217,8 +218,28 @@ static void end_transfer(struct worker *w, struct job *j)
 
 /* --- steps --------------------------------------------------------------------------- */
 
+/* The callback URL a submit gives the provider when VIDGEN_PUBLIC_URL is set (core/webhook.h):
+ * a fresh token for this submit, whose hash is stored with the generation, under the lease,
+ * before the submit is sent, so that a callback can never come before its token is known.
+ * NULL for a poll, without a public URL, or when the store does not take the hash (then the
+ * job is followed by polling alone, as it always is as well). Borrowed until the next call
+ * on this thread. */
+static const char *webhook_url_for(struct worker *w, struct job *j)
+{
+    static _Thread_local char url[sizeof((struct config *)0)->public_url + 128];
+    char token[WEBHOOK_TOKEN_LEN + 1], hash[TOKEN_HASH_LEN + 1];
+    const char *public_url = worker_config(w)->public_url;
+    if (public_url[0] == '\0' || j->remote.step != REMOTE_STEP_SUBMIT)
+        return NULL;
+    webhook_token_new(token, hash);
+    struct job_update u = {.outcome = JOB_RUNNING, .progress = -1, .webhook_hash = hash};
+    if (webhook_url(url, sizeof url, public_url, j->g.provider, token) != 0 || worker_update(w, j, &u) != VG_OK)
+        return NULL;
+    return url;
+}
+
 /* What the provider functions need to build a request for this job. */
-static void fill_job(struct worker *w, const struct job *j, const struct catalog_route *r, struct remote_job *rj)
+static void fill_job(struct worker *w, struct job *j, const struct catalog_route *r, struct remote_job *rj)
 {
     const struct config *cfg = worker_config(w);
     bool image = j->g.start_image != NULL;
@@ -235,6 +256,7 @@ static void fill_job(struct worker *w, const struct job *j, const struct catalog
         .enhance_prompt = j->g.enhance_prompt,
         .start_image_url = j->g.start_image,
         .end_image_url = j->g.end_image,
+        .webhook_url = webhook_url_for(w, j),
     };
     provider_settings(j->remote.provider, cfg, &rj->base_url, &rj->api_key);
 }

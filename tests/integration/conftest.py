@@ -33,7 +33,7 @@ PREFIX = "/api/apps/video-generator"
 # Variables the server reads; never inherit them from the developer's shell.
 _SCRUB = (
     "MODELSLAB_API_KEY", "EDENAI_API_KEY", "DATABASE_URL", "REDIS_URL",
-    "MODELSLAB_BASE_URL", "EDENAI_BASE_URL",
+    "MODELSLAB_BASE_URL", "EDENAI_BASE_URL", "EDENAI_WEBHOOK_PUBLIC_KEY",
 )
 
 READY_TIMEOUT = 10.0   # seconds to wait for /healthz after start

@@ -114,6 +114,7 @@ BAD_CONFIG = [
     ("VIDGEN_LOG_LEVEL", "loud"),
     ("VIDGEN_ADMIN_CREDITS", "-5"),
     ("VIDGEN_ADMIN_CREDITS", "lots"),
+    ("EDENAI_WEBHOOK_PUBLIC_KEY", "/nonexistent/edenai-webhook.pub.pem"),
 ]
 
 
