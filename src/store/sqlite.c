@@ -313,11 +313,17 @@ static enum vg_err sq_migrate(struct store *base, int *applied_out, struct vg_er
                      "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
                      NULL, NULL, NULL) != SQLITE_OK)
         return sq_fail(s, sqlite3_errcode(s->db), err);
-    /* Embedded in name order (tools/embed.sh is given a sorted list), so NNN_ order. */
+    /* Embedded in name order (tools/embed.sh is given a sorted list), so NNN_ order. Two
+     * files with one number would apply only the first: a build error, refused here. */
+    int last = 0;
     for (const struct embedded_file *f = embedded_files; f->path; f++) {
         if (strncmp(f->path, MIGRATION_PREFIX, strlen(MIGRATION_PREFIX)) != 0)
             continue;
-        int version = atoi(f->path + strlen(MIGRATION_PREFIX));
+        int version = 0;
+        const char *name = f->path + strlen(MIGRATION_PREFIX);
+        if (sscanf(name, "%d_", &version) != 1 || version <= last)
+            return vg_fail(err, VG_ERR_INTERNAL, "", "migration %s does not follow number %d", name, last);
+        last = version;
         enum vg_err e = apply_migration(s, version, f, &applied, err);
         if (e)
             return e;

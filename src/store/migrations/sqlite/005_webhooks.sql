@@ -3,7 +3,7 @@
 -- leaked database leaks no callback URL. A callback with a known token makes its job due at
 -- once (the worker polls: the callback itself is never trusted). webhook_woken remembers one
 -- that came while a worker held the job, so that the worker's release does not push the next
--- poll back past it. (Numbered 004: 003 is taken by the worker's fair claims.)
+-- poll back past it.
 ALTER TABLE generations ADD COLUMN webhook_hash TEXT;
 ALTER TABLE generations ADD COLUMN webhook_woken INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX generations_webhook ON generations(webhook_hash) WHERE webhook_hash IS NOT NULL;
