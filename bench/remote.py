@@ -15,12 +15,13 @@ reference (bench/remote_curl.c), in the same run.
       submit, download, probe, thumbnail, complete), and the CPU each thread of vidgen spends
       per generation. Target >= 300/s.
 
-Usage: /usr/bin/python3 bench/remote.py        (about 2-3 minutes; make bench runs it)
+Usage: /usr/bin/python3 bench/remote.py        (about 1.5-2 minutes; make bench runs it)
 
 Settings (environment): BENCH_JOBS, BENCH_POLLS, BENCH_ETA, BENCH_INSTANT_JOBS,
 BENCH_TIMEOUT (180: seconds per vidgen run), BENCH_CONCURRENCY (1000: the reference's
 transfers at once, as the worker's WORKER_MAX_REMOTE), BENCH_QUIET_WAIT (30: seconds to wait
 for the machine to go quiet), BENCH_PERF (1: perf record of part (b), summary printed),
+BENCH_KEEP (1: keep the data directories, which are otherwise removed after a good run),
 VIDGEN_BIN (build/vidgen). Needs cc and the libcurl and jansson headers (make deps), ffmpeg
 (the MP4, made once by tests/fakes/common.py, the one the Python fakes serve). Exits 0
 whether or not the targets are met, 1 when something fails to run (a generation that does
@@ -37,6 +38,7 @@ import json
 import os
 import pathlib
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -57,6 +59,7 @@ TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", 180))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 1000))
 QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", 30))
 PERF = os.environ.get("BENCH_PERF") == "1"
+KEEP = os.environ.get("BENCH_KEEP") == "1"
 KEY = "ml-test-key"
 TICK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
@@ -138,13 +141,18 @@ def machine_busy():
 def wait_quiet():
     """Waits up to QUIET_WAIT s for the machine to be under 10 % busy; returns the share."""
     deadline = time.monotonic() + QUIET_WAIT
+    said = False
     while True:
         b0, t0 = machine_busy(), time.monotonic()
         time.sleep(1)
         share = (machine_busy() - b0) / (time.monotonic() - t0) / CORES
         if share < 0.10 or time.monotonic() > deadline:
+            if said:
+                log(f"  the machine is {share:.0%} busy: {'measuring' if share < 0.10 else 'measuring anyway'}")
             return share
-        log(f"  waiting for the machine to go quiet ({share:.0%} of {CORES} cores busy)")
+        if not said:
+            log(f"  waiting up to {QUIET_WAIT:.0f} s for the machine to go quiet ({share:.0%} of {CORES} cores busy)")
+            said = True
 
 
 def thread_roles(pid):
@@ -437,6 +445,8 @@ def main():
         rep = subprocess.run(["perf", "report", "-i", f"{tmp}/b/perf.data", "--no-children", "--sort", "dso",
                               "-g", "none", "--percent-limit", "1"], capture_output=True, text=True).stdout
         print("\n".join(line for line in rep.splitlines() if line.strip() and not line.startswith("#")))
+    if not KEEP:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report(a, ref, b, quiet):
@@ -510,5 +520,5 @@ if __name__ == "__main__":
     try:
         main()
     except Failed as e:
-        print(f"bench/remote.py: {e}", file=sys.stderr)
+        print(f"bench/remote.py: {e} (files kept in /tmp/vidgen-bench-remote-*)", file=sys.stderr)
         sys.exit(1)
