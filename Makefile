@@ -107,6 +107,7 @@ bench: bench-deps
 	sh bench/thumbnail.sh
 	/usr/bin/python3 bench/pipeline.py
 	/usr/bin/python3 bench/flood.py
+	/usr/bin/python3 bench/remote.py
 
 # libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each: the
 # generation request, the router, each provider's reply and webhook parsers, and Eden AI's
