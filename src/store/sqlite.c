@@ -120,11 +120,12 @@ static const char *const sql[SQ_COUNT] = {
                      "updated_at = ?3 WHERE id = ?1 "
                      "AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
     /* A callback that came while the job was held makes it due at once (SQ_WEBHOOK_WAKE). */
-    [SQ_JOB_WAIT] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, "
-                    "next_run_at = CASE WHEN webhook_woken THEN min(?4, ?3) ELSE ?4 END, webhook_woken = 0, "
-                    "phase = coalesce(?5, phase), progress = CASE WHEN ?6 < 0 THEN progress ELSE ?6 END, "
-                    "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
-                    "AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_WAIT] =
+        "UPDATE generations SET lease_owner = NULL, lease_until = NULL, "
+        "next_run_at = CASE WHEN webhook_woken THEN min(?4, ?3) ELSE ?4 END, webhook_woken = 0, "
+        "phase = coalesce(?5, phase), progress = CASE WHEN ?6 < 0 THEN progress ELSE ?6 END, "
+        "provider_job_id = coalesce(?7, provider_job_id), updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
+        "AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_COMPLETE] = "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, "
                         "output_path = ?4, thumbnail_path = ?5, video_width = ?6, video_height = ?7, "
                         "video_seconds = ?8, error_message = NULL, completed_at = ?3, updated_at = ?3, "

@@ -185,6 +185,7 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
         sqlite3_bind_int64(st, 4, u->next_run_at);
         sq_bind_text(st, 5, u->phase);
         sqlite3_bind_int(st, 6, u->progress);
+        sq_bind_text(st, 7, u->provider_job_id);
         break;
     case JOB_COMPLETED:
         sq_bind_text(st, 4, u->output_path);

@@ -160,7 +160,7 @@ struct job_update {
     int64_t next_run_at;                      /* JOB_RETRY, JOB_WAIT */
     int progress;                             /* -1 = unchanged */
     const char *phase;                        /* JOB_RUNNING, JOB_WAIT, JOB_RETRY: NULL = unchanged */
-    const char *provider_job_id;              /* NULL = unchanged */
+    const char *provider_job_id;              /* JOB_RUNNING, JOB_WAIT: NULL = unchanged */
     const char *webhook_hash;                 /* JOB_RUNNING: this submit's callback token, hashed; NULL = unchanged */
     const char *message;                      /* JOB_RETRY / JOB_FAILED: readable reason */
     const char *output_path, *thumbnail_path; /* JOB_COMPLETED */

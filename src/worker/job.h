@@ -41,6 +41,7 @@ struct job {
     bool on_pool; /* a pool thread has it (render, finalize) until it comes back by the inbox */
     struct job_update end;
     char end_message[512];
+    char end_provider_job_id[128];
     struct job_output out;
     struct remote_task remote; /* kind JOBS_REMOTE */
     struct job *next;          /* inbox link */

@@ -273,8 +273,10 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
                  : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
     if (rc != 0)
         return fail(w, j, "%s cannot take this generation: %s", err);
+    /* Nothing was sent: a submit goes back to "queued", so that it is not taken for one in doubt. */
     if (send_request(w, j) != 0)
-        return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
+        return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL,
+                       "cannot start a transfer", -1);
 }
 
 /* Whether the provider may be sent this job's next request now: a token from its bucket,
@@ -421,15 +423,18 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
     case REMOTE_SUCCEEDED: {
         if (r->job_id[0] == '\0' && r->state == REMOTE_RUNNING)
             return fail(w, j, "%s accepted the job but gave no id to follow it by (%s)", "");
-        struct job_update u = {.outcome = JOB_RUNNING,
-                               .progress = 5,
-                               .phase = "polling",
-                               .provider_job_id = r->job_id[0] ? r->job_id : "-"};
-        if (worker_update(w, j, &u) != VG_OK)
-            return; /* the lease is lost; the new holder polls */
-        if (r->state == REMOTE_SUCCEEDED)
+        const char *id = r->job_id[0] ? r->job_id : "-"; /* "-": succeeded at once, nothing to poll by */
+        struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = id};
+        if (r->state == REMOTE_SUCCEEDED && worker_update(w, j, &u) == VG_OK)
             return download(w, j, r->video_url);
-        return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL, r->progress);
+        /* The job id goes with the release, which is written again until the store takes it:
+         * a submit the provider took is never left in doubt by a passing store error. */
+        u = (struct job_update){.outcome = JOB_WAIT,
+                                .next_run_at = next_poll_at(j, r, now),
+                                .phase = "polling",
+                                .progress = 5,
+                                .provider_job_id = id};
+        return worker_end(w, j, &u);
     }
     case REMOTE_RETRY:
         if (rc == CURLE_OK && status == 429) { /* "wait", not a fault: no attempt spent */

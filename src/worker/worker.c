@@ -162,9 +162,13 @@ void worker_end(struct worker *w, struct job *j, const struct job_update *u)
     j->ending = true;
     j->end = *u;
     j->end.progress = u->outcome == JOB_WAIT ? u->progress : -1;
-    if (u->message) {
+    if (u->message) { /* copied: the write may be retried after the caller's strings are gone */
         snprintf(j->end_message, sizeof j->end_message, "%s", u->message);
         j->end.message = j->end_message;
+    }
+    if (u->provider_job_id) {
+        snprintf(j->end_provider_job_id, sizeof j->end_provider_job_id, "%s", u->provider_job_id);
+        j->end.provider_job_id = j->end_provider_job_id;
     }
     if (u->outcome == JOB_FAILED)
         log_warn("worker: generation %s failed: %s", j->g.id, u->message);
