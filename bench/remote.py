@@ -243,7 +243,9 @@ def others_share(a, b):
 def vidgen_env(tmp, port, fake):
     return dict(os.environ, VIDGEN_ADDR=f"127.0.0.1:{port}", VIDGEN_DATA_DIR=f"{tmp}/data",
                 VIDGEN_ACCESS_LOG="off", VIDGEN_ADMIN_CREDITS="1000000000", VIDGEN_LOG_LEVEL="info",
-                MODELSLAB_API_KEY=KEY, MODELSLAB_BASE_URL=fake.base_url)
+                MODELSLAB_API_KEY=KEY, MODELSLAB_BASE_URL=fake.base_url,
+                # the bench measures the worker, not the per-provider limits: open them wide
+                MODELSLAB_MAX_IN_FLIGHT="100000", MODELSLAB_REQUESTS_PER_MINUTE="600000")
 
 
 def start_serve(tmp, env, args=()):

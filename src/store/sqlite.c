@@ -73,7 +73,8 @@ static const char *const sql[SQ_COUNT] = {
                                      "AND (lease_until IS NULL OR lease_until < ?3) RETURNING " GENERATION_COLS,
     /* A job waiting between polls is made due at once: its next claim ends it. */
     [SQ_GENERATION_CANCEL_FLAG] = "UPDATE generations SET cancel_requested = 1, updated_at = ?3, "
-                                  "next_run_at = min(next_run_at, ?3) "
+                                  "next_run_at = CASE WHEN lease_until >= ?3 THEN next_run_at "
+                                  "ELSE min(next_run_at, ?3) END "
                                   "WHERE user_id = ?1 AND id = ?2 AND status IN ('pending', 'processing') "
                                   "RETURNING " GENERATION_COLS,
     [SQ_GENERATION_DELETE] = "DELETE FROM generations WHERE user_id = ? AND id = ? "
@@ -89,13 +90,18 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_REFUND_EXISTS] = "SELECT 1 FROM credit_ledger WHERE generation_id = ? AND kind = 'refund'",
     /* An attempt is counted when an expired lease is taken over (its holder died or hung),
      * not when a released job is claimed again. */
-    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, "
+    /* Both by index (migration 006): the user served least recently who has a due job of the
+     * kind, then that user's oldest one. A held job is not due: its next_run_at is its lease's
+     * expiry. */
+    [SQ_CLAIM_USER] = "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM generations g "
+                      "WHERE g.user_id = u.id AND (g.provider = 'local') = ?2 AND g.next_run_at <= ?1 "
+                      "AND g.status IN ('pending', 'processing')) ORDER BY u.last_claim_at LIMIT 1",
+    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, next_run_at = ?2 + ?3, "
                      "attempts = attempts + (lease_owner IS NOT NULL), "
-                     "status = 'processing', updated_at = ?2 WHERE id = (SELECT g.id FROM generations g "
-                     "JOIN users u ON u.id = g.user_id WHERE g.status IN ('pending', 'processing') "
-                     "AND g.next_run_at <= ?2 AND (g.lease_until IS NULL OR g.lease_until < ?2) "
-                     "AND (g.provider = 'local') = ?4 ORDER BY u.last_claim_at, g.next_run_at, g.id LIMIT 1) "
-                     "RETURNING " GENERATION_COLS,
+                     "status = 'processing', updated_at = ?2 WHERE id = (SELECT id FROM generations "
+                     "WHERE user_id = ?5 AND (provider = 'local') = ?4 AND next_run_at <= ?2 "
+                     "AND status IN ('pending', 'processing') AND (lease_until IS NULL OR lease_until < ?2) "
+                     "ORDER BY next_run_at LIMIT 1) RETURNING " GENERATION_COLS,
     [SQ_USER_CLAIMED] = "UPDATE users SET last_claim_at = ?2 WHERE id = ?1",
     [SQ_PROVIDER_QUEUED] = "SELECT count(*) FROM generations WHERE provider = ? "
                            "AND status IN ('pending', 'processing') AND provider_job_id IS NULL",
@@ -107,10 +113,9 @@ static const char *const sql[SQ_COUNT] = {
                       "open_until = ?6",
     [SQ_PROVIDER_IN_FLIGHT] = "SELECT count(*) FROM generations WHERE provider = ? AND status = 'processing' "
                               "AND provider_job_id IS NOT NULL",
-    [SQ_JOB_NEXT_DUE] = "SELECT min(CASE WHEN lease_until > next_run_at THEN lease_until ELSE next_run_at END) "
-                        "FROM generations WHERE status IN ('pending', 'processing') "
-                        "AND (lease_owner IS NULL OR lease_owner <> ?1)",
-    [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, progress = CASE WHEN ?5 < 0 THEN progress "
+    [SQ_JOB_NEXT_DUE] = "SELECT min(next_run_at) FROM generations WHERE status IN ('pending', 'processing')",
+    [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, next_run_at = ?3 + ?4, progress = CASE WHEN ?5 < "
+                       "0 THEN progress "
                        "ELSE ?5 END, phase = coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "
                        "webhook_hash = coalesce(?8, webhook_hash), "
                        "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' "

@@ -7,10 +7,30 @@
 
 #include "store/sqlite_internal.h"
 
-/* The claim proper: the due job of the user served least recently (fairness, DESIGN §6). */
+/* The user served least recently who has a due job of `kind` (fairness, DESIGN §6). */
+static enum vg_err next_user(struct sqlite_store *s, int64_t now, enum job_kind kind, char user[ID_LEN + 1],
+                             struct vg_error *err)
+{
+    sqlite3_stmt *st = sq_stmt(s, SQ_CLAIM_USER, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int(st, 2, kind == JOBS_LOCAL);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sq_text_copy(st, 0, user, ID_LEN + 1);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? VG_OK : rc == SQLITE_DONE ? VG_ERR_NOT_FOUND : sq_fail(s, rc, err);
+}
+
+/* The claim proper: that user's oldest due job of `kind`. */
 static enum vg_err claim_step(struct sqlite_store *s, const char *owner, int64_t now, int64_t lease_ms,
                               enum job_kind kind, struct generation *out, struct vg_error *err)
 {
+    char user[ID_LEN + 1];
+    enum vg_err e = next_user(s, now, kind, user, err);
+    if (e != VG_OK)
+        return e;
     sqlite3_stmt *st = sq_stmt(s, SQ_JOB_CLAIM, err);
     if (st == NULL)
         return VG_ERR_INTERNAL;
@@ -18,8 +38,8 @@ static enum vg_err claim_step(struct sqlite_store *s, const char *owner, int64_t
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, lease_ms);
     sqlite3_bind_int(st, 4, kind == JOBS_LOCAL);
+    sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    enum vg_err e = VG_OK;
     if (rc == SQLITE_ROW)
         sq_read_generation(st, out);
     else
@@ -129,7 +149,6 @@ enum vg_err sq_job_next_due(struct store *base, int64_t *at_ms, struct vg_error 
     sqlite3_stmt *st = sq_stmt(s, SQ_JOB_NEXT_DUE, err);
     if (st == NULL)
         return VG_ERR_INTERNAL;
-    sqlite3_bind_text(st, 1, "", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     *at_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
