@@ -204,6 +204,17 @@ enum vg_err sq_commit(struct sqlite_store *s, struct vg_error *err)
     return e;
 }
 
+enum vg_err sq_end_with_generation(struct sqlite_store *s, enum vg_err e, struct generation *out, struct vg_error *err)
+{
+    if (e != VG_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    if ((e = sq_commit(s, err)) != VG_OK && out)
+        generation_free(out);
+    return e;
+}
+
 void sq_rollback(struct sqlite_store *s)
 {
     if (!sqlite3_get_autocommit(s->db))

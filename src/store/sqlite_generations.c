@@ -202,13 +202,7 @@ enum vg_err sq_generation_create(struct store *base, const struct generation_new
         (e = remember_key(s, in, id, now, err)) != VG_OK)
         generation_free(out);
 done:
-    if (e != VG_OK) {
-        sq_rollback(s);
-        return e;
-    }
-    if ((e = sq_commit(s, err)) != VG_OK)
-        generation_free(out);
-    return e;
+    return sq_end_with_generation(s, e, out, err);
 }
 
 enum vg_err sq_generation_page(struct store *base, const struct generation_query *q, struct generation_list *out,
@@ -280,13 +274,7 @@ enum vg_err sq_generation_cancel(struct store *base, const char *user_id, const 
             e = VG_ERR_CONFLICT;
         }
     }
-    if (e != VG_OK) {
-        sq_rollback(s);
-        return e;
-    }
-    if ((e = sq_commit(s, err)) != VG_OK)
-        generation_free(out);
-    return e;
+    return sq_end_with_generation(s, e, out, err);
 }
 
 enum vg_err sq_generation_delete(struct store *base, const char *user_id, const char *id, struct generation *out,

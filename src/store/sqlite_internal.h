@@ -84,6 +84,9 @@ sqlite3_stmt *sq_stmt(struct sqlite_store *s, enum sq_stmt which, struct vg_erro
 enum vg_err sq_begin(struct sqlite_store *s, struct vg_error *err);
 enum vg_err sq_commit(struct sqlite_store *s, struct vg_error *err);
 void sq_rollback(struct sqlite_store *s);
+/* Ends a transaction that hands a generation back: commits when `e` is VG_OK, else rolls
+ * back; when the commit fails, frees *out (may be NULL). Returns the final verdict. */
+enum vg_err sq_end_with_generation(struct sqlite_store *s, enum vg_err e, struct generation *out, struct vg_error *err);
 
 /* Maps an sqlite3 result code to an error (constraint → conflict, busy → unavailable). */
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err);

@@ -71,13 +71,7 @@ enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms
     if ((e = claim_step(s, owner, now, lease_ms, kind, out, err)) == VG_OK &&
         (e = mark_served(s, out->user_id, now, err)) != VG_OK)
         generation_free(out);
-    if (e != VG_OK) {
-        sq_rollback(s);
-        return e;
-    }
-    if ((e = sq_commit(s, err)) != VG_OK)
-        generation_free(out);
-    return e;
+    return sq_end_with_generation(s, e, out, err);
 }
 
 static enum vg_err count_of(struct sqlite_store *s, enum sq_stmt which, const char *provider, long *n,
@@ -263,14 +257,7 @@ enum vg_err sq_job_update(struct store *base, const char *id, const char *owner,
     else
         generation_free(&g);
 done:
-    if (e != VG_OK) {
-        sq_rollback(s);
-        return e;
-    }
-    e = sq_commit(s, err);
-    if (e != VG_OK && out)
-        generation_free(out);
-    return e;
+    return sq_end_with_generation(s, e, out, err);
 }
 
 enum vg_err sq_webhook_wake(struct store *base, const char *provider, const char *token_hash,
