@@ -6,6 +6,7 @@
 #define VIDGEN_API_API_H
 
 #include <h2o.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "core/catalog.h"
@@ -58,5 +59,8 @@ void *api_thread_init(int index, h2o_context_t *ctx, void *arg);
 void api_thread_stopping(void *thread, void *arg);
 void api_thread_done(void *thread, void *arg);
 int api_handle(h2o_req_t *req, void *thread);
+/* http_server_config.defers_body: whether the route of `method` `path` reads its body
+ * itself (API_DEFER_BODY). */
+bool api_defers_body(const char *method, size_t method_len, const char *path, size_t path_len);
 
 #endif

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "core/err.h"
 #include "core/token.h"
+#include "http/body.h"
 #include "http/router.h"
 #include "store/store.h"
 
@@ -18,6 +19,8 @@ struct api_call {
     struct route_match match;
     struct user user;                    /* filled when the route needs auth */
     char token_hash[TOKEN_HASH_LEN + 1]; /* the hash of its API token (core/token.h), likewise */
+    bool body_deferred;                  /* the body is unread (API_DEFER_BODY): read it with body */
+    struct http_body body;
 };
 
 typedef int (*api_handler)(struct api_call *c);
@@ -25,6 +28,9 @@ typedef int (*api_handler)(struct api_call *c);
 /* Route flags. */
 #define API_AUTH 1u /* Authorization: Bearer required */
 #define API_BODY 2u /* a JSON object body expected */
+/* The handler runs on the head alone and reads a body larger than API_MAX_BODY itself
+ * (http/body.h); h2o's limit still applies when the body comes chunked or over HTTP/2. */
+#define API_DEFER_BODY 4u
 
 /* Sends `len` bytes that live at least as long as the request (pool or static memory)
  * with a Content-Length. Returns 0. */

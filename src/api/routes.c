@@ -42,8 +42,21 @@ static const struct route routes[] = {
     R("GET", "/download/:id", api_generation_download, API_AUTH),
     R("HEAD", "/download/:id", api_generation_download, API_AUTH),
     /* No Authorization: the token in the path is the credential (core/webhook.h). */
-    R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY),
+    R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY),
 };
+
+bool api_defers_body(const char *method, size_t method_len, const char *path, size_t path_len)
+{
+    const char *query = memchr(path, '?', path_len);
+    if (query != NULL)
+        path_len = (size_t)(query - path);
+    if (path_len < sizeof API_PREFIX - 1 || memcmp(path, API_PREFIX, sizeof API_PREFIX - 1) != 0)
+        return false;
+    struct route_match m;
+    return router_match(routes, sizeof routes / sizeof routes[0], method, method_len, path + sizeof API_PREFIX - 1,
+                        path_len - (sizeof API_PREFIX - 1), &m) == ROUTER_FOUND &&
+           (m.route->flags & API_DEFER_BODY);
+}
 
 static bool is_ows(char ch)
 {
@@ -106,6 +119,7 @@ int api_handle(h2o_req_t *req, void *thread)
 {
     struct api_call c = {.req = req, .t = thread};
     struct vg_error err;
+    c.body_deferred = http_body_deferred(req, &c.body);
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     const char *path = req->path.base;
 

@@ -12,9 +12,18 @@
  *
  * Every outcome gets the same reply — a wrong token, another generation's token, a bad
  * signature, a replay after the job ended, garbage, an unknown provider, a store error —
- * so that a caller cannot tell which check failed or whether a token exists. The body is
- * bounded by the server (API_MAX_BODY, refused with 413 before it is read). */
+ * so that a caller cannot tell which check failed or whether a token exists.
+ *
+ * Eden AI's callbacks carry the video itself, in base64, so this route reads its body
+ * itself (API_DEFER_BODY) rather than within h2o's 64 KB: up to WEBHOOK_MAX_BODY (as a poll
+ * reply may be, worker/remote_job.c), a larger one refused with 413 before it is read. A
+ * body is kept only when the URL's token is one vidgen gave out for a job that has not
+ * ended, and within WEBHOOK_BUFFER_BUDGET for all callbacks being read at once; any other
+ * is read and dropped (the same reply: an unknown token, as garbage; past the budget,
+ * polling covers the job), so that strangers cannot make the server hold their bodies. */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/handlers.h"
@@ -87,7 +96,14 @@ static const char *wake(struct api_call *c, const struct provider *p, char *why,
     return NULL;
 }
 
-int api_webhook(struct api_call *c)
+#define WEBHOOK_MAX_BODY (64u << 20)
+#define WEBHOOK_MAX_BODY_TEXT "64 MB"
+#define WEBHOOK_BUFFER_BUDGET (128u << 20)
+
+static atomic_size_t buffered; /* bytes reserved by callbacks being read, all threads */
+
+/* Checks the callback in c->req->entity and gives the one reply. */
+static int answer(struct api_call *c)
 {
     char buf[sizeof((struct remote_reply *)0)->message];
     const char *provider = api_param(c, "provider");
@@ -95,4 +111,82 @@ int api_webhook(struct api_call *c)
     if (why != NULL)
         log_debug("webhook: %.32s: ignored: %s", provider, why);
     return acknowledge(c);
+}
+
+/* A callback whose body is being read (allocated in the request's pool). */
+struct webhook_read {
+    struct api_call c;
+    char *bytes; /* owned: NULL when the body is dropped */
+    size_t len;
+};
+
+static int on_data(void *arg, const char *bytes, size_t len)
+{
+    struct webhook_read *w = arg;
+    if (w->bytes != NULL)
+        memcpy(w->bytes + w->len, bytes, len);
+    w->len += len;
+    return 0;
+}
+
+static void on_end(void *arg, enum http_body_end end)
+{
+    struct webhook_read *w = arg;
+    if (end != HTTP_BODY_COMPLETE)
+        api_fail_with(&w->c, VG_ERR_BAD_REQUEST, "", "the request body did not arrive whole");
+    else {
+        w->c.req->entity = w->bytes != NULL ? h2o_iovec_init(w->bytes, w->len) : h2o_iovec_init("", 0);
+        answer(&w->c);
+    }
+    if (w->bytes != NULL) {
+        free(w->bytes);
+        atomic_fetch_sub(&buffered, w->c.body.length);
+    }
+}
+
+/* Reserves room for `len` more bytes within the budget; false when there is none. */
+static bool reserve(size_t len)
+{
+    size_t now = atomic_load(&buffered);
+    do {
+        if (now + len > WEBHOOK_BUFFER_BUDGET)
+            return false;
+    } while (!atomic_compare_exchange_weak(&buffered, &now, now + len));
+    return true;
+}
+
+/* Where the body of a callback goes: a buffer when its token is live and the budget has
+ * room, else NULL (read and dropped). */
+static char *body_buffer(struct api_call *c)
+{
+    char hash[TOKEN_HASH_LEN + 1];
+    struct vg_error err;
+    size_t len = c->body.length;
+    if (webhook_token_hash(api_param(c, "token"), hash) != 0 ||
+        store_webhook_known(c->t->store, api_param(c, "provider"), hash, &err) != VG_OK)
+        return NULL;
+    if (!reserve(len)) {
+        log_warn("webhook: a %zu-byte callback is read and dropped: callbacks being read hold the budget "
+                 "(the job is polled on its schedule)",
+                 len);
+        return NULL;
+    }
+    char *bytes = malloc(len);
+    if (bytes == NULL)
+        atomic_fetch_sub(&buffered, len);
+    return bytes;
+}
+
+int api_webhook(struct api_call *c)
+{
+    static const struct http_body_reader reader = {on_data, on_end};
+    if (!c->body_deferred)
+        return answer(c);
+    if (c->body.length > WEBHOOK_MAX_BODY)
+        return api_fail_with(c, VG_ERR_TOO_LARGE, "",
+                             "a callback body may be at most " WEBHOOK_MAX_BODY_TEXT " on this server");
+    struct webhook_read *w = h2o_mem_alloc_pool(&c->req->pool, sizeof *w);
+    *w = (struct webhook_read){.c = *c, .bytes = body_buffer(c)};
+    http_body_read(c->req, &c->body, &reader, w);
+    return 0;
 }

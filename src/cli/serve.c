@@ -95,6 +95,7 @@ static int serve(const struct config *cfg, struct api *api, bool with_worker)
         .thread_stopping = api_thread_stopping,
         .thread_done = api_thread_done,
         .on_request = api_handle,
+        .defers_body = api_defers_body,
         .arg = api,
     };
     if (http_server_check_address(cfg->host, cfg->port) != 0)

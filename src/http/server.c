@@ -223,6 +223,7 @@ static void setup_globalconf(struct server *srv, const struct http_server_config
 {
     h2o_config_init(&srv->globalconf);
     srv->globalconf.max_request_entity_size = cfg->max_body;
+    http_head_init(cfg->defers_body);
     srv->globalconf.http1.upgrade_to_http2 = cfg->http2_cleartext;
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("vidgen"));
     h2o_hostconf_t *host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);

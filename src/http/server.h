@@ -10,6 +10,8 @@
 #include <h2o.h>
 #include <stddef.h>
 
+#include "http/head.h"
+
 /* A request h2o refuses itself before any handler runs (a body over max_body: 413; a
  * malformed request: 400; an unknown Expect: 417) is redirected internally to GET
  * HTTP_SERVER_ERROR_PREFIX "<status>", so that on_request can answer it in its own format;
@@ -35,6 +37,8 @@ struct http_server_config {
     void (*thread_done)(void *data, void *arg);
     /* h2o handler contract: return 0 once a response is started, -1 to decline. */
     int (*on_request)(h2o_req_t *req, void *thread_data);
+    /* Routes whose handler reads its body itself (http/head.h, http/body.h); may be NULL. */
+    http_head_defers_body defers_body;
     void *arg;
 };
 

@@ -148,6 +148,8 @@ static const char *const sql[SQ_COUNT] = {
                         "webhook_woken = CASE WHEN lease_until >= ?4 THEN 1 ELSE webhook_woken END "
                         "WHERE webhook_hash = ?1 AND provider = ?2 AND provider_job_id = ?3 "
                         "AND status IN ('pending', 'processing') RETURNING id",
+    [SQ_WEBHOOK_KNOWN] = "SELECT 1 FROM generations WHERE webhook_hash = ?1 AND provider = ?2 "
+                         "AND status IN ('pending', 'processing')",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -393,6 +395,7 @@ static const struct store_ops ops = {
     .job_lease = sq_job_lease,
     .job_update = sq_job_update,
     .webhook_wake = sq_webhook_wake,
+    .webhook_known = sq_webhook_known,
 };
 
 struct store *sqlite_store_open(const char *path, char *err, size_t errlen)

@@ -62,6 +62,7 @@ enum sq_stmt {
     SQ_JOB_END,
     SQ_JOB_LEASE,
     SQ_WEBHOOK_WAKE,
+    SQ_WEBHOOK_KNOWN,
     SQ_COUNT
 };
 
@@ -178,6 +179,7 @@ enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *er
 enum vg_err sq_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
 enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,
                           struct generation *out, struct vg_error *err);
+enum vg_err sq_webhook_known(struct store *s, const char *provider, const char *token_hash, struct vg_error *err);
 enum vg_err sq_webhook_wake(struct store *s, const char *provider, const char *token_hash, const char *provider_job_id,
                             char id[ID_LEN + 1], struct vg_error *err);
 

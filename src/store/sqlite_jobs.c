@@ -260,6 +260,20 @@ done:
     return sq_end_with_generation(s, e, out, err);
 }
 
+enum vg_err sq_webhook_known(struct store *base, const char *provider, const char *token_hash, struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_WEBHOOK_KNOWN, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum vg_err e = rc == SQLITE_ROW ? VG_OK : rc == SQLITE_DONE ? VG_ERR_NOT_FOUND : sq_fail(s, rc, err);
+    sqlite3_reset(st);
+    return e;
+}
+
 enum vg_err sq_webhook_wake(struct store *base, const char *provider, const char *token_hash,
                             const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err)
 {

@@ -238,6 +238,7 @@ struct store_ops {
                               struct generation *out, struct vg_error *err);
     enum vg_err (*webhook_wake)(struct store *s, const char *provider, const char *token_hash,
                                 const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err);
+    enum vg_err (*webhook_known)(struct store *s, const char *provider, const char *token_hash, struct vg_error *err);
 };
 
 struct store {
@@ -459,6 +460,15 @@ static inline enum vg_err store_webhook_wake(struct store *s, const char *provid
                                              const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err)
 {
     return s->ops->webhook_wake(s, provider, token_hash, provider_job_id, id, err);
+}
+
+/* VG_OK when a generation served by `provider` that has not ended holds the callback token
+ * hashing to `token_hash`, else VG_ERR_NOT_FOUND: lets a callback's body be dropped unread
+ * when its URL is not one vidgen gave out. */
+static inline enum vg_err store_webhook_known(struct store *s, const char *provider, const char *token_hash,
+                                              struct vg_error *err)
+{
+    return s->ops->webhook_known(s, provider, token_hash, err);
 }
 
 void project_free(struct project *p);

@@ -17,6 +17,7 @@ Bounds stated here (see bench/README.md for measured figures):
 import os
 import pathlib
 import signal
+import json
 import socket
 import threading
 import time
@@ -358,6 +359,106 @@ def test_two_authorization_headers_are_400_at_once(flood_server):
                                             f"Authorization: Bearer {token}\r\n\r\n").encode())
     assert data.startswith(b"HTTP/1.1 400"), data
     assert b"one Authorization header" in data
+
+
+
+# -- request framing ---------------------------------------------------------------------
+
+def read_responses(sock, count, timeout=3.0):
+    """Reads `count` HTTP/1.1 responses (each with a Content-Length) from `sock`; fewer when
+    the server closes first. Returns [(status, headers dict, body)]."""
+    sock.settimeout(timeout)
+    data, out = b"", []
+    while len(out) < count:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            lines = data[:end].decode().split("\r\n")
+            headers = {k.lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
+            n = int(headers.get("content-length", 0))
+            if len(data) >= end + 4 + n:
+                out.append((int(lines[0].split()[1]), headers, data[end + 4:end + 4 + n]))
+                data = data[end + 4 + n:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return out
+
+
+@pytest.mark.parametrize("framing", [
+    "Content-Length: 10\r\nContent-Length: 5",         # the first is the larger: h2o used to wait for it
+    "Content-Length: 5\r\nContent-Length: 10",
+    "Content-Length: 5\r\nTransfer-Encoding: chunked",  # RFC 9112 §6.3: a smuggling attempt
+    "Transfer-Encoding: chunked\r\nContent-Length: 5",
+])
+def test_conflicting_body_lengths_are_400_at_once(flood_server, framing):
+    data, _ = raw_request(flood_server, (f"POST {PREFIX}/estimate-credits HTTP/1.1\r\nHost: x\r\n"
+                                         f"Content-Type: application/json\r\n{framing}\r\n\r\n{{}}   ").encode())
+    assert data.startswith(b"HTTP/1.1 400"), data
+    assert b"malformed HTTP request" in data and b"connection: close" in data.lower()
+
+
+def test_the_same_content_length_twice_is_accepted(flood_server):
+    body = json.dumps({"modelId": "local-preview", "duration": 5}).encode()
+    data, _ = raw_request(flood_server, (f"POST {PREFIX}/estimate-credits HTTP/1.1\r\nHost: x\r\n"
+                                         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                                         f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    assert data.startswith(b"HTTP/1.1 200"), data
+
+
+def webhook_post(body_len, token="no-such-token", extra=""):
+    return (f"POST {PREFIX}/webhooks/modelslab/{token} HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {body_len}\r\n{extra}\r\n").encode()
+
+
+def test_a_route_that_reads_its_own_body_refuses_one_over_its_limit_before_it_is_sent(flood_server):
+    # The callback route takes bodies past h2o's 64 KB (Eden AI's carry the video), up to
+    # 64 MB: a larger one is refused on its head alone, while the client has sent none of it.
+    data, _ = raw_request(flood_server, webhook_post(65 << 20))
+    assert data.startswith(b"HTTP/1.1 413"), data
+    assert b"at most 64 MB" in data
+
+
+def test_bodies_read_by_their_handler_leave_the_connection_usable_for_pipelined_requests(flood_server):
+    # Two callbacks of 200 KB and a GET, sent back to back on one connection: the handler
+    # takes exactly its body from the input, and what follows is the next request.
+    big = b'{"status":"success","pad":"' + b"x" * 200_000 + b'"}'
+    sock = socket.create_connection(("127.0.0.1", flood_server.port), timeout=5)
+    try:
+        sock.sendall(webhook_post(len(big)) + big + webhook_post(len(big)) + big +
+                     f"GET {PREFIX}/models HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        replies = read_responses(sock, 3)
+    finally:
+        sock.close()
+    assert [r[0] for r in replies] == [200, 200, 200], replies
+    assert replies[0][2] == replies[1][2] == b'{"success":true}'
+    assert json.loads(replies[2][2])["models"]
+
+
+def test_a_client_cannot_pass_off_its_own_deferred_body_header(flood_server):
+    # vidgen's internal header, sent by a client with a made-up offset, is dropped: the body
+    # is read by h2o as usual and the connection stays open for the next request.
+    body = json.dumps({"modelId": "local-preview", "duration": 5}).encode()
+    sock = socket.create_connection(("127.0.0.1", flood_server.port), timeout=5)
+    try:
+        for _ in range(2):
+            sock.sendall((f"POST {PREFIX}/estimate-credits HTTP/1.1\r\nHost: x\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                          f"X-Vidgen-Deferred-Body: 999999 3\r\n\r\n").encode() + body)
+            [(status, headers, reply)] = read_responses(sock, 1)
+            assert status == 200 and json.loads(reply)["estimate"], reply
+            assert headers.get("connection") != "close"
+    finally:
+        sock.close()
+
+
+def test_a_client_leaving_in_the_middle_of_a_read_body_harms_nothing(flood_server):
+    for _ in range(20):
+        sock = socket.create_connection(("127.0.0.1", flood_server.port), timeout=5)
+        sock.sendall(webhook_post(500_000) + b"{" * 100_000)
+        sock.close()
+    assert flood_server.api("GET", "/models").status == 200
 
 
 # -- graceful stop ------------------------------------------------------------------------

@@ -183,6 +183,36 @@ def test_an_eden_ai_callback_signed_with_its_key_completes_the_job(hooked, eden)
     assert len(eden.requests("video")) == 1
 
 
+
+def test_an_eden_ai_callback_far_past_64_kb_is_read_whole_and_taken(hooked, eden):
+    # Eden AI's callbacks carry the video in base64: a real one is megabytes, past h2o's
+    # 64 KB. This one is 3 MB, signed over all of it; the signature only verifies if vidgen
+    # read every byte, and only then does it make the job due (the log line).
+    eden.plan(after=3.0, webhooks=0)
+    eden.script("poll", edenai.rate_limited(15))
+    gen = submit(hooked, "nova-reel")
+    wait_until("the first poll", lambda: [r.status for r in eden.requests("poll")] == [429])
+    wait_until("the job's end at Eden AI", lambda: eden.last_job.ended)
+    waiting_between_polls(hooked, gen["id"])
+    job = eden.last_job
+    payload = eden._payload(job)
+    payload["original_response"] = {"frames": "A" * (3 << 20)}
+    body, headers = edenai._webhook_message(payload, edenai.sign(payload))
+    r = post(hooked, callback_url(hooked, eden, job), body, headers)
+    assert r.status == 200 and json.loads(r.body) == {"success": True}
+    wait_until("the callback taken", lambda: f"generation {gen['id']}: Eden AI called back" in hooked.stderr_text())
+    done = wait_for(hooked, hooked.token, gen["id"], timeout=30)
+    assert done["status"] == "completed", done
+    assert len(eden.requests("video")) == 1
+
+
+def test_a_large_callback_to_an_unknown_token_is_read_and_answered_alike(hooked):
+    # A stranger's megabytes are read and dropped (no live token): the same reply as any callback.
+    body = b'{"job_id":"x","status":"success","pad":"' + b"x" * (5 << 20) + b'"}'
+    for token in ["A" * 43, "not-a-token"]:
+        r = post(hooked, f"{hooked.public_url}{PREFIX}/webhooks/edenai/{token}", body)
+        assert r.status == 200 and json.loads(r.body) == {"success": True}
+
 # -- duplicates and forgeries ------------------------------------------------------------------------
 
 def test_a_callback_delivered_twice_completes_the_job_once(hooked, ml):

@@ -484,3 +484,26 @@ Test(webhook_store, a_callback_for_a_job_that_ended_changes_nothing)
     free(before), free(after);
     teardown(&f);
 }
+
+Test(webhook_store, a_token_is_known_only_for_its_provider_while_its_job_has_not_ended)
+{
+    struct fixture f;
+    char token[WEBHOOK_TOKEN_LEN + 1], hash[TOKEN_HASH_LEN + 1], token2[WEBHOOK_TOKEN_LEN + 1],
+        hash2[TOKEN_HASH_LEN + 1];
+    struct vg_error e;
+    setup(&f);
+    webhook_token_new(token, hash);
+    webhook_token_new(token2, hash2);
+    submitted(&f, f.gen, "w:1", "111", hash);
+    submitted(&f, f.other, "w:0", "000", NULL);
+    cr_expect_eq(store_webhook_known(f.s, "modelslab", hash, &e), VG_OK, "%s", e.message);
+    cr_expect_eq(store_webhook_known(f.s, "edenai", hash, &e), VG_ERR_NOT_FOUND, "another provider's");
+    cr_expect_eq(store_webhook_known(f.s, "modelslab", hash2, &e), VG_ERR_NOT_FOUND, "a token never given");
+    char id[ID_LEN + 1];
+    cr_assert_eq(store_webhook_wake(f.s, "modelslab", hash, "111", id, &e), VG_OK); /* due now */
+    claim(&f, f.gen, "w:2");
+    update(&f, f.gen, "w:2",
+           (struct job_update){.outcome = JOB_COMPLETED, .output_path = "videos/x.mp4", .thumbnail_path = "t/x.jpg"});
+    cr_expect_eq(store_webhook_known(f.s, "modelslab", hash, &e), VG_ERR_NOT_FOUND, "the job has ended");
+    teardown(&f);
+}
