@@ -49,10 +49,12 @@ static int match_pattern(const char *pattern, const char *seg[], const size_t se
         size_t namelen = plen[i] - 1;
         if (out->n_params == ROUTER_MAX_PARAMS || used + namelen + seglen[i] + 2 > sizeof out->buf)
             return 0;
-        out->param_names[out->n_params] = memcpy(out->buf + used, pseg[i] + 1, namelen);
+        out->name_at[out->n_params] = (unsigned short)used;
+        memcpy(out->buf + used, pseg[i] + 1, namelen);
         out->buf[used + namelen] = '\0';
         used += namelen + 1;
-        out->params[out->n_params++] = memcpy(out->buf + used, seg[i], seglen[i]);
+        out->value_at[out->n_params++] = (unsigned short)used;
+        memcpy(out->buf + used, seg[i], seglen[i]);
         out->buf[used + seglen[i]] = '\0';
         used += seglen[i] + 1;
     }
@@ -102,7 +104,7 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 const char *route_param(const struct route_match *m, const char *name)
 {
     for (int i = 0; i < m->n_params; i++)
-        if (strcmp(m->param_names[i], name) == 0)
-            return m->params[i];
+        if (strcmp(m->buf + m->name_at[i], name) == 0)
+            return m->buf + m->value_at[i];
     return NULL;
 }

@@ -18,9 +18,9 @@ struct route {
 struct route_match {
     const struct route *route;
     int n_params;
-    /* Parameter names and captured segments, NUL-terminated copies inside `buf`. */
-    const char *param_names[ROUTER_MAX_PARAMS];
-    const char *params[ROUTER_MAX_PARAMS];
+    /* Where each parameter's name and captured segment start in `buf` (NUL-terminated
+     * copies); offsets, not pointers, so that a copy of the match stands on its own. */
+    unsigned short name_at[ROUTER_MAX_PARAMS], value_at[ROUTER_MAX_PARAMS];
     char buf[512];
     /* With ROUTER_BAD_METHOD: the methods the path does take, "GET, POST" (for Allow). */
     char allow[64];
