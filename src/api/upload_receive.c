@@ -1,0 +1,245 @@
+/* POST /upload-image: a start or end image, multipart/form-data with `file` and `type`.
+ *
+ * The route reads its own body (API_DEFER_BODY): the token is checked and the size and the
+ * quota looked at before a byte past the head is read. The form is parsed as it arrives
+ * (http/multipart.h) and the file part written straight to a temporary file, hashed on the
+ * way; then it is checked as an image (media/image.h) and linked into place under its
+ * content's name (core/upload.h), so no refusal and no crash leaves a partial file there. */
+#include "api/uploads.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/upload.h"
+#include "http/multipart.h"
+#include "media/image.h"
+#include "util/log.h"
+
+/* Room for the form around the file: part headers, the `type` field, delimiters. */
+#define FORM_SLACK (64u << 10)
+#define TYPE_MAX 16
+
+/* One upload being received (in the request's pool). */
+struct receiving {
+    struct api_call c;
+    struct multipart form;
+    int fd; /* the temporary file, -1 once closed */
+    char tmp_path[1100];
+    crypto_hash_sha256_state sha;
+    size_t file_bytes;
+    int part; /* what the current part is: PART_FILE, PART_TYPE or PART_OTHER */
+    int files;
+    char type[TYPE_MAX + 1];
+    size_t type_len;
+    char file_name[MULTIPART_MAX_NAME + 1];
+    struct vg_error err; /* set when a callback refuses the form */
+    bool failed;
+};
+
+enum { PART_OTHER, PART_FILE, PART_TYPE };
+
+static int refuse(struct receiving *r, enum vg_err code, const char *field, const char *message)
+{
+    vg_fail(&r->err, code, field, "%s", message);
+    r->failed = true;
+    return multipart_fail(&r->form, message);
+}
+
+/* The client's file name, kept for display only: its last path segment, control characters
+ * and quotes dropped. */
+static void display_name(char *dst, size_t cap, const char *name)
+{
+    const char *base = strrchr(name, '/'), *back = strrchr(name, '\\');
+    if (back != NULL && (base == NULL || back > base))
+        base = back;
+    base = base != NULL ? base + 1 : name;
+    size_t n = 0;
+    for (; *base && n + 1 < cap; base++)
+        if ((unsigned char)*base >= 0x20 && *base != 0x7f && *base != '"')
+            dst[n++] = *base;
+    dst[n] = '\0';
+}
+
+static int on_part_begin(void *arg, const struct multipart_part *p)
+{
+    struct receiving *r = arg;
+    r->part = strcmp(p->name, "file") == 0 ? PART_FILE : strcmp(p->name, "type") == 0 ? PART_TYPE : PART_OTHER;
+    if (r->part == PART_FILE) {
+        if (++r->files > 1)
+            return refuse(r, VG_ERR_INVALID, "file", "send one file per upload");
+        display_name(r->file_name, sizeof r->file_name, p->filename);
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int on_part_data(void *arg, const char *bytes, size_t len)
+{
+    struct receiving *r = arg;
+    if (r->part == PART_TYPE) {
+        if (r->type_len + len > TYPE_MAX)
+            return refuse(r, VG_ERR_INVALID, "type", "type must be start or end");
+        memcpy(r->type + r->type_len, bytes, len);
+        r->type_len += len;
+    } else if (r->part == PART_FILE) {
+        if (r->file_bytes + len > UPLOAD_MAX_BYTES)
+            return refuse(r, VG_ERR_TOO_LARGE, "file", "an image may be at most " UPLOAD_MAX_BYTES_TEXT);
+        if (write_all(r->fd, bytes, len) != 0) {
+            log_error("upload: cannot write %s: %s", r->tmp_path, strerror(errno));
+            return refuse(r, VG_ERR_INTERNAL, "", "the upload could not be stored");
+        }
+        crypto_hash_sha256_update(&r->sha, (const unsigned char *)bytes, len);
+        r->file_bytes += len;
+    }
+    return 0;
+}
+
+static int on_part_end(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static int feed(void *arg, const char *bytes, size_t len)
+{
+    struct receiving *r = arg;
+    return multipart_feed(&r->form, bytes, len);
+}
+
+/* Why the form was refused, once multipart_feed or multipart_finish failed. */
+static int form_refused(struct receiving *r)
+{
+    if (!r->failed)
+        vg_fail(&r->err, VG_ERR_BAD_REQUEST, "", "%s", multipart_error(&r->form));
+    return api_fail(&r->c, &r->err);
+}
+
+static void discard(struct receiving *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+    unlink(r->tmp_path);
+}
+
+/* The form is whole: checks its fields and the image, then stores it. */
+static int finish(struct receiving *r)
+{
+    r->type[r->type_len] = '\0';
+    if (multipart_finish(&r->form) != 0)
+        return form_refused(r);
+    if (r->files == 0)
+        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the form has no file field with the image");
+    if (strcmp(r->type, "start") != 0 && strcmp(r->type, "end") != 0)
+        return api_fail_with(&r->c, VG_ERR_INVALID, "type", "type must be start or end");
+    if (r->file_bytes == 0)
+        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the file is empty");
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    crypto_hash_sha256_final(&r->sha, digest);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    void *map = mmap(NULL, r->file_bytes, PROT_READ, MAP_PRIVATE, r->fd, 0);
+    if (map == MAP_FAILED)
+        return api_fail_with(&r->c, VG_ERR_INTERNAL, "", "the upload could not be read back");
+    struct image_info info;
+    char msg[256];
+    enum image_verdict v = image_check(map, r->file_bytes, &info, msg, sizeof msg);
+    munmap(map, r->file_bytes);
+    if (v != IMAGE_OK)
+        return api_fail_with(&r->c, v == IMAGE_UNSUPPORTED ? VG_ERR_MEDIA_TYPE : VG_ERR_INVALID, "file", msg);
+    return upload_store(&r->c, r->tmp_path, hex, r->file_bytes, r->file_name, r->type, &info);
+}
+
+static void on_end(void *arg, enum http_body_end end)
+{
+    struct receiving *r = arg;
+    if (end == HTTP_BODY_COMPLETE)
+        finish(r);
+    else if (end == HTTP_BODY_STOPPED)
+        form_refused(r);
+    else
+        api_fail_with(&r->c, VG_ERR_BAD_REQUEST, "", "the upload did not arrive whole");
+    discard(r);
+}
+
+/* 415 unless the request is a form; fills `boundary`. */
+static int form_boundary(struct api_call *c, char *boundary, size_t cap)
+{
+    ssize_t i = h2o_find_header(&c->req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t v = i >= 0 ? c->req->headers.entries[i].value : h2o_iovec_init("", 0);
+    return multipart_boundary(v.base, v.len, boundary, cap);
+}
+
+/* Refuses before the body is read when the user has no room left. */
+static enum vg_err check_room(struct api_call *c, struct vg_error *err)
+{
+    int64_t used, quota = c->t->api->cfg->upload_quota_bytes;
+    enum vg_err e = store_upload_usage(c->t->store, c->user.id, &used, err);
+    if (e == VG_OK && used >= quota)
+        e = upload_over_quota(err, used, quota, 0);
+    return e;
+}
+
+static struct receiving *start(struct api_call *c, const char *boundary)
+{
+    static const struct multipart_callbacks form = {on_part_begin, on_part_data, on_part_end};
+    struct receiving *r = h2o_mem_alloc_pool(&c->req->pool, sizeof *r);
+    memset(r, 0, sizeof *r);
+    r->c = *c;
+    snprintf(r->tmp_path, sizeof r->tmp_path, "%s/tmp/upload-XXXXXX", c->t->api->cfg->data_dir);
+    if ((r->fd = mkstemp(r->tmp_path)) < 0) {
+        log_error("upload: cannot create %s: %s", r->tmp_path, strerror(errno));
+        return NULL;
+    }
+    crypto_hash_sha256_init(&r->sha);
+    multipart_init(&r->form, boundary, &form, r);
+    return r;
+}
+
+int api_upload_image(struct api_call *c)
+{
+    static const struct http_body_reader reader = {feed, on_end};
+    char boundary[MULTIPART_MAX_BOUNDARY + 1];
+    struct vg_error err;
+    if (form_boundary(c, boundary, sizeof boundary) != 0)
+        return api_fail_with(c, VG_ERR_MEDIA_TYPE, "",
+                             "send the image as multipart/form-data with the fields file and type");
+    if (c->body_deferred && c->body.length > UPLOAD_MAX_BYTES + FORM_SLACK)
+        return api_fail_with(c, VG_ERR_TOO_LARGE, "file", "an image may be at most " UPLOAD_MAX_BYTES_TEXT);
+    if (check_room(c, &err) != VG_OK)
+        return api_fail(c, &err);
+    struct receiving *r = start(c, boundary);
+    if (r == NULL)
+        return api_fail_with(c, VG_ERR_INTERNAL, "", "the upload could not be stored");
+    if (c->body_deferred) {
+        http_body_read(c->req, &c->body, &reader, r);
+        return 0;
+    }
+    /* A small body h2o has read already (chunked, or over HTTP/2). */
+    if (multipart_feed(&r->form, c->req->entity.base, c->req->entity.len) == 0)
+        finish(r);
+    else
+        form_refused(r);
+    discard(r);
+    return 0;
+}
