@@ -56,6 +56,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
     api->bus = NULL;
     api->edenai_webhook_key = NULL;
     if (make_upload_dirs(cfg->data_dir, err, errlen) != 0 ||
+        image_link_key_load(cfg->data_dir, &api->link_key, err, errlen) != 0 ||
         catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
         return -1;
     if (api_models_build(api, err, errlen) != 0) {

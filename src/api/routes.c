@@ -47,6 +47,9 @@ static const struct route routes[] = {
     R("GET", "/uploads/:id", api_upload_get, API_AUTH),
     R("HEAD", "/uploads/:id", api_upload_get, API_AUTH),
     R("DELETE", "/uploads/:id", api_upload_delete, API_AUTH),
+    /* No Authorization: the link's signature is the credential (core/image_link.h). */
+    R("GET", "/public/images/:user/:name", api_public_image, 0),
+    R("HEAD", "/public/images/:user/:name", api_public_image, 0),
     /* No Authorization: the token in the path is the credential (core/webhook.h). */
     R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY),
 };

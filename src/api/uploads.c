@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/image_link.h"
 #include "core/upload.h"
 #include "http/file.h"
 #include "media/image.h"
@@ -154,6 +156,25 @@ int api_upload_get(struct api_call *c)
     upload_free(&u);
     if (rc != 0 || http_file_send(c->req, h2o_strdup(&c->req->pool, path, SIZE_MAX).base, type, NULL) != 0)
         return api_fail_with(c, VG_ERR_NOT_FOUND, "", "the image file is missing");
+    return 0;
+}
+
+/* GET /public/images/:user/:name?exp=&sig= (core/image_link.h): no login; 403 for a link
+ * that is altered or expired, 404 when it is good but the image is gone. */
+int api_public_image(struct api_call *c)
+{
+    char exp_s[24], sig[IMAGE_LINK_SIG_LEN + 2], file_path[UPLOAD_FILE_PATH_MAX], path[1200];
+    long long exp;
+    int n = snprintf(file_path, sizeof file_path, UPLOAD_PATH_PREFIX "%s/%s", api_param(c, "user"),
+                     api_param(c, "name"));
+    if (n <= 0 || (size_t)n >= sizeof file_path || api_query(c, "exp", exp_s, sizeof exp_s) <= 0 ||
+        api_query(c, "sig", sig, sizeof sig) <= 0 || parse_int64(exp_s, 0, INT64_MAX, &exp) != 0 ||
+        !image_link_check(&c->t->api->link_key, file_path, exp, sig, (long long)time(NULL)))
+        return api_fail_with(c, VG_ERR_FORBIDDEN, "", "this link is not valid or has expired");
+    const char *mime = upload_mime_type(file_path);
+    if (mime == NULL || disk_path(c, file_path, path, sizeof path) != 0 ||
+        http_file_send(c->req, h2o_strdup(&c->req->pool, path, SIZE_MAX).base, mime, NULL) != 0)
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "the image is gone");
     return 0;
 }
 

@@ -11,6 +11,7 @@ int api_upload_image(struct api_call *c);
 int api_uploads_list(struct api_call *c);
 int api_upload_get(struct api_call *c);
 int api_upload_delete(struct api_call *c);
+int api_public_image(struct api_call *c);
 
 /* Puts the checked image at `tmp_path` (its bytes: `size`, hashing to `sha256`) in place
  * under its content's name and records it for the caller, then answers the request: 201

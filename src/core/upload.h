@@ -21,6 +21,9 @@
  * 0, or -1 when it does not fit in `cap`. */
 int upload_file_path(char *buf, size_t cap, const char *user_id, const char *sha256, const char *ext);
 
+/* The media type of an upload's file by its extension; NULL for a path that is not one. */
+const char *upload_mime_type(const char *file_path);
+
 /* The data-directory-relative path of a filePath made by upload_file_path: 0, or -1 when
  * `file_path` is not exactly of that shape (no other path is ever produced). */
 int upload_disk_path(const char *file_path, char *buf, size_t cap);
