@@ -102,9 +102,16 @@ static enum vg_err check_servable(struct api_call *c, const struct gen_request *
     enum vg_err e = check_circuit(store, *route, err);
     if (e != VG_OK)
         return e;
-    if ((e = resolve_image(c, r->start_image, r->start_image_id, r->start_field, start, UPLOAD_FILE_PATH_MAX, err)))
+    if ((e = resolve_image(c, r->start_image, r->start_image_id, r->start_field, start, UPLOAD_FILE_PATH_MAX, err)) ||
+        (e = resolve_image(c, r->end_image, r->end_image_id, r->end_field, end, UPLOAD_FILE_PATH_MAX, err)))
         return e;
-    return resolve_image(c, r->end_image, r->end_image_id, r->end_field, end, UPLOAD_FILE_PATH_MAX, err);
+    /* A remote provider fetches images by a signed link to this server (core/image_link.h). */
+    const struct provider *p = provider_find((*route)->provider);
+    if ((start[0] || end[0]) && p != NULL && p->kind == PROVIDER_HTTP && api->cfg->public_url[0] == '\0')
+        return vg_fail(err, VG_ERR_INVALID, start[0] ? r->start_field : r->end_field,
+                       "%s fetches images from this server: set VIDGEN_PUBLIC_URL to the address it can reach",
+                       provider_display_name((*route)->provider));
+    return VG_OK;
 }
 
 /* Charges and creates a generation for `body`, then wakes the workers. On success *out is

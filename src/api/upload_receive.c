@@ -19,6 +19,7 @@
 
 #include "core/upload.h"
 #include "http/multipart.h"
+#include "http/offload.h"
 #include "media/image.h"
 #include "util/log.h"
 
@@ -41,6 +42,12 @@ struct receiving {
     char file_name[MULTIPART_MAX_NAME + 1];
     struct vg_error err; /* set when a callback refuses the form */
     bool failed;
+    /* The image check, off the loop (a 10 MB image takes a while to decode). */
+    struct http_offload check;
+    char sha256[crypto_hash_sha256_BYTES * 2 + 1];
+    int verdict; /* enum image_verdict, or -1 when the file could not be read back */
+    struct image_info info;
+    char msg[256];
 };
 
 enum { PART_OTHER, PART_FILE, PART_TYPE };
@@ -142,42 +149,62 @@ static void discard(struct receiving *r)
     unlink(r->tmp_path);
 }
 
-/* The form is whole: checks its fields and the image, then stores it. */
-static int finish(struct receiving *r)
+/* On a pool thread: decodes the file as an image. */
+static void check_image(struct http_offload *o)
+{
+    struct receiving *r = H2O_STRUCT_FROM_MEMBER(struct receiving, check, o);
+    void *map = mmap(NULL, r->file_bytes, PROT_READ, MAP_PRIVATE, r->fd, 0);
+    if (map == MAP_FAILED) {
+        r->verdict = -1;
+        return;
+    }
+    r->verdict = (int)image_check(map, r->file_bytes, &r->info, r->msg, sizeof r->msg);
+    munmap(map, r->file_bytes);
+}
+
+/* Back on the loop: answers with the verdict, storing the image when it is one. */
+static void checked(struct http_offload *o)
+{
+    struct receiving *r = H2O_STRUCT_FROM_MEMBER(struct receiving, check, o);
+    if (r->verdict < 0)
+        api_fail_with(&r->c, VG_ERR_INTERNAL, "", "the upload could not be read back");
+    else if (r->verdict != IMAGE_OK)
+        api_fail_with(&r->c, r->verdict == IMAGE_UNSUPPORTED ? VG_ERR_MEDIA_TYPE : VG_ERR_INVALID, "file", r->msg);
+    else
+        upload_store(&r->c, r->tmp_path, r->sha256, r->file_bytes, r->file_name, r->type, &r->info);
+    discard(r);
+}
+
+/* The form is whole: checks its fields, then has the image checked (and stored) off the
+ * loop. True when that is under way and will answer; false when answered here. */
+static bool finish(struct receiving *r)
 {
     r->type[r->type_len] = '\0';
     if (multipart_finish(&r->form) != 0)
-        return form_refused(r);
+        return form_refused(r), false;
     if (r->files == 0)
-        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the form has no file field with the image");
+        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the form has no file field with the image"), false;
     if (strcmp(r->type, "start") != 0 && strcmp(r->type, "end") != 0)
-        return api_fail_with(&r->c, VG_ERR_INVALID, "type", "type must be start or end");
+        return api_fail_with(&r->c, VG_ERR_INVALID, "type", "type must be start or end"), false;
     if (r->file_bytes == 0)
-        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the file is empty");
+        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the file is empty"), false;
     unsigned char digest[crypto_hash_sha256_BYTES];
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
     crypto_hash_sha256_final(&r->sha, digest);
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    void *map = mmap(NULL, r->file_bytes, PROT_READ, MAP_PRIVATE, r->fd, 0);
-    if (map == MAP_FAILED)
-        return api_fail_with(&r->c, VG_ERR_INTERNAL, "", "the upload could not be read back");
-    struct image_info info;
-    char msg[256];
-    enum image_verdict v = image_check(map, r->file_bytes, &info, msg, sizeof msg);
-    munmap(map, r->file_bytes);
-    if (v != IMAGE_OK)
-        return api_fail_with(&r->c, v == IMAGE_UNSUPPORTED ? VG_ERR_MEDIA_TYPE : VG_ERR_INVALID, "file", msg);
-    return upload_store(&r->c, r->tmp_path, hex, r->file_bytes, r->file_name, r->type, &info);
+    sodium_bin2hex(r->sha256, sizeof r->sha256, digest, sizeof digest);
+    r->check.work = check_image;
+    r->check.done = checked;
+    http_offload(r->c.req->conn->ctx, &r->check);
+    return true;
 }
 
 static void on_end(void *arg, enum http_body_end end)
 {
     struct receiving *r = arg;
-    if (end == HTTP_BODY_COMPLETE)
-        finish(r);
-    else if (end == HTTP_BODY_STOPPED)
+    if (end == HTTP_BODY_COMPLETE && finish(r))
+        return;
+    if (end == HTTP_BODY_STOPPED)
         form_refused(r);
-    else
+    else if (end != HTTP_BODY_COMPLETE)
         api_fail_with(&r->c, VG_ERR_BAD_REQUEST, "", "the upload did not arrive whole");
     discard(r);
 }
@@ -236,9 +263,10 @@ int api_upload_image(struct api_call *c)
         return 0;
     }
     /* A small body h2o has read already (chunked, or over HTTP/2). */
-    if (multipart_feed(&r->form, c->req->entity.base, c->req->entity.len) == 0)
-        finish(r);
-    else
+    if (multipart_feed(&r->form, c->req->entity.base, c->req->entity.len) == 0) {
+        if (finish(r))
+            return 0;
+    } else
         form_refused(r);
     discard(r);
     return 0;

@@ -165,8 +165,8 @@ int api_public_image(struct api_call *c)
 {
     char exp_s[24], sig[IMAGE_LINK_SIG_LEN + 2], file_path[UPLOAD_FILE_PATH_MAX], path[1200];
     long long exp;
-    int n = snprintf(file_path, sizeof file_path, UPLOAD_PATH_PREFIX "%s/%s", api_param(c, "user"),
-                     api_param(c, "name"));
+    int n =
+        snprintf(file_path, sizeof file_path, UPLOAD_PATH_PREFIX "%s/%s", api_param(c, "user"), api_param(c, "name"));
     if (n <= 0 || (size_t)n >= sizeof file_path || api_query(c, "exp", exp_s, sizeof exp_s) <= 0 ||
         api_query(c, "sig", sig, sizeof sig) <= 0 || parse_int64(exp_s, 0, INT64_MAX, &exp) != 0 ||
         !image_link_check(&c->t->api->link_key, file_path, exp, sig, (long long)time(NULL)))

@@ -33,8 +33,7 @@ int image_link_key_load(const char *data_dir, struct image_link_key *key, char *
     snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
     randombytes_buf(key->bytes, sizeof key->bytes);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool written = fd >= 0 && write(fd, key->bytes, sizeof key->bytes) == (ssize_t)sizeof key->bytes &&
-                   fsync(fd) == 0;
+    bool written = fd >= 0 && write(fd, key->bytes, sizeof key->bytes) == (ssize_t)sizeof key->bytes && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
     rc = written && (link(tmp, path) == 0 || errno == EEXIST) ? 0 : -1;
