@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMAGE_MIN_SIDE 64             /* smaller images are refused: no provider takes them */
-#define IMAGE_MAX_SIDE 8192           /* larger sides are refused from the header */
-#define IMAGE_MAX_PIXELS (40u << 20)  /* 40 Mpx at most, from the header */
+#define IMAGE_MIN_SIDE 64            /* smaller images are refused: no provider takes them */
+#define IMAGE_MAX_SIDE 8192          /* larger sides are refused from the header */
+#define IMAGE_MAX_PIXELS (40u << 20) /* 40 Mpx at most, from the header */
 
 enum image_type { IMAGE_JPEG = 1, IMAGE_PNG, IMAGE_WEBP };
 
@@ -31,10 +31,10 @@ enum image_verdict {
 
 struct image_info {
     enum image_type type;
-    const char *mime;    /* "image/jpeg", "image/png", "image/webp" (static) */
-    const char *ext;     /* "jpg", "png", "webp" (static) */
-    int width, height;   /* as displayed (after orientation) */
-    int orientation;     /* EXIF 1..8; 1 when absent */
+    const char *mime;  /* "image/jpeg", "image/png", "image/webp" (static) */
+    const char *ext;   /* "jpg", "png", "webp" (static) */
+    int width, height; /* as displayed (after orientation) */
+    int orientation;   /* EXIF 1..8; 1 when absent */
 };
 
 /* Checks `len` bytes at `bytes`. IMAGE_OK fills *out; otherwise `msg` (cap bytes) says what
@@ -53,7 +53,7 @@ struct AVFrame;
  * width x height with `fit`, into a new frame in `pix_fmt` (an enum AVPixelFormat value, e.g.
  * AV_PIX_FMT_YUV420P). Returns the frame (the caller frees it with av_frame_free) or NULL
  * with a message in msg. */
-struct AVFrame *image_decode(const uint8_t *bytes, size_t len, int width, int height, enum image_fit fit,
-                             int pix_fmt, char *msg, size_t cap);
+struct AVFrame *image_decode(const uint8_t *bytes, size_t len, int width, int height, enum image_fit fit, int pix_fmt,
+                             char *msg, size_t cap);
 
 #endif
