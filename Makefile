@@ -110,8 +110,8 @@ bench: bench-deps
 	/usr/bin/python3 bench/remote.py
 
 # libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each: the
-# generation request, the router, each provider's reply and webhook parsers, and Eden AI's
-# webhook signature check (its canonical JSON).
+# generation request, the router, each provider's reply and webhook parsers, Eden AI's
+# webhook signature check (its canonical JSON), and the multipart/form-data parser of uploads.
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(BUILD)/gen
 fuzz: deps $(BUILD)/gen/embedded.c
@@ -127,14 +127,16 @@ fuzz: deps $(BUILD)/gen/embedded.c
 	  src/providers/remote.c src/providers/remote_util.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/edenai_signature tests/fuzz/fuzz_edenai_signature.c \
 	  src/providers/edenai_signature.c -ljansson -lcrypto
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/multipart tests/fuzz/fuzz_multipart.c src/http/multipart.c
 	$(BUILD)/fuzz/gen_request -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/json.dict
 	$(BUILD)/fuzz/router -max_total_time=$(FUZZ_SECONDS)
-	@# provider replies: the recorded shapes of ../shared/providers/ as seeds, copied so the
-	@# corpus libFuzzer grows stays under $(BUILD)
-	@for p in modelslab edenai; do mkdir -p $(BUILD)/fuzz/corpus-$$p && cp tests/fuzz/seeds/$$p/* $(BUILD)/fuzz/corpus-$$p/; done
+	@# seeds (provider replies: the recorded shapes of ../shared/providers/; forms: written by
+	@# hand), copied so the corpus libFuzzer grows stays under $(BUILD)
+	@for p in modelslab edenai multipart; do mkdir -p $(BUILD)/fuzz/corpus-$$p && cp tests/fuzz/seeds/$$p/* $(BUILD)/fuzz/corpus-$$p/; done
 	$(BUILD)/fuzz/modelslab -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-modelslab
 	$(BUILD)/fuzz/edenai -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-edenai
 	$(BUILD)/fuzz/edenai_signature -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/json.dict $(BUILD)/fuzz/corpus-edenai
+	$(BUILD)/fuzz/multipart -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/multipart.dict $(BUILD)/fuzz/corpus-multipart
 
 # Every C file follows .clang-format; `make test` fails on one that does not (`make format`).
 FORMATTED = $(shell find src tests/unit tests/fuzz -name '*.[ch]' | sort)
