@@ -133,20 +133,32 @@ static int feed(void *arg, const char *bytes, size_t len)
     return multipart_feed(&r->form, bytes, len);
 }
 
-/* Why the form was refused, once multipart_feed or multipart_finish failed. */
-static int form_refused(struct receiving *r)
-{
-    if (!r->failed)
-        vg_fail(&r->err, VG_ERR_BAD_REQUEST, "", "%s", multipart_error(&r->form));
-    return api_fail(&r->c, &r->err);
-}
-
+/* Removes the temporary file; before any answer, so that a client that has its answer finds
+ * the data directory as the upload left it. Again later is harmless. */
 static void discard(struct receiving *r)
 {
     if (r->fd >= 0)
         close(r->fd);
     r->fd = -1;
-    unlink(r->tmp_path);
+    if (r->tmp_path[0])
+        unlink(r->tmp_path);
+    r->tmp_path[0] = '\0';
+}
+
+/* Refuses the upload (the temporary file gone first). */
+static int refuse_upload(struct receiving *r, enum vg_err code, const char *field, const char *message)
+{
+    discard(r);
+    return api_fail_with(&r->c, code, field, message);
+}
+
+/* Why the form was refused, once multipart_feed or multipart_finish failed. */
+static int form_refused(struct receiving *r)
+{
+    discard(r);
+    if (!r->failed)
+        vg_fail(&r->err, VG_ERR_BAD_REQUEST, "", "%s", multipart_error(&r->form));
+    return api_fail(&r->c, &r->err);
 }
 
 /* On a pool thread: decodes the file as an image. */
@@ -167,9 +179,9 @@ static void checked(struct http_offload *o)
 {
     struct receiving *r = H2O_STRUCT_FROM_MEMBER(struct receiving, check, o);
     if (r->verdict < 0)
-        api_fail_with(&r->c, VG_ERR_INTERNAL, "", "the upload could not be read back");
+        refuse_upload(r, VG_ERR_INTERNAL, "", "the upload could not be read back");
     else if (r->verdict != IMAGE_OK)
-        api_fail_with(&r->c, r->verdict == IMAGE_UNSUPPORTED ? VG_ERR_MEDIA_TYPE : VG_ERR_INVALID, "file", r->msg);
+        refuse_upload(r, r->verdict == IMAGE_UNSUPPORTED ? VG_ERR_MEDIA_TYPE : VG_ERR_INVALID, "file", r->msg);
     else
         upload_store(&r->c, r->tmp_path, r->sha256, r->file_bytes, r->file_name, r->type, &r->info);
     discard(r);
@@ -183,11 +195,11 @@ static bool finish(struct receiving *r)
     if (multipart_finish(&r->form) != 0)
         return form_refused(r), false;
     if (r->files == 0)
-        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the form has no file field with the image"), false;
+        return refuse_upload(r, VG_ERR_INVALID, "file", "the form has no file field with the image"), false;
     if (strcmp(r->type, "start") != 0 && strcmp(r->type, "end") != 0)
-        return api_fail_with(&r->c, VG_ERR_INVALID, "type", "type must be start or end"), false;
+        return refuse_upload(r, VG_ERR_INVALID, "type", "type must be start or end"), false;
     if (r->file_bytes == 0)
-        return api_fail_with(&r->c, VG_ERR_INVALID, "file", "the file is empty"), false;
+        return refuse_upload(r, VG_ERR_INVALID, "file", "the file is empty"), false;
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final(&r->sha, digest);
     sodium_bin2hex(r->sha256, sizeof r->sha256, digest, sizeof digest);
@@ -205,7 +217,7 @@ static void on_end(void *arg, enum http_body_end end)
     if (end == HTTP_BODY_STOPPED)
         form_refused(r);
     else if (end != HTTP_BODY_COMPLETE)
-        api_fail_with(&r->c, VG_ERR_BAD_REQUEST, "", "the upload did not arrive whole");
+        refuse_upload(r, VG_ERR_BAD_REQUEST, "", "the upload did not arrive whole");
     discard(r);
 }
 

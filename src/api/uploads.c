@@ -100,6 +100,7 @@ int upload_store(struct api_call *c, const char *tmp_path, const char *sha256, s
     in.file_path = file_path;
     in.file_name = (char *)file_name;
     int made = link_into_place(tmp_path, path);
+    unlink(tmp_path); /* the caller's to remove, but before the answer (upload_receive.c) */
     if (made < 0) {
         log_error("upload: cannot put %s in place: %s", path, strerror(errno));
         return api_fail_with(c, VG_ERR_INTERNAL, "", "the upload could not be stored");

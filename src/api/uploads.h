@@ -15,8 +15,7 @@ int api_public_image(struct api_call *c);
 
 /* Puts the checked image at `tmp_path` (its bytes: `size`, hashing to `sha256`) in place
  * under its content's name and records it for the caller, then answers the request: 201
- * with the upload, or 200 with the same image uploaded before. `tmp_path` stays for the
- * caller to remove. */
+ * with the upload, or 200 with the same image uploaded before. `tmp_path` is removed. */
 int upload_store(struct api_call *c, const char *tmp_path, const char *sha256, size_t size, const char *file_name,
                  const char *type, const struct image_info *info);
 

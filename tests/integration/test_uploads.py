@@ -19,6 +19,7 @@ import zlib
 import pytest
 
 from conftest import PREFIX, assert_ok
+from pipeline import balance, generate, make_project, wait_for
 
 BOUNDARY = "vidgen-test-boundary-7d1f"
 
@@ -230,11 +231,11 @@ def test_forms_that_are_not_as_the_route_takes_them_are_refused(srv, images, cas
 def test_the_quota_refuses_with_the_numbers_and_keeps_nothing(make_server, images, tmp_path):
     s = make_server(extra_env={"VIDGEN_UPLOAD_QUOTA_MB": "1"})
     token = s.admin_token
-    big = ffmpeg_image(tmp_path / "noise.png", size="400x400", source="nullsrc",
+    big = ffmpeg_image(tmp_path / "noise.png", size="500x500", source="nullsrc",
                        extra=["-vf", "geq=random(1)*255:random(1)*255:random(1)*255"])
-    assert 400_000 < len(big) < 700_000, len(big)
+    assert 600_000 < len(big) < 900_000, len(big)
     assert_ok(upload(s, token, big), 201)
-    other = ffmpeg_image(tmp_path / "noise2.png", size="420x400", source="nullsrc",
+    other = ffmpeg_image(tmp_path / "noise2.png", size="480x500", source="nullsrc",
                          extra=["-vf", "geq=random(1)*255:random(1)*255:random(1)*255"])
     before = files_of(s)
     err = refused(s, upload(s, token, other), 413, "file", ["MB of your 1 MB"])
@@ -260,7 +261,7 @@ def test_uploads_are_their_owners_only(srv, images):
 def test_uploads_are_listed_newest_first_in_pages(srv, images, tmp_path):
     ids = []
     for i in range(5):
-        data = ffmpeg_image(tmp_path / f"p{i}.png", size=f"{100 + i}x100")
+        data = ffmpeg_image(tmp_path / f"p{i}.png", size=f"{100 + 2 * i}x100")
         ids.append(assert_ok(upload(srv, srv.token, data), 201)["uploadId"])
     page = assert_ok(srv.api("GET", "/uploads?limit=2", token=srv.token))
     assert [u["uploadId"] for u in page["uploads"]] == ids[::-1][:2] and page["nextCursor"] == ids[3]
@@ -278,3 +279,145 @@ def test_deleting_an_upload_removes_its_file(srv, images):
     assert not path.exists()
     assert srv.api("GET", f"/uploads/{u['uploadId']}", token=srv.token).status == 404
     assert srv.api("DELETE", f"/uploads/{u['uploadId']}", token=srv.token).status == 404
+
+
+# -- generations from images ----------------------------------------------------------------------
+
+SMALL = (32, 18)  # frames and images are compared at this size (16:9, like the video)
+
+
+def small_rgb_of_image(path, tmp):
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vf", f"scale={SMALL[0]}:{SMALL[1]}",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True, timeout=60)
+    return out.stdout
+
+
+def small_rgb_frames(video_bytes, tmp):
+    path = tmp / "video.mp4"
+    path.write_bytes(video_bytes)
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vf", f"scale={SMALL[0]}:{SMALL[1]}",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True, timeout=60)
+    n = SMALL[0] * SMALL[1] * 3
+    frames = [out.stdout[i:i + n] for i in range(0, len(out.stdout), n)]
+    return frames[0], frames[-1]
+
+
+def mad(a, b):
+    """Mean absolute difference of two RGB byte strings of one size."""
+    assert len(a) == len(b) and a
+    return sum(abs(x - y) for x, y in zip(a, b)) / len(a)
+
+
+@pytest.fixture
+def gen_srv(make_server):
+    s = make_server()
+    s.token = s.admin_token
+    s.project = make_project(s, s.token)
+    return s
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    """Two 16:9 images (so the video shows them whole) and their small RGB pictures."""
+    d = tmp_path_factory.mktemp("wide")
+    start, end = d / "start.png", d / "end.jpg"
+    ffmpeg_image(start, size="640x360", source="testsrc2")
+    ffmpeg_image(end, size="640x360", source="smptebars", extra=["-q:v", "2"])
+    return {"start": start.read_bytes(), "end": end.read_bytes(),
+            "start_rgb": small_rgb_of_image(start, d), "end_rgb": small_rgb_of_image(end, d)}
+
+
+def video_of(s, gen_id):
+    r = s.api("GET", f"/generations/{gen_id}/video", token=s.token)
+    assert r.status == 200, r
+    return r.body
+
+
+BOUND = 16  # mean absolute difference (0-255) under which a frame "is" the image
+
+
+def test_a_start_image_opens_the_video(gen_srv, wide, tmp_path):
+    s = gen_srv
+    u = assert_ok(upload(s, s.token, wide["start"]), 201)
+    before = balance(s, s.token)
+    g = assert_ok(generate(s, s.token, s.project, startImagePath=u["filePath"], duration=2), 201)["generation"]
+    assert before - balance(s, s.token) == 12  # 10 + 20 % for a start image
+    done = wait_for(s, s.token, g["id"])
+    assert done["status"] == "completed", done
+    first, last = small_rgb_frames(video_of(s, g["id"]), tmp_path)
+    assert mad(first, wide["start_rgb"]) < BOUND, mad(first, wide["start_rgb"])
+    assert mad(wide["start_rgb"], wide["end_rgb"]) > 3 * BOUND  # the two images are far apart
+    got = assert_ok(s.api("GET", f"/generations/{g['id']}", token=s.token))["generation"]
+    assert got["startImagePath"] == u["filePath"]
+    s.check_ledger()
+
+
+def test_start_and_end_images_cross_fade_from_one_to_the_other(gen_srv, wide, tmp_path):
+    s = gen_srv
+    a = assert_ok(upload(s, s.token, wide["start"]), 201)
+    b = assert_ok(upload(s, s.token, wide["end"], type_="end"), 201)
+    before = balance(s, s.token)
+    g = assert_ok(generate(s, s.token, s.project, startImageId=a["uploadId"], endImageId=b["uploadId"],
+                           duration=2), 201)["generation"]
+    assert before - balance(s, s.token) == 14  # +40 % for both
+    assert wait_for(s, s.token, g["id"])["status"] == "completed"
+    first, last = small_rgb_frames(video_of(s, g["id"]), tmp_path)
+    assert mad(first, wide["start_rgb"]) < BOUND, mad(first, wide["start_rgb"])
+    assert mad(last, wide["end_rgb"]) < BOUND, mad(last, wide["end_rgb"])
+
+
+@pytest.mark.parametrize("field,value", [
+    ("startImagePath", "../../data/vidgen.db"),
+    ("startImagePath", "/etc/passwd"),
+    ("startImagePath", "/uploads/video-generator/../../vidgen.db"),
+    ("startImageId", "not-an-id"),
+    ("startImageId", "01J0000000000000000000000A"),
+    ("endImagePath", "/uploads/video-generator/x/y.png"),
+])
+def test_images_that_are_not_the_callers_uploads_are_refused_before_any_charge(gen_srv, wide, field, value):
+    s = gen_srv
+    assert_ok(upload(s, s.token, wide["start"]), 201)
+    before = balance(s, s.token)
+    fields = {field: value}
+    if field.startswith("end"):
+        fields["startImageId"] = assert_ok(upload(s, s.token, wide["start"]), 200)["uploadId"]
+    r = generate(s, s.token, s.project, **fields)
+    refused(s, r, 422, field, ["no uploaded image of yours"])
+    assert balance(s, s.token) == before
+    assert assert_ok(s.api("GET", "/generations", token=s.token))["generations"] == []
+
+
+def test_another_users_upload_is_not_found_by_path_or_id(gen_srv, wide):
+    s = gen_srv
+    theirs = assert_ok(upload(s, s.token, wide["start"]), 201)
+    other = s.add_user("second", credits=100)
+    project = make_project(s, other)
+    for fields in [{"startImagePath": theirs["filePath"]}, {"startImageId": theirs["uploadId"]}]:
+        r = generate(s, other, project, **fields)
+        refused(s, r, 422, next(iter(fields)), ["no uploaded image of yours"])
+    assert balance(s, other) == 100
+
+
+def test_an_image_on_a_model_without_image_input_is_refused_naming_the_field(gen_srv, wide):
+    s = gen_srv
+    u = assert_ok(upload(s, s.token, wide["start"]), 201)
+    before = balance(s, s.token)
+    r = generate(s, s.token, s.project, modelId="wan2.2-t2v", startImageId=u["uploadId"], duration=5)
+    refused(s, r, 422, "startImageId", ["does not take a start image"])
+    assert balance(s, s.token) == before
+
+
+def test_an_upload_in_use_cannot_be_deleted_and_a_finished_generation_keeps_its_image(gen_srv, wide):
+    s = gen_srv
+    u = assert_ok(upload(s, s.token, wide["start"]), 201)
+    path = s.data_dir / "uploads" / u["filePath"].split("/")[3] / f"{u['sha256']}.png"
+    g = assert_ok(generate(s, s.token, s.project, startImageId=u["uploadId"], duration=3), 201)["generation"]
+    # A 3 s clip takes far longer to render than this request: the generation is pending or
+    # processing, and uses the image.
+    r = s.api("DELETE", f"/uploads/{u['uploadId']}", token=s.token)
+    refused(s, r, 409, None, ["generation"])
+    assert wait_for(s, s.token, g["id"])["status"] == "completed"
+    assert_ok(s.api("DELETE", f"/uploads/{u['uploadId']}", token=s.token))
+    assert path.exists(), "the finished generation's image was removed with its upload"
+    assert_ok(s.api("DELETE", f"/generations/{g['id']}", token=s.token))
+    assert not path.exists(), "the image outlived the upload and every generation"
