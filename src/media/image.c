@@ -434,6 +434,12 @@ static enum image_verdict jpeg_header(const uint8_t *b, size_t len, struct heade
         }
     }
     size_t extra = len - p, i = 0;
+    /* A multi-picture JPEG (CIPA MPF: the gain map of an Ultra HDR photo, the HDR or depth
+     * map of a phone camera's) carries its other pictures as JPEGs after the first one's
+     * end. Phones make such files by default, so they are taken: the first picture is the
+     * image, and what follows it is one more JPEG's start, not another kind of file. */
+    if (extra >= 3 && b[p] == 0xff && b[p + 1] == 0xd8 && b[p + 2] == 0xff)
+        return IMAGE_OK;
     while (i < extra && i < JPEG_MAX_PADDING && (b[p + i] == 0 || b[p + i] == '\r' || b[p + i] == '\n'))
         i++;
     if (i < extra)

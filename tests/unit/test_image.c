@@ -309,6 +309,18 @@ Test(image, jpeg_padding_after_its_end_is_tolerated)
     blob_free(&padded);
 }
 
+Test(image, a_multi_picture_jpeg_is_taken_as_its_first_picture)
+{
+    /* An Ultra HDR or phone-camera JPEG: the gain map (another JPEG) follows the first EOI. */
+    struct blob big = jpeg(128, 96), map = jpeg(64, 64);
+    struct blob mpf = splice(big, big.len, (const char *)map.data, map.len);
+    assert_accepted(mpf, IMAGE_JPEG, "image/jpeg", "jpg", 128, 96);
+    /* Anything else after the end still is not. */
+    struct blob zip = splice(big, big.len, "PK\x03\x04rest", 8);
+    assert_refused(zip, IMAGE_INVALID, "the JPEG has 8 unexpected bytes after its end", NULL);
+    blob_free(&big), blob_free(&map), blob_free(&mpf), blob_free(&zip);
+}
+
 /* ---- orientation ---- */
 
 Test(image, exif_orientation_6_swaps_the_size_and_turns_the_picture)
