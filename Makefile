@@ -105,6 +105,7 @@ bench: bench-deps
 	sh bench/download.sh
 	sh bench/render.sh
 	sh bench/thumbnail.sh
+	sh bench/upload.sh
 	/usr/bin/python3 bench/pipeline.py
 	/usr/bin/python3 bench/flood.py
 	/usr/bin/python3 bench/remote.py
