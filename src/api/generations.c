@@ -77,8 +77,8 @@ static enum vg_err resolve_image(struct api_call *c, const char *path, const cha
     out[0] = '\0';
     if (path == NULL && id == NULL)
         return VG_OK;
-    enum vg_err e =
-        id != NULL && !id_valid(id) ? VG_ERR_NOT_FOUND : store_upload_get(c->t->store, c->user.id, id, path, &u, err);
+    enum vg_err e = id != NULL && !id_valid(id) ? VG_ERR_NOT_FOUND
+                                                : store_upload_get(c->t->store, c->user.id, id, path, NULL, &u, err);
     if (e == VG_ERR_NOT_FOUND)
         return vg_fail(err, VG_ERR_INVALID, field, "no uploaded image of yours at %s", field);
     if (e != VG_OK)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ struct receiving {
     struct multipart form;
     int fd; /* the temporary file, -1 once closed */
     char tmp_path[1100];
-    crypto_hash_sha256_state sha;
+    EVP_MD_CTX *sha; /* owned: SHA-256 of the file part, as it arrives (OpenSSL: SHA instructions) */
     size_t file_bytes;
     int part; /* what the current part is: PART_FILE, PART_TYPE or PART_OTHER */
     int files;
@@ -115,7 +116,7 @@ static int on_part_data(void *arg, const char *bytes, size_t len)
             log_error("upload: cannot write %s: %s", r->tmp_path, strerror(errno));
             return refuse(r, VG_ERR_INTERNAL, "", "the upload could not be stored");
         }
-        crypto_hash_sha256_update(&r->sha, (const unsigned char *)bytes, len);
+        EVP_DigestUpdate(r->sha, bytes, len);
         r->file_bytes += len;
     }
     return 0;
@@ -137,6 +138,8 @@ static int feed(void *arg, const char *bytes, size_t len)
  * the data directory as the upload left it. Again later is harmless. */
 static void discard(struct receiving *r)
 {
+    EVP_MD_CTX_free(r->sha);
+    r->sha = NULL;
     if (r->fd >= 0)
         close(r->fd);
     r->fd = -1;
@@ -200,9 +203,20 @@ static bool finish(struct receiving *r)
         return refuse_upload(r, VG_ERR_INVALID, "type", "type must be start or end"), false;
     if (r->file_bytes == 0)
         return refuse_upload(r, VG_ERR_INVALID, "file", "the file is empty"), false;
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&r->sha, digest);
-    sodium_bin2hex(r->sha256, sizeof r->sha256, digest, sizeof digest);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(r->sha, digest, &n) != 1 || n != crypto_hash_sha256_BYTES)
+        return refuse_upload(r, VG_ERR_INTERNAL, "", "the upload could not be stored"), false;
+    sodium_bin2hex(r->sha256, sizeof r->sha256, digest, n);
+    /* This user's image of the same content was checked when it came first. */
+    struct upload seen;
+    struct vg_error err;
+    if (store_upload_get(r->c.t->store, r->c.user.id, NULL, NULL, r->sha256, &seen, &err) == VG_OK) {
+        discard(r);
+        upload_answer(&r->c, &seen, r->type, true);
+        upload_free(&seen);
+        return false;
+    }
     r->check.work = check_image;
     r->check.done = checked;
     http_offload(r->c.req->conn->ctx, &r->check);
@@ -250,7 +264,12 @@ static struct receiving *start(struct api_call *c, const char *boundary)
         log_error("upload: cannot create %s: %s", r->tmp_path, strerror(errno));
         return NULL;
     }
-    crypto_hash_sha256_init(&r->sha);
+    if ((r->sha = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(r->sha);
+        close(r->fd);
+        unlink(r->tmp_path);
+        return NULL;
+    }
     multipart_init(&r->form, boundary, &form, r);
     return r;
 }

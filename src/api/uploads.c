@@ -113,11 +113,17 @@ int upload_store(struct api_call *c, const char *tmp_path, const char *sha256, s
             upload_over_quota(&err, used, quota, in.size_bytes);
         return api_fail(c, &err);
     }
-    json_t *body = upload_json(&out);
+    int rc = upload_answer(c, &out, type, existing);
+    upload_free(&out);
+    return rc;
+}
+
+int upload_answer(struct api_call *c, const struct upload *u, const char *type, bool existing)
+{
+    json_t *body = upload_json(u);
     json_object_set_new(body, "success", json_true());
     json_object_set_new(body, "type", json_string(type));
     json_object_set_new(body, "duplicate", json_boolean(existing));
-    upload_free(&out);
     return api_reply(c, existing ? 200 : 201, body);
 }
 
@@ -149,7 +155,7 @@ int api_upload_get(struct api_call *c)
     const char *id = api_param(c, "id");
     if (!id_valid(id))
         return api_fail_with(c, VG_ERR_NOT_FOUND, "", "no such upload");
-    if (store_upload_get(c->t->store, c->user.id, id, NULL, &u, &err) != VG_OK)
+    if (store_upload_get(c->t->store, c->user.id, id, NULL, NULL, &u, &err) != VG_OK)
         return api_fail(c, &err);
     /* http_file_send keeps both strings until the response ends: they go in the pool. */
     int rc = disk_path(c, u.file_path, path, sizeof path);

@@ -19,6 +19,9 @@ int api_public_image(struct api_call *c);
 int upload_store(struct api_call *c, const char *tmp_path, const char *sha256, size_t size, const char *file_name,
                  const char *type, const struct image_info *info);
 
+/* Answers an upload with `u`: 201, or 200 when it was `existing` (the same image before). */
+int upload_answer(struct api_call *c, const struct upload *u, const char *type, bool existing);
+
 /* Removes the image file of `file_path` (an upload's filePath) unless an upload or a
  * generation still refers to it. NULL does nothing. */
 void upload_release(const struct api *api, struct store *store, const char *file_path);

@@ -194,7 +194,7 @@ enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, co
 enum vg_err sq_upload_create(struct store *s, const struct upload *in, int64_t quota_bytes, struct upload *out,
                              bool *existing, int64_t *used, struct vg_error *err);
 enum vg_err sq_upload_get(struct store *s, const char *user_id, const char *id, const char *file_path,
-                          struct upload *out, struct vg_error *err);
+                          const char *sha256, struct upload *out, struct vg_error *err);
 enum vg_err sq_upload_list(struct store *s, const char *user_id, const char *before_id, int limit,
                            struct upload_list *out, struct vg_error *err);
 enum vg_err sq_upload_delete(struct store *s, const char *user_id, const char *id, struct upload *out,

@@ -123,14 +123,15 @@ enum vg_err sq_upload_create(struct store *base, const struct upload *in, int64_
 }
 
 enum vg_err sq_upload_get(struct store *base, const char *user_id, const char *id, const char *file_path,
-                          struct upload *out, struct vg_error *err)
+                          const char *sha256, struct upload *out, struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, id != NULL ? SQ_UPLOAD_GET : SQ_UPLOAD_BY_PATH, err);
+    enum sq_stmt which = id != NULL ? SQ_UPLOAD_GET : file_path != NULL ? SQ_UPLOAD_BY_PATH : SQ_UPLOAD_BY_SHA;
+    sqlite3_stmt *st = sq_stmt(s, which, err);
     if (st == NULL)
         return VG_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id != NULL ? id : file_path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id != NULL ? id : file_path != NULL ? file_path : sha256, -1, SQLITE_STATIC);
     return one_upload(s, st, out, err);
 }
 

@@ -261,7 +261,7 @@ struct store_ops {
     enum vg_err (*upload_create)(struct store *s, const struct upload *in, int64_t quota_bytes, struct upload *out,
                                  bool *existing, int64_t *used, struct vg_error *err);
     enum vg_err (*upload_get)(struct store *s, const char *user_id, const char *id, const char *file_path,
-                              struct upload *out, struct vg_error *err);
+                              const char *sha256, struct upload *out, struct vg_error *err);
     enum vg_err (*upload_list)(struct store *s, const char *user_id, const char *before_id, int limit,
                                struct upload_list *out, struct vg_error *err);
     enum vg_err (*upload_delete)(struct store *s, const char *user_id, const char *id, struct upload *out,
@@ -509,12 +509,12 @@ static inline enum vg_err store_upload_create(struct store *s, const struct uplo
 {
     return s->ops->upload_create(s, in, quota_bytes, out, existing, used, err);
 }
-/* The user's upload with this id, or (id NULL) with this file_path; VG_ERR_NOT_FOUND when
- * there is none (another user's included). */
+/* The user's upload with this id, filePath or sha256 (the one of the three that is not
+ * NULL); VG_ERR_NOT_FOUND when there is none (another user's included). */
 static inline enum vg_err store_upload_get(struct store *s, const char *user_id, const char *id, const char *file_path,
-                                           struct upload *out, struct vg_error *err)
+                                           const char *sha256, struct upload *out, struct vg_error *err)
 {
-    return s->ops->upload_get(s, user_id, id, file_path, out, err);
+    return s->ops->upload_get(s, user_id, id, file_path, sha256, out, err);
 }
 /* The user's uploads, newest first, `limit` (>= 1) after the cursor `before_id` (NULL: from
  * the newest). */
