@@ -209,30 +209,41 @@ post() {
         -w '%{http_code} %{size_upload} %{time_total}' "$1" || echo "000 0 0"
 }
 
-set -- $(post "$VG_URL" "$IMG" "$TMP/reply.json")
+# fresh FILE OUT TAG: a copy of FILE that no upload has sent before, for every target
+# alike (outside curl's timing): vidgen answers an image its user already uploaded from
+# its row without decoding it again, so each JPEG upload carries a JPEG comment segment
+# (COM, 12 bytes) with a new tag after SOI: the same picture and decode, a new SHA-256.
+fresh() {
+    { head -c 2 "$1"; printf '\377\376\000\012%08d' "$3"; tail -c +3 "$1"; } >"$2"
+}
+SEQ=0
+mkdir -p "$TMP/chk" "$TMP/chj" "$TMP/one"
+fresh "$IMG" "$TMP/chk/up.bin" 0
+fresh "$JUNK" "$TMP/chj/up.bin" 0
+set -- $(post "$VG_URL" "$TMP/chk/up.bin" "$TMP/reply.json")
 [ "$1" = 201 ] || die "vidgen answered $1, not 201, to the first upload of the JPEG: $(cat "$TMP/reply.json" 2>/dev/null)"
 BODY_SIZE=$2
-python3 - "$TMP/reply.json" "$IMG_SIZE" <<'EOF' || die "vidgen's reply to the upload is not what it should be"
+python3 - "$TMP/reply.json" "$((IMG_SIZE + 12))" <<'EOF' || die "vidgen's reply to the upload is not what it should be"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["fileSize"] == int(sys.argv[2]) and r["width"] == 4000 and r["height"] == 3000, r
 assert r["mimeType"] == "image/jpeg" and not r["duplicate"], r
 EOF
-set -- $(post "$VG_URL" "$IMG" "$TMP/reply.json")
+set -- $(post "$VG_URL" "$TMP/chk/up.bin" "$TMP/reply.json")
 [ "$1" = 200 ] && grep -q '"duplicate":true' "$TMP/reply.json" ||
     die "vidgen answered $1 to the same upload again, not 200 with duplicate: $(cat "$TMP/reply.json" 2>/dev/null)"
-set -- $(post "$VG_URL" "$JUNK" "$TMP/reply.json")
+set -- $(post "$VG_URL" "$TMP/chj/up.bin" "$TMP/reply.json")
 [ "$1" = 415 ] || die "vidgen answered $1, not 415, to the random bytes: $(cat "$TMP/reply.json" 2>/dev/null)"
 [ "$2" = "$BODY_SIZE" ] || die "the two forms differ in size ($BODY_SIZE and $2 bytes)"
 
-set -- $(post "$NG/keep" "$IMG" "$TMP/reply.txt")
+set -- $(post "$NG/keep" "$TMP/chk/up.bin" "$TMP/reply.txt")
 [ "$1" = 200 ] || die "nginx answered $1 on /keep"
 KEPT=$(cat "$TMP/reply.txt")
 case $KEPT in "$TMP"/nginx/keep/*) ;; *) die "nginx's /keep names no body file: '$KEPT'" ;; esac
 [ -f "$KEPT" ] && [ "$(wc -c <"$KEPT")" = "$BODY_SIZE" ] ||
     die "nginx's body file $KEPT is not the $BODY_SIZE-byte body"
 rm -f "$KEPT"
-set -- $(post "$NG_URL" "$IMG" "$TMP/reply.txt")
+set -- $(post "$NG_URL" "$TMP/chk/up.bin" "$TMP/reply.txt")
 [ "$1" = 200 ] || die "nginx answered $1 on /upload"
 case $(cat "$TMP/reply.txt") in "$TMP"/nginx/client_body/*) ;; *) die "nginx's /upload names no body file" ;; esac
 [ -z "$(ls -A "$TMP/nginx/client_body")" ] || die "nginx left the body file on /upload"
@@ -279,17 +290,20 @@ note_others() {
 # What each target is posted and answers: sets url, file, want.
 target() {
     case $1 in
-    vidgen) url=$VG_URL file=$IMG want=200 ;;
+    vidgen) url=$VG_URL file=$IMG want=201 ;;
     random) url=$VG_URL file=$JUNK want=415 ;;
     nginx) url=$NG_URL file=$IMG want=200 ;;
     esac
 }
 
+
 # one_run TARGET: one upload.
 one_run() {
     target "$1"
+    SEQ=$((SEQ + 1))
+    fresh "$file" "$TMP/one/up.bin" "$SEQ"
     c0=$(cpu_ns "$1")
-    set -- "$1" $(post "$url" "$file")
+    set -- "$1" $(post "$url" "$TMP/one/up.bin")
     c1=$(cpu_ns "$1")
     if [ "$2" != "$want" ] || [ "$3" != "$BODY_SIZE" ]; then
         echo "  FAILED: $1: status $2 (not $want), $3 of $BODY_SIZE bytes sent" >&2
@@ -306,6 +320,7 @@ one_run() {
 # conc_run TARGET: BENCH_CLIENTS loops of BENCH_UPLOADS uploads at once.
 conc_run() {
     target "$1"
+    SEQ=$((SEQ + 1))
     rm -f "$TMP"/codes.*
     pids=""
     c0=$(cpu_ns "$1")
@@ -314,10 +329,12 @@ conc_run() {
     t0=$(date +%s%N)
     c=1
     while [ "$c" -le "$CLIENTS" ]; do
+        mkdir -p "$TMP/c$c"
         (
             i=1
             while [ "$i" -le "$UPLOADS" ]; do
-                post "$url" "$file" >>"$TMP/codes.$c"
+                fresh "$file" "$TMP/c$c/up.bin" "$((SEQ * 1000 + c * 100 + i))"
+                post "$url" "$TMP/c$c/up.bin" >>"$TMP/codes.$c"
                 echo >>"$TMP/codes.$c"
                 i=$((i + 1))
             done
@@ -375,8 +392,10 @@ while [ "$r" -le "$CONC_ROUNDS" ]; do
     r=$((r + 1))
 done
 [ "$FAILED" = 0 ] || die "some uploads failed (see above): the figures are not valid"
-# Every upload of the JPEG after the first was the same image again: one row, one file.
-[ "$(find "$TMP/data/uploads" -type f | wc -l)" = 1 ] || die "vidgen does not hold exactly one stored image"
+# Every JPEG upload was a new image (its own tag): one stored file each, all whole.
+STORED=$(find "$TMP/data/uploads" -type f -size "$((IMG_SIZE + 12))c" | wc -l)
+[ "$STORED" = "$(find "$TMP/data/uploads" -type f | wc -l)" ] && [ "$STORED" -ge $((ROUNDS + CONC_ROUNDS * CLIENTS * UPLOADS + 1)) ] ||
+    die "vidgen holds $STORED whole stored images, not one per JPEG upload"
 [ -z "$(ls -A "$TMP/data/tmp")" ] || die "vidgen left temporary files in data/tmp"
 [ -z "$(ls -A "$TMP/nginx/client_body")" ] || die "nginx left body files"
 

@@ -517,11 +517,18 @@ static enum image_verdict webp_header(const uint8_t *b, size_t len, struct heade
 
 /* ---- decoding ---- */
 
-/* One full decode of the whole file, as one packet, with FFmpeg's decoder for the type.
- * max_pixels guards again against a size the header parser let through. The decoder's own
- * messages about a user's broken file are demoted to debug: the verdict says it all.
- * Returns the frame (the caller frees it) or NULL with the refusal in msg. */
-static AVFrame *decode(const struct header *h, const uint8_t *bytes, size_t len, char *msg, size_t cap)
+/* A JPEG that is only checked is decoded at 1/8 scale (FFmpeg's `lowres`): every
+ * entropy-coded block is still read, so a truncated or damaged file fails as at full size,
+ * but the inverse transforms and the picture are 64 times smaller (a 12 Mpx photo: 143 ms
+ * at full size on this machine, see bench/README.md "Upload throughput"). */
+#define JPEG_CHECK_LOWRES 3
+
+/* One full decode of the whole file, as one packet, with FFmpeg's decoder for the type
+ * (a JPEG at 1/2^lowres of its size). max_pixels guards again against a size the header
+ * parser let through. The decoder's own messages about a user's broken file are demoted to
+ * debug: the verdict says it all. Returns the frame (the caller frees it) or NULL with the
+ * refusal in msg. */
+static AVFrame *decode(const struct header *h, const uint8_t *bytes, size_t len, int lowres, char *msg, size_t cap)
 {
     const char *name = types[h->type].name;
     const AVCodec *codec = avcodec_find_decoder(types[h->type].codec);
@@ -541,6 +548,7 @@ static AVFrame *decode(const struct header *h, const uint8_t *bytes, size_t len,
         goto fail;
     c->thread_count = 1;
     c->max_pixels = IMAGE_MAX_PIXELS;
+    c->lowres = h->type == IMAGE_JPEG ? lowres : 0;
     c->log_level_offset = AV_LOG_DEBUG - AV_LOG_ERROR;
     if (h->type == IMAGE_PNG)
         c->err_recognition |= AV_EF_CRCCHECK;
@@ -557,7 +565,7 @@ static AVFrame *decode(const struct header *h, const uint8_t *bytes, size_t len,
         rc = avcodec_receive_frame(c, frame);
     if (rc < 0 || frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
         goto damaged;
-    if (frame->width != h->width || frame->height != h->height) {
+    if (frame->width != AV_CEIL_RSHIFT(h->width, c->lowres) || frame->height != AV_CEIL_RSHIFT(h->height, c->lowres)) {
         say(IMAGE_INVALID, msg, cap, "the %s is damaged (its header says %dx%d, its image data is %dx%d)", name,
             h->width, h->height, frame->width, frame->height);
         goto out;
@@ -611,7 +619,7 @@ static enum image_verdict check(const uint8_t *bytes, size_t len, struct image_i
     if (!h.width || !h.height)
         return say(IMAGE_INVALID, msg, cap, "the %s is damaged (its header gives no size)", types[h.type].name);
 
-    AVFrame *frame = decode(&h, bytes, len, msg, cap);
+    AVFrame *frame = decode(&h, bytes, len, keep ? 0 : JPEG_CHECK_LOWRES, msg, cap);
     if (!frame)
         return IMAGE_INVALID;
     if (keep)
