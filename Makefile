@@ -12,12 +12,12 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev
 TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
-          libavformat libavcodec libavutil libswscale
+          libavformat libavcodec libavutil libswscale zlib
 CFLAGS  = -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(OPT) -g -Wall -Wextra -Werror \
           -Wno-missing-field-initializers -pthread $(SANITIZE) \
           -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -105,13 +105,15 @@ bench: bench-deps
 	sh bench/download.sh
 	sh bench/render.sh
 	sh bench/thumbnail.sh
+	sh bench/upload.sh
 	/usr/bin/python3 bench/pipeline.py
 	/usr/bin/python3 bench/flood.py
 	/usr/bin/python3 bench/remote.py
 
 # libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each: the
-# generation request, the router, each provider's reply and webhook parsers, and Eden AI's
-# webhook signature check (its canonical JSON).
+# generation request, the router, each provider's reply and webhook parsers, Eden AI's
+# webhook signature check (its canonical JSON), the multipart/form-data parser of uploads, and
+# uploaded images (their headers, EXIF, FFmpeg's decoders).
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(BUILD)/gen
 fuzz: deps $(BUILD)/gen/embedded.c
@@ -127,14 +129,19 @@ fuzz: deps $(BUILD)/gen/embedded.c
 	  src/providers/remote.c src/providers/remote_util.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/edenai_signature tests/fuzz/fuzz_edenai_signature.c \
 	  src/providers/edenai_signature.c -ljansson -lcrypto
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/multipart tests/fuzz/fuzz_multipart.c src/http/multipart.c
+	clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libavcodec libswscale libavutil) -o $(BUILD)/fuzz/image \
+	  tests/fuzz/fuzz_image.c src/media/image.c $(shell pkg-config --libs libavcodec libswscale libavutil zlib)
 	$(BUILD)/fuzz/gen_request -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/json.dict
 	$(BUILD)/fuzz/router -max_total_time=$(FUZZ_SECONDS)
-	@# provider replies: the recorded shapes of ../shared/providers/ as seeds, copied so the
-	@# corpus libFuzzer grows stays under $(BUILD)
-	@for p in modelslab edenai; do mkdir -p $(BUILD)/fuzz/corpus-$$p && cp tests/fuzz/seeds/$$p/* $(BUILD)/fuzz/corpus-$$p/; done
+	@# seeds (provider replies: the recorded shapes of ../shared/providers/; forms: written by
+	@# hand; images: tiny ones), copied so the corpus libFuzzer grows stays under $(BUILD)
+	@for p in modelslab edenai multipart image; do mkdir -p $(BUILD)/fuzz/corpus-$$p && cp tests/fuzz/seeds/$$p/* $(BUILD)/fuzz/corpus-$$p/; done
 	$(BUILD)/fuzz/modelslab -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-modelslab
 	$(BUILD)/fuzz/edenai -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-edenai
 	$(BUILD)/fuzz/edenai_signature -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/json.dict $(BUILD)/fuzz/corpus-edenai
+	$(BUILD)/fuzz/multipart -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/multipart.dict $(BUILD)/fuzz/corpus-multipart
+	$(BUILD)/fuzz/image -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2560 -dict=tests/fuzz/image.dict $(BUILD)/fuzz/corpus-image
 
 # Every C file follows .clang-format; `make test` fails on one that does not (`make format`).
 FORMATTED = $(shell find src tests/unit tests/fuzz -name '*.[ch]' | sort)

@@ -152,7 +152,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     static const char *const http[] = {"http://", "https://", NULL};
     static const char *const db[] = {"sqlite:", "postgres://", "postgresql://", NULL};
     static const char *const redis[] = {"redis://", NULL};
-    long threads, credits, render_threads, lease, max_conns, shutdown, h2c;
+    long threads, credits, render_threads, lease, max_conns, shutdown, h2c, quota_mb;
     const char *v;
 
     if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
@@ -184,6 +184,8 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err,
                    errlen) ||
         parse_long("VIDGEN_LEASE_SECONDS", lookup(d, "VIDGEN_LEASE_SECONDS", "30"), 2, 3600, &lease, err, errlen) ||
+        parse_long("VIDGEN_UPLOAD_QUOTA_MB", lookup(d, "VIDGEN_UPLOAD_QUOTA_MB", "500"), 0, 10000000L, &quota_mb, err,
+                   errlen) ||
         parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err,
                    errlen) ||
         parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
@@ -194,6 +196,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     c->http2_cleartext = h2c != 0;
     c->render_threads = (int)render_threads;
     c->lease_seconds = (int)lease;
+    c->upload_quota_bytes = (int64_t)quota_mb << 20;
     c->admin_credits = credits;
     if (c->data_dir[0] == '\0')
         return snprintf(err, errlen, "VIDGEN_DATA_DIR must not be empty"), -1;

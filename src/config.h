@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/log.h"
 
@@ -26,18 +27,19 @@ struct config {
     char modelslab_api_key[512], modelslab_base_url[1024];
     char edenai_api_key[512], edenai_base_url[1024];
     struct provider_limits modelslab_limits, edenai_limits;
-    char catalog_path[1024];  /* VIDGEN_CATALOG, "" = the catalog built into the binary */
-    char server_url[1024];    /* VIDGEN_URL: where CLI clients reach the server; "" = http://VIDGEN_ADDR */
-    char token[256];          /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */
-    char access_log[1024];    /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
-    int threads;              /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
-    int max_connections;      /* VIDGEN_MAX_CONNECTIONS: open client connections, 0 = from the open-file limit */
-    bool http2_cleartext;     /* VIDGEN_H2C: accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
-    int shutdown_seconds;     /* VIDGEN_SHUTDOWN_SECONDS: how long a stop waits for downloads and streams */
-    int render_threads;       /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
-    int lease_seconds;        /* VIDGEN_LEASE_SECONDS: a worker's hold on a job, renewed at a third */
-    long admin_credits;       /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
-    enum log_level log_level; /* VIDGEN_LOG_LEVEL */
+    char catalog_path[1024];    /* VIDGEN_CATALOG, "" = the catalog built into the binary */
+    char server_url[1024];      /* VIDGEN_URL: where CLI clients reach the server; "" = http://VIDGEN_ADDR */
+    char token[256];            /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */
+    char access_log[1024];      /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
+    int threads;                /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
+    int max_connections;        /* VIDGEN_MAX_CONNECTIONS: open client connections, 0 = from the open-file limit */
+    bool http2_cleartext;       /* VIDGEN_H2C: accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
+    int shutdown_seconds;       /* VIDGEN_SHUTDOWN_SECONDS: how long a stop waits for downloads and streams */
+    int render_threads;         /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
+    int lease_seconds;          /* VIDGEN_LEASE_SECONDS: a worker's hold on a job, renewed at a third */
+    long admin_credits;         /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
+    int64_t upload_quota_bytes; /* VIDGEN_UPLOAD_QUOTA_MB: what each user's uploaded images may hold */
+    enum log_level log_level;   /* VIDGEN_LOG_LEVEL */
 };
 
 /* Fills `cfg` from the environment and ./.env. Returns 0, or -1 with a message naming the

@@ -1,11 +1,15 @@
 #include "api/api.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "api/events.h"
 #include "api/handlers.h"
 #include "api/views.h"
+#include "core/upload.h"
 #include "events/bus.h"
 #include "events/recheck.h"
 #include "providers/edenai_signature.h"
@@ -31,6 +35,19 @@ static int load_webhook_key(struct api *api, const struct config *cfg, char *err
     return 0;
 }
 
+/* The directories uploads are received into and kept in. */
+static int make_upload_dirs(const char *data_dir, char *err, size_t errlen)
+{
+    const char *subs[] = {"tmp", UPLOAD_DIR};
+    char path[1200];
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", data_dir, subs[i]);
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno)), -1;
+    }
+    return 0;
+}
+
 int api_init(struct api *api, const struct config *cfg, struct queue *queue, char *err, size_t errlen)
 {
     api->cfg = cfg;
@@ -38,7 +55,9 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
     api->queue = queue;
     api->bus = NULL;
     api->edenai_webhook_key = NULL;
-    if (catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
+    if (make_upload_dirs(cfg->data_dir, err, errlen) != 0 ||
+        image_link_key_load(cfg->data_dir, &api->link_key, err, errlen) != 0 ||
+        catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
         return -1;
     if (api_models_build(api, err, errlen) != 0) {
         catalog_free(&api->catalog);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "core/catalog.h"
+#include "core/image_link.h"
 
 #define API_PREFIX "/api/apps/video-generator"
 #define API_JSON_BODY_MAX (64 * 1024)
@@ -28,6 +29,7 @@ struct api {
     struct queue *queue;    /* borrowed: wakes the workers after POST /generate */
     /* owned: Eden AI's webhook key (EDENAI_WEBHOOK_PUBLIC_KEY); NULL = callbacks unverified */
     struct edenai_webhook_key *edenai_webhook_key;
+    struct image_link_key link_key; /* signs and checks links to images (core/image_link.h) */
 };
 
 struct store;

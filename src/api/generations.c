@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include "api/handlers.h"
+#include "api/uploads.h"
 #include "api/views.h"
 #include "core/gen_request.h"
+#include "core/upload.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/parse.h"
@@ -65,23 +67,50 @@ static enum vg_err check_circuit(struct store *store, const struct catalog_route
     return VG_ERR_UNAVAILABLE;
 }
 
-/* Checks what the price does not: the model can be served now (*route: by which provider),
- * and images resolve. */
-static enum vg_err check_servable(const struct api *api, struct store *store, const struct gen_request *r,
-                                  const struct catalog_route **route, struct vg_error *err)
+/* The filePath of the caller's upload named by `path` or `id` (either may be NULL) into
+ * `out`, or "" when neither is given. A path is only looked up among the user's uploads,
+ * never opened: another user's, an unknown one, "../" or an absolute path is not found. */
+static enum vg_err resolve_image(struct api_call *c, const char *path, const char *id, const char *field, char *out,
+                                 size_t cap, struct vg_error *err)
 {
+    struct upload u;
+    out[0] = '\0';
+    if (path == NULL && id == NULL)
+        return VG_OK;
+    enum vg_err e = id != NULL && !id_valid(id) ? VG_ERR_NOT_FOUND
+                                                : store_upload_get(c->t->store, c->user.id, id, path, NULL, &u, err);
+    if (e == VG_ERR_NOT_FOUND)
+        return vg_fail(err, VG_ERR_INVALID, field, "no uploaded image of yours at %s", field);
+    if (e != VG_OK)
+        return e;
+    snprintf(out, cap, "%s", u.file_path);
+    upload_free(&u);
+    return VG_OK;
+}
+
+/* Checks what the price does not: the model can be served now (*route: by which provider),
+ * and images resolve (to the filePaths in `start` and `end`). */
+static enum vg_err check_servable(struct api_call *c, const struct gen_request *r, const struct catalog_route **route,
+                                  char start[UPLOAD_FILE_PATH_MAX], char end[UPLOAD_FILE_PATH_MAX],
+                                  struct vg_error *err)
+{
+    const struct api *api = c->t->api;
+    struct store *store = c->t->store;
     char why[256];
     if ((*route = provider_route(r->model, api->cfg, why, sizeof why)) == NULL)
         return vg_fail(err, VG_ERR_INVALID, "modelId", "%s is unavailable: %s", r->model->id, why);
     enum vg_err e = check_circuit(store, *route, err);
     if (e != VG_OK)
         return e;
-    /* An image path is only ever resolved to an upload of the same user; uploads arrive
-     * with POST /upload-image, so until then no path resolves. */
-    if (r->start_image)
-        return vg_fail(err, VG_ERR_INVALID, "startImagePath", "no uploaded image of yours at startImagePath");
-    if (r->end_image)
-        return vg_fail(err, VG_ERR_INVALID, "endImagePath", "no uploaded image of yours at endImagePath");
+    if ((e = resolve_image(c, r->start_image, r->start_image_id, r->start_field, start, UPLOAD_FILE_PATH_MAX, err)) ||
+        (e = resolve_image(c, r->end_image, r->end_image_id, r->end_field, end, UPLOAD_FILE_PATH_MAX, err)))
+        return e;
+    /* A remote provider fetches images by a signed link to this server (core/image_link.h). */
+    const struct provider *p = provider_find((*route)->provider);
+    if ((start[0] || end[0]) && p != NULL && p->kind == PROVIDER_HTTP && api->cfg->public_url[0] == '\0')
+        return vg_fail(err, VG_ERR_INVALID, start[0] ? r->start_field : r->end_field,
+                       "%s fetches images from this server: set VIDGEN_PUBLIC_URL to the address it can reach",
+                       provider_display_name((*route)->provider));
     return VG_OK;
 }
 
@@ -94,10 +123,10 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
     struct gen_request r;
     const struct catalog_route *route;
     struct price p;
-    char hash[65];
+    char hash[65], start[UPLOAD_FILE_PATH_MAX], end[UPLOAD_FILE_PATH_MAX];
     enum vg_err e;
     if ((e = gen_request_parse(&api->catalog, body, GEN_REQUEST_GENERATE, &r, err)) ||
-        (e = check_servable(api, c->t->store, &r, &route, err)))
+        (e = check_servable(c, &r, &route, start, end, err)))
         return e;
     gen_request_price(&r, &p);
     request_hash(body, hash);
@@ -109,8 +138,8 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
         .model_name = r.model->name,
         .prompt = r.prompt,
         .negative_prompt = r.negative_prompt,
-        .start_image = r.start_image,
-        .end_image = r.end_image,
+        .start_image = start[0] ? start : NULL,
+        .end_image = end[0] ? end : NULL,
         .resolution = resolution_name(r.resolution),
         .aspect_ratio = r.aspect_ratio,
         .duration = r.duration,
@@ -311,10 +340,12 @@ static void remove_file(const char *data_dir, const char *rel)
         unlink(path);
 }
 
-void api_remove_files(const struct api *api, const struct generation *g)
+void api_remove_files(const struct api *api, struct store *store, const struct generation *g)
 {
     remove_file(api->cfg->data_dir, g->output_path);
     remove_file(api->cfg->data_dir, g->thumbnail_path);
+    upload_release(api, store, g->start_image);
+    upload_release(api, store, g->end_image);
 }
 
 int api_generation_delete(struct api_call *c)
@@ -323,7 +354,7 @@ int api_generation_delete(struct api_call *c)
     struct generation g;
     if (store_generation_delete(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
         return api_fail(c, &err);
-    api_remove_files(c->t->api, &g);
+    api_remove_files(c->t->api, c->t->store, &g);
     generation_free(&g);
     return api_ok(c, NULL);
 }

@@ -40,7 +40,8 @@ int api_generation_delete(struct api_call *c);
 /* POST /webhooks/:provider/:token: a provider's callback (api/webhooks.c). */
 int api_webhook(struct api_call *c);
 
-/* Removes a deleted generation's video and thumbnail from the data directory. */
-void api_remove_files(const struct api *api, const struct generation *g);
+/* Removes a deleted generation's video and thumbnail from the data directory, and its images
+ * when nothing else refers to them. */
+void api_remove_files(const struct api *api, struct store *store, const struct generation *g);
 
 #endif

@@ -171,7 +171,7 @@ int api_projects_delete(struct api_call *c)
         return api_fail(c, &err);
     }
     for (size_t i = 0; i < gens.n; i++)
-        api_remove_files(c->t->api, &gens.items[i]);
+        api_remove_files(c->t->api, c->t->store, &gens.items[i]);
     generation_list_free(&gens);
     return api_ok(c, NULL);
 }

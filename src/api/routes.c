@@ -6,6 +6,7 @@
 #include "api/events.h"
 #include "api/files.h"
 #include "api/handlers.h"
+#include "api/uploads.h"
 #include "core/token.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -41,6 +42,14 @@ static const struct route routes[] = {
     R("HEAD", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH),
     R("GET", "/download/:id", api_generation_download, API_AUTH),
     R("HEAD", "/download/:id", api_generation_download, API_AUTH),
+    R("POST", "/upload-image", api_upload_image, API_AUTH | API_DEFER_BODY),
+    R("GET", "/uploads", api_uploads_list, API_AUTH),
+    R("GET", "/uploads/:id", api_upload_get, API_AUTH),
+    R("HEAD", "/uploads/:id", api_upload_get, API_AUTH),
+    R("DELETE", "/uploads/:id", api_upload_delete, API_AUTH),
+    /* No Authorization: the link's signature is the credential (core/image_link.h). */
+    R("GET", "/public/images/:user/:name", api_public_image, 0),
+    R("HEAD", "/public/images/:user/:name", api_public_image, 0),
     /* No Authorization: the token in the path is the credential (core/webhook.h). */
     R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY),
 };

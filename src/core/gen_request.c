@@ -29,6 +29,16 @@ static enum vg_err opt_bool(json_t *body, const char *key, bool *out, struct vg_
     return VG_OK;
 }
 
+static bool has_start(const struct gen_request *r)
+{
+    return r->start_image != NULL || r->start_image_id != NULL;
+}
+
+static bool has_end(const struct gen_request *r)
+{
+    return r->end_image != NULL || r->end_image_id != NULL;
+}
+
 /* An empty string for an optional image or negative prompt means "none". */
 static const char *none_if_empty(const char *s)
 {
@@ -45,6 +55,8 @@ static enum vg_err read_fields(json_t *body, struct gen_request *r, struct vg_er
         (e = opt_string(body, "negativePrompt", &r->negative_prompt, err)) ||
         (e = opt_string(body, "startImagePath", &r->start_image, err)) ||
         (e = opt_string(body, "endImagePath", &r->end_image, err)) ||
+        (e = opt_string(body, "startImageId", &r->start_image_id, err)) ||
+        (e = opt_string(body, "endImageId", &r->end_image_id, err)) ||
         (e = opt_string(body, "aspectRatio", &r->aspect_ratio, err)) ||
         (e = opt_string(body, "resolution", &res, err)) || (e = opt_bool(body, "generateAudio", &r->audio, err)) ||
         (e = opt_bool(body, "enhancePrompt", &r->enhance_prompt, err)))
@@ -52,6 +64,14 @@ static enum vg_err read_fields(json_t *body, struct gen_request *r, struct vg_er
     r->negative_prompt = none_if_empty(r->negative_prompt);
     r->start_image = none_if_empty(r->start_image);
     r->end_image = none_if_empty(r->end_image);
+    r->start_image_id = none_if_empty(r->start_image_id);
+    r->end_image_id = none_if_empty(r->end_image_id);
+    if (r->start_image && r->start_image_id)
+        return vg_fail(err, VG_ERR_INVALID, "startImageId", "give startImagePath or startImageId, not both");
+    if (r->end_image && r->end_image_id)
+        return vg_fail(err, VG_ERR_INVALID, "endImageId", "give endImagePath or endImageId, not both");
+    r->start_field = r->start_image_id ? "startImageId" : "startImagePath";
+    r->end_field = r->end_image_id ? "endImageId" : "endImagePath";
 
     r->resolution = RES_720P;
     if (res != NULL && !resolution_parse(res, &r->resolution))
@@ -72,7 +92,7 @@ static enum vg_err check_prompt(const struct gen_request *r, enum gen_request_mo
 {
     const struct catalog_model *m = r->model;
     if (r->prompt == NULL || text_is_blank(r->prompt)) {
-        if (mode == GEN_REQUEST_GENERATE && (m->text_to_video || r->start_image == NULL))
+        if (mode == GEN_REQUEST_GENERATE && (m->text_to_video || !has_start(r)))
             return vg_fail(err, VG_ERR_INVALID, "prompt", "prompt is required");
         return VG_OK;
     }
@@ -99,15 +119,15 @@ static enum vg_err check_limits(const struct gen_request *r, struct vg_error *er
     }
     if (!catalog_allows_aspect(m, r->aspect_ratio))
         return vg_fail(err, VG_ERR_INVALID, "aspectRatio", "%s does not offer aspect ratio %s", m->id, r->aspect_ratio);
-    if (r->start_image && !m->image_to_video)
-        return vg_fail(err, VG_ERR_INVALID, "startImagePath", "%s does not take a start image", m->id);
-    if (r->end_image && !m->end_image)
-        return vg_fail(err, VG_ERR_INVALID, "endImagePath", "%s does not take an end image", m->id);
-    if (r->end_image && m->end_image_resolutions && !(m->end_image_resolutions & (1u << r->resolution)))
-        return vg_fail(err, VG_ERR_INVALID, "endImagePath", "%s takes an end image only at a higher resolution than %s",
+    if (has_start(r) && !m->image_to_video)
+        return vg_fail(err, VG_ERR_INVALID, r->start_field, "%s does not take a start image", m->id);
+    if (has_end(r) && !m->end_image)
+        return vg_fail(err, VG_ERR_INVALID, r->end_field, "%s does not take an end image", m->id);
+    if (has_end(r) && m->end_image_resolutions && !(m->end_image_resolutions & (1u << r->resolution)))
+        return vg_fail(err, VG_ERR_INVALID, r->end_field, "%s takes an end image only at a higher resolution than %s",
                        m->id, resolution_name(r->resolution));
-    if (!r->start_image && !m->text_to_video)
-        return vg_fail(err, VG_ERR_INVALID, "startImagePath", "%s needs a start image", m->id);
+    if (!has_start(r) && !m->text_to_video)
+        return vg_fail(err, VG_ERR_INVALID, r->start_field, "%s needs a start image", m->id);
     if (r->negative_prompt && !m->negative_prompt)
         return vg_fail(err, VG_ERR_INVALID, "negativePrompt", "%s does not take a negative prompt", m->id);
     if (r->audio && !m->audio)
@@ -146,8 +166,8 @@ void gen_request_price(const struct gen_request *r, struct price *out)
     struct price_options o = {
         .resolution = r->resolution,
         .duration = r->duration,
-        .start_image = r->start_image != NULL,
-        .end_image = r->end_image != NULL,
+        .start_image = has_start(r),
+        .end_image = has_end(r),
         .audio = r->audio,
         .enhance_prompt = r->enhance_prompt,
     };

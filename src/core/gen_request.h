@@ -21,8 +21,11 @@ struct gen_request {
     const char *project_id;            /* strings below: borrowed from the JSON body, NULL when absent */
     const char *prompt;
     const char *negative_prompt;
-    const char *start_image; /* startImagePath as given; resolving it to an upload is the caller's job */
-    const char *end_image;
+    /* startImagePath / startImageId as given (at most one of each pair); resolving them to the
+     * user's uploads is the caller's job. start_field names the one given, for messages. */
+    const char *start_image, *start_image_id;
+    const char *end_image, *end_image_id;
+    const char *start_field, *end_field;
     const char *aspect_ratio; /* the model's default when absent */
     enum resolution resolution;
     int duration;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "http/accept.h"
+#include "http/offload.h"
 #include "util/log.h"
 
 struct loop {
@@ -22,6 +23,7 @@ struct loop {
     int listen_fd;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t stop_receiver;
+    h2o_multithread_receiver_t offload_receiver; /* work done off the loop (http/offload.h) */
     pthread_t thread;
     int index;
     int abandoned;     /* connections were still open when the loop stopped */
@@ -46,6 +48,11 @@ struct dispatch_handler {
     h2o_handler_t super;
     const struct http_server_config *cfg;
 };
+
+h2o_multithread_receiver_t *http_server_offload_receiver(h2o_context_t *ctx)
+{
+    return &((struct loop *)ctx)->offload_receiver;
+}
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -178,6 +185,7 @@ static void *loop_main(void *arg)
     loop->accept_ctx.hosts = srv->globalconf.hosts;
     loop->queue = h2o_multithread_create_queue(evloop);
     h2o_multithread_register_receiver(loop->queue, &loop->stop_receiver, on_stop_message);
+    h2o_multithread_register_receiver(loop->queue, &loop->offload_receiver, http_offload_receive);
     accept_gate_start(&loop->gate, &loop->accept_ctx,
                       h2o_evloop_socket_create(evloop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ), &srv->limit);
     loop->data = loop->cfg->thread_init(loop->index, &loop->ctx, loop->cfg->arg);
@@ -200,6 +208,7 @@ static void *loop_main(void *arg)
     if (loop->data)
         loop->cfg->thread_done(loop->data, loop->cfg->arg);
     h2o_multithread_unregister_receiver(loop->queue, &loop->stop_receiver);
+    h2o_multithread_unregister_receiver(loop->queue, &loop->offload_receiver);
     /* Idle keep-alive connections past the grace cannot be closed through h2o 2.2's API,
      * and a context with connections cannot be disposed; the process is exiting, so such a
      * loop is left as it is (as h2o's own server does) and its memory stays reachable. */

@@ -2,15 +2,22 @@
  *
  * image_check decides from the bytes alone, never from a file name or a client's
  * Content-Type: the type by its magic bytes (JPEG, PNG, WebP; anything else is
- * IMAGE_UNSUPPORTED), the dimensions read from the header before anything large is
- * allocated (a 50,000 x 50,000 header or a decompression bomb is refused without decoding),
- * then one full decode with FFmpeg's decoders (a truncated or damaged file, or trailing
- * bytes after the image's end, is IMAGE_INVALID). The EXIF orientation of a JPEG (and of a
- * WebP or PNG carrying EXIF, where FFmpeg reads it) is read, and the reported width and
- * height are those of the image as displayed.
+ * IMAGE_UNSUPPORTED, named when recognisable: GIF, BMP, TIFF, HEIC, AVIF, PDF, SVG, text...),
+ * the dimensions read from the header by a small parser before anything large is allocated
+ * (a 50,000 x 50,000 header or a decompression bomb is refused without decoding), the
+ * file's structure walked to its end (JPEG markers to EOI, PNG chunks to IEND, WebP chunks
+ * to the RIFF size), then one full decode with FFmpeg's decoders. A truncated or damaged
+ * file, or bytes after the image's end, is IMAGE_INVALID; only zero, CR and LF padding
+ * (up to 4 KB) may follow a JPEG's EOI. A PNG's compressed data is also inflated (into a
+ * small scratch buffer) up to the size its header promises, since FFmpeg shows a PNG cut
+ * short with blank rows. The EXIF orientation is read from a JPEG's APP1 segment, a PNG's
+ * eXIf chunk or a WebP's EXIF chunk, and the reported width and height are those of the
+ * image as displayed.
  *
- * image_decode gives the displayed picture (orientation applied), scaled to fit or fill a
- * frame, for the local renderer. */
+ * image_decode gives the displayed picture (orientation applied, transparency over black),
+ * scaled to fit or fill a frame, for the local renderer.
+ *
+ * Both are thread-safe and keep nothing between calls. */
 #ifndef VIDGEN_MEDIA_IMAGE_H
 #define VIDGEN_MEDIA_IMAGE_H
 
@@ -25,7 +32,8 @@ enum image_type { IMAGE_JPEG = 1, IMAGE_PNG, IMAGE_WEBP };
 
 enum image_verdict {
     IMAGE_OK,
-    IMAGE_UNSUPPORTED, /* not JPEG, PNG or WebP by its content (HTTP 415) */
+    IMAGE_UNSUPPORTED, /* not JPEG, PNG or WebP by its content, or a kind of one FFmpeg's decoders
+                          cannot show: animated WebP, arithmetic-coded or hierarchical JPEG (HTTP 415) */
     IMAGE_INVALID,     /* one of them, but damaged, truncated, with trailing bytes, or out of bounds (422) */
 };
 
@@ -47,6 +55,11 @@ enum image_fit {
     IMAGE_FIT_CONTAIN, /* letterboxed: all of the picture, black bars */
     IMAGE_FIT_COVER,   /* cropped: the frame filled, centred */
 };
+
+/* The EXIF orientation (1..8) in a TIFF-structured EXIF block (what follows "Exif\0\0" in a
+ * JPEG's APP1 segment): IFD0's Orientation tag, either byte order. 1 when the block is
+ * damaged or has no valid tag. Reads only within tiff[0..len). Used by image_check. */
+int image_exif_orientation(const uint8_t *tiff, size_t len);
 
 struct AVFrame;
 /* Decodes an image that image_check accepted, applies its orientation and scales it to

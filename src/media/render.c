@@ -2,10 +2,13 @@
 
 #include "media/error.h"
 #include "media/scene.h"
+#include "media/slides.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 /* Everything one render holds; released together by render_close(). */
@@ -126,22 +129,75 @@ static int encode(struct render *r, AVFrame *frame, char *err, size_t errlen)
     }
 }
 
+#define IMAGE_FILE_MAX (32u << 20)
+
+/* Reads an image file whole into *out (the caller's, free()). */
+static int read_image(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    if (f == NULL)
+        return media_error(err, errlen, 0, "cannot open the image %s", path);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size <= 0 || (size_t)size > IMAGE_FILE_MAX || fseek(f, 0, SEEK_SET) != 0 ||
+        (*out = malloc((size_t)size)) == NULL || fread(*out, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        free(*out);
+        *out = NULL;
+        return media_error(err, errlen, 0, "cannot read the image %s", path);
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return 0;
+}
+
+/* The user's images, ready to draw; NULL in *out when the picture is the prompt's scene. */
+static int open_slides(const struct render_params *p, struct media_slides **out, char *err, size_t errlen)
+{
+    uint8_t *start = NULL, *end = NULL;
+    size_t start_len = 0, end_len = 0;
+    *out = NULL;
+    if (p->start_image == NULL)
+        return 0;
+    if (read_image(p->start_image, &start, &start_len, err, errlen) == 0 &&
+        (p->end_image == NULL || read_image(p->end_image, &end, &end_len, err, errlen) == 0))
+        *out = media_slides_new(start, start_len, end, end_len, p->width, p->height, err, errlen);
+    free(start);
+    free(end);
+    return *out != NULL ? 0 : -1;
+}
+
+/* Draws frame i of the clip: the images when there are, else the prompt's scene. */
+static int draw(struct render *r, struct media_slides *slides, const struct media_scene *scene, long i, int fps,
+                char *err, size_t errlen)
+{
+    if (slides != NULL)
+        return media_slides_draw(slides, r->total > 1 ? (double)i / (r->total - 1) : 0, r->frame->data,
+                                 r->frame->linesize, err, errlen);
+    media_scene_draw(scene, (double)i / fps, (double)(i + 1) / r->total, r->frame->data, r->frame->linesize);
+    return 0;
+}
+
 /* Draws and encodes every frame, then flushes. Returns 0, 1 when cancelled, or -1. */
 static int encode_all(struct render *r, const struct render_params *p, int fps, char *err, size_t errlen)
 {
     struct media_scene scene;
+    struct media_slides *slides;
     media_scene_init(&scene, p->prompt, p->width, p->height);
-    for (long i = 0; i < r->total; i++) {
+    int rc = open_slides(p, &slides, err, errlen);
+    for (long i = 0; rc == 0 && i < r->total; i++) {
         /* The encoder may still hold the previous picture; get a buffer we may write. */
-        int rc = av_frame_make_writable(r->frame);
-        if (rc < 0)
-            return media_error(err, errlen, rc, "cannot allocate a frame");
-        media_scene_draw(&scene, (double)i / fps, (double)(i + 1) / r->total, r->frame->data, r->frame->linesize);
+        if ((rc = av_frame_make_writable(r->frame)) < 0) {
+            rc = media_error(err, errlen, rc, "cannot allocate a frame");
+            break;
+        }
+        if ((rc = draw(r, slides, &scene, i, fps, err, errlen)) != 0)
+            break;
         r->frame->pts = i;
-        if ((rc = encode(r, r->frame, err, errlen)) != 0)
-            return rc;
+        rc = encode(r, r->frame, err, errlen);
     }
-    return encode(r, NULL, err, errlen);
+    media_slides_free(slides);
+    return rc != 0 ? rc : encode(r, NULL, err, errlen);
 }
 
 static void render_close(struct render *r)

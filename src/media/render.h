@@ -10,6 +10,9 @@ struct render_params {
     int width, height;  /* even, 16..7680 (see media_dimensions()) */
     int seconds;        /* 1..600 */
     int fps;            /* 1..120; 0 means 24 */
+    /* Image files (checked uploads) the picture is made from instead of the prompt
+     * (media/slides.h): a start image, and an end image only with one. NULL: none. */
+    const char *start_image, *end_image;
 };
 
 /* Called with 0..100 as frames are encoded (at most about once per percent, always with 0

@@ -150,6 +150,20 @@ static const char *const sql[SQ_COUNT] = {
                         "AND status IN ('pending', 'processing') RETURNING id",
     [SQ_WEBHOOK_KNOWN] = "SELECT 1 FROM generations WHERE webhook_hash = ?1 AND provider = ?2 "
                          "AND status IN ('pending', 'processing')",
+    [SQ_UPLOAD_BY_SHA] = "SELECT " UPLOAD_COLS " FROM uploads WHERE user_id = ?1 AND sha256 = ?2",
+    [SQ_UPLOAD_USAGE] = "SELECT coalesce(sum(size_bytes), 0) FROM uploads WHERE user_id = ?1",
+    [SQ_UPLOAD_INSERT] = "INSERT INTO uploads (" UPLOAD_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [SQ_UPLOAD_GET] = "SELECT " UPLOAD_COLS " FROM uploads WHERE user_id = ?1 AND id = ?2",
+    [SQ_UPLOAD_BY_PATH] = "SELECT " UPLOAD_COLS " FROM uploads WHERE user_id = ?1 AND file_path = ?2",
+    [SQ_UPLOAD_PAGE] = "SELECT " UPLOAD_COLS " FROM uploads WHERE user_id = ?1 AND id < coalesce(?2, '~') "
+                       "ORDER BY id DESC LIMIT ?3",
+    [SQ_UPLOAD_DELETE] = "DELETE FROM uploads WHERE user_id = ?1 AND id = ?2 RETURNING " UPLOAD_COLS,
+    /* A generation that has not ended and uses the image: its upload may not go. */
+    [SQ_IMAGE_BUSY] = "SELECT 1 FROM generations WHERE status IN ('pending', 'processing') "
+                      "AND (start_image_path = ?1 OR end_image_path = ?1) LIMIT 1",
+    [SQ_IMAGE_IN_USE] = "SELECT EXISTS (SELECT 1 FROM generations WHERE start_image_path = ?1) "
+                        "OR EXISTS (SELECT 1 FROM generations WHERE end_image_path = ?1) "
+                        "OR EXISTS (SELECT 1 FROM uploads WHERE file_path = ?1)",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -396,6 +410,12 @@ static const struct store_ops ops = {
     .job_update = sq_job_update,
     .webhook_wake = sq_webhook_wake,
     .webhook_known = sq_webhook_known,
+    .upload_create = sq_upload_create,
+    .upload_get = sq_upload_get,
+    .upload_list = sq_upload_list,
+    .upload_delete = sq_upload_delete,
+    .upload_usage = sq_upload_usage,
+    .image_in_use = sq_image_in_use,
 };
 
 struct store *sqlite_store_open(const char *path, char *err, size_t errlen)

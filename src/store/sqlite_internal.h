@@ -13,6 +13,9 @@
     "status, progress, error_message, output_path, thumbnail_path, created_at, updated_at, completed_at, "             \
     "phase, provider_job_id, video_width, video_height, video_seconds, attempts, cancel_requested"
 
+/* The columns read_upload() reads, in order. */
+#define UPLOAD_COLS "id, user_id, sha256, file_path, file_name, mime_type, width, height, size_bytes, created_at"
+
 /* Every statement the backend runs, prepared once per connection on first use. */
 enum sq_stmt {
     SQ_BEGIN,
@@ -63,6 +66,15 @@ enum sq_stmt {
     SQ_JOB_LEASE,
     SQ_WEBHOOK_WAKE,
     SQ_WEBHOOK_KNOWN,
+    SQ_UPLOAD_BY_SHA,
+    SQ_UPLOAD_USAGE,
+    SQ_UPLOAD_INSERT,
+    SQ_UPLOAD_GET,
+    SQ_UPLOAD_BY_PATH,
+    SQ_UPLOAD_PAGE,
+    SQ_UPLOAD_DELETE,
+    SQ_IMAGE_BUSY,
+    SQ_IMAGE_IN_USE,
     SQ_COUNT
 };
 
@@ -179,6 +191,16 @@ enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *er
 enum vg_err sq_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
 enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,
                           struct generation *out, struct vg_error *err);
+enum vg_err sq_upload_create(struct store *s, const struct upload *in, int64_t quota_bytes, struct upload *out,
+                             bool *existing, int64_t *used, struct vg_error *err);
+enum vg_err sq_upload_get(struct store *s, const char *user_id, const char *id, const char *file_path,
+                          const char *sha256, struct upload *out, struct vg_error *err);
+enum vg_err sq_upload_list(struct store *s, const char *user_id, const char *before_id, int limit,
+                           struct upload_list *out, struct vg_error *err);
+enum vg_err sq_upload_delete(struct store *s, const char *user_id, const char *id, struct upload *out,
+                             bool *file_in_use, struct vg_error *err);
+enum vg_err sq_upload_usage(struct store *s, const char *user_id, int64_t *used, struct vg_error *err);
+enum vg_err sq_image_in_use(struct store *s, const char *file_path, bool *in_use, struct vg_error *err);
 enum vg_err sq_webhook_known(struct store *s, const char *provider, const char *token_hash, struct vg_error *err);
 enum vg_err sq_webhook_wake(struct store *s, const char *provider, const char *token_hash, const char *provider_job_id,
                             char id[ID_LEN + 1], struct vg_error *err);

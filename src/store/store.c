@@ -18,6 +18,22 @@ struct store *store_open(const char *url, char *err, size_t errlen)
     return NULL;
 }
 
+void upload_free(struct upload *u)
+{
+    free(u->file_path);
+    free(u->file_name);
+    u->file_path = u->file_name = NULL;
+}
+
+void upload_list_free(struct upload_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        upload_free(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 void project_free(struct project *p)
 {
     free(p->name);

@@ -111,6 +111,24 @@ struct project_summary {
     struct generation_list recent; /* the newest of them, newest first */
 };
 
+/* An uploaded image (POST /upload-image), owned by one user; core/upload.h names its file. */
+struct upload {
+    char id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    char sha256[65];
+    char *file_path; /* the seed's filePath, core/upload.h: unique per user and content */
+    char *file_name; /* the client's name for it, shown back only */
+    char mime_type[16];
+    int width, height;
+    int64_t size_bytes, created_at;
+};
+
+struct upload_list {
+    struct upload *items;
+    size_t n;
+    bool more; /* another page follows: pass the last item's id as before_id */
+};
+
 struct project_list {
     struct project_summary *items;
     size_t n;
@@ -239,6 +257,17 @@ struct store_ops {
     enum vg_err (*webhook_wake)(struct store *s, const char *provider, const char *token_hash,
                                 const char *provider_job_id, char id[ID_LEN + 1], struct vg_error *err);
     enum vg_err (*webhook_known)(struct store *s, const char *provider, const char *token_hash, struct vg_error *err);
+
+    enum vg_err (*upload_create)(struct store *s, const struct upload *in, int64_t quota_bytes, struct upload *out,
+                                 bool *existing, int64_t *used, struct vg_error *err);
+    enum vg_err (*upload_get)(struct store *s, const char *user_id, const char *id, const char *file_path,
+                              const char *sha256, struct upload *out, struct vg_error *err);
+    enum vg_err (*upload_list)(struct store *s, const char *user_id, const char *before_id, int limit,
+                               struct upload_list *out, struct vg_error *err);
+    enum vg_err (*upload_delete)(struct store *s, const char *user_id, const char *id, struct upload *out,
+                                 bool *file_in_use, struct vg_error *err);
+    enum vg_err (*upload_usage)(struct store *s, const char *user_id, int64_t *used, struct vg_error *err);
+    enum vg_err (*image_in_use)(struct store *s, const char *file_path, bool *in_use, struct vg_error *err);
 };
 
 struct store {
@@ -471,6 +500,50 @@ static inline enum vg_err store_webhook_known(struct store *s, const char *provi
     return s->ops->webhook_known(s, provider, token_hash, err);
 }
 
+/* Records `in` (id and created_at are made here) unless the user already has an upload with
+ * the same sha256: then *existing is set and *out is that one. A new upload that would take
+ * the user's uploads past `quota_bytes` is VG_ERR_TOO_LARGE with *used = what they hold now.
+ * *out is the caller's (upload_free). */
+static inline enum vg_err store_upload_create(struct store *s, const struct upload *in, int64_t quota_bytes,
+                                              struct upload *out, bool *existing, int64_t *used, struct vg_error *err)
+{
+    return s->ops->upload_create(s, in, quota_bytes, out, existing, used, err);
+}
+/* The user's upload with this id, filePath or sha256 (the one of the three that is not
+ * NULL); VG_ERR_NOT_FOUND when there is none (another user's included). */
+static inline enum vg_err store_upload_get(struct store *s, const char *user_id, const char *id, const char *file_path,
+                                           const char *sha256, struct upload *out, struct vg_error *err)
+{
+    return s->ops->upload_get(s, user_id, id, file_path, sha256, out, err);
+}
+/* The user's uploads, newest first, `limit` (>= 1) after the cursor `before_id` (NULL: from
+ * the newest). */
+static inline enum vg_err store_upload_list(struct store *s, const char *user_id, const char *before_id, int limit,
+                                            struct upload_list *out, struct vg_error *err)
+{
+    return s->ops->upload_list(s, user_id, before_id, limit, out, err);
+}
+/* Deletes the user's upload `id` (*out: what it was) unless a generation that has not
+ * ended uses its image (VG_ERR_CONFLICT). *file_in_use tells whether an ended generation
+ * still refers to the file (then it stays, for retries). */
+static inline enum vg_err store_upload_delete(struct store *s, const char *user_id, const char *id, struct upload *out,
+                                              bool *file_in_use, struct vg_error *err)
+{
+    return s->ops->upload_delete(s, user_id, id, out, file_in_use, err);
+}
+/* The bytes the user's uploads hold. */
+static inline enum vg_err store_upload_usage(struct store *s, const char *user_id, int64_t *used, struct vg_error *err)
+{
+    return s->ops->upload_usage(s, user_id, used, err);
+}
+/* Whether an upload or a generation refers to the image at `file_path`. */
+static inline enum vg_err store_image_in_use(struct store *s, const char *file_path, bool *in_use, struct vg_error *err)
+{
+    return s->ops->image_in_use(s, file_path, in_use, err);
+}
+
+void upload_free(struct upload *u);
+void upload_list_free(struct upload_list *l);
 void project_free(struct project *p);
 void project_list_free(struct project_list *l);
 void generation_free(struct generation *g);

@@ -71,6 +71,9 @@ struct store *worker_store(struct worker *w);
  * this build has). */
 struct limit *worker_limit(struct worker *w, const char *name);
 const struct config *worker_config(const struct worker *w);
+struct image_link_key;
+/* The key of the links providers fetch a generation's images by (core/image_link.h). */
+const struct image_link_key *worker_link_key(const struct worker *w);
 const struct catalog *worker_catalog(const struct worker *w);
 
 /* Pool thread → loop thread: the job's CPU work is over (see job->out.result). */

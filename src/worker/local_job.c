@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/upload.h"
 #include "media/dimensions.h"
 #include "media/render.h"
 #include "media/thumbnail.h"
@@ -41,15 +42,35 @@ static int check_output(struct job *j, const char *path, int width, int height)
     return 0;
 }
 
+/* The file of an image the generation was made with (an upload's filePath, core/upload.h);
+ * NULL when it has none, "" when the path is not an upload's. */
+static const char *image_file(struct job *j, const char *file_path, char *buf, size_t cap)
+{
+    char rel[256];
+    if (file_path == NULL)
+        return NULL;
+    if (upload_disk_path(file_path, rel, sizeof rel) != 0 ||
+        (size_t)snprintf(buf, cap, "%s/%s", worker_data_dir(j->w), rel) >= cap)
+        return "";
+    return buf;
+}
+
 static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
 {
     struct job_output *t = &j->out;
-    char err[256];
+    char err[256], start[1200], end[1200];
     int width, height;
     if (media_dimensions(j->g.resolution, j->g.aspect_ratio, &width, &height) != 0)
         return snprintf(t->error, sizeof t->error, "cannot render %s at %s", j->g.resolution, j->g.aspect_ratio), -1;
-    struct render_params p = {
-        .prompt = j->g.prompt, .width = width, .height = height, .seconds = j->g.duration, .fps = RENDER_FPS};
+    struct render_params p = {.prompt = j->g.prompt,
+                              .width = width,
+                              .height = height,
+                              .seconds = j->g.duration,
+                              .fps = RENDER_FPS,
+                              .start_image = image_file(j, j->g.start_image, start, sizeof start),
+                              .end_image = image_file(j, j->g.end_image, end, sizeof end)};
+    if ((p.start_image && !p.start_image[0]) || (p.end_image && !p.end_image[0]))
+        return snprintf(t->error, sizeof t->error, "the generation's image is not an upload"), -1;
     int rc = media_render(&p, tmp_video, on_progress, j, err, sizeof err);
     if (rc != 0) {
         if (rc < 0)

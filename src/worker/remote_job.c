@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/image_link.h"
 #include "core/webhook.h"
 #include "util/log.h"
 #include "worker/job.h"
@@ -238,8 +240,29 @@ static const char *webhook_url_for(struct worker *w, struct job *j)
     return url;
 }
 
+/* How long a provider may take to fetch an image after the submit that names it. */
+#define IMAGE_LINK_SECONDS (24 * 3600)
+
+/* The signed link to an image of the job (core/image_link.h) in buf; NULL when it has none,
+ * "" when no link can be made (the provider then refuses to build the submit). */
+static const char *image_link(struct worker *w, const char *file_path, char *buf, size_t cap)
+{
+    if (file_path == NULL)
+        return NULL;
+    long long exp = (long long)time(NULL) + IMAGE_LINK_SECONDS;
+    if (image_link_make(worker_link_key(w), worker_config(w)->public_url, file_path, exp, buf, cap) != 0)
+        return "";
+    return buf;
+}
+
+/* Room for the links of a job's images while a request is built. */
+struct image_links {
+    char start[1400], end[1400];
+};
+
 /* What the provider functions need to build a request for this job. */
-static void fill_job(struct worker *w, struct job *j, const struct catalog_route *r, struct remote_job *rj)
+static void fill_job(struct worker *w, struct job *j, const struct catalog_route *r, struct remote_job *rj,
+                     struct image_links *links)
 {
     const struct config *cfg = worker_config(w);
     bool image = j->g.start_image != NULL;
@@ -254,8 +277,8 @@ static void fill_job(struct worker *w, struct job *j, const struct catalog_route
         .duration = j->g.duration,
         .generate_audio = j->g.audio,
         .enhance_prompt = j->g.enhance_prompt,
-        .start_image_url = j->g.start_image,
-        .end_image_url = j->g.end_image,
+        .start_image_url = image_link(w, j->g.start_image, links->start, sizeof links->start),
+        .end_image_url = image_link(w, j->g.end_image, links->end, sizeof links->end),
         .webhook_url = webhook_url_for(w, j),
     };
     provider_settings(j->remote.provider, cfg, &rj->base_url, &rj->api_key);
@@ -266,8 +289,9 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
 {
     struct remote_task *t = &j->remote;
     struct remote_job rj;
+    struct image_links links;
     char err[300] = "";
-    fill_job(w, j, route, &rj);
+    fill_job(w, j, route, &rj, &links);
     int rc = t->step == REMOTE_STEP_SUBMIT
                  ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
                  : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);

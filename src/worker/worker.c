@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/image_link.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/log.h"
@@ -38,8 +39,9 @@ struct worker {
     char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
     uint64_t claims;                       /* claims made: each gets its own lease token */
     struct store *store;
-    struct catalog catalog; /* the models' routes, for remote jobs */
-    CURLM *multi;           /* the loop's poller and every remote provider's transfer */
+    struct catalog catalog;         /* the models' routes, for remote jobs */
+    struct image_link_key link_key; /* signs the links providers fetch images by */
+    CURLM *multi;                   /* the loop's poller and every remote provider's transfer */
     struct limit modelslab_limit, edenai_limit;
     struct pool *pool;
     struct timers timers;
@@ -75,6 +77,11 @@ struct limit *worker_limit(struct worker *w, const char *name)
 const struct config *worker_config(const struct worker *w)
 {
     return w->wc.cfg;
+}
+
+const struct image_link_key *worker_link_key(const struct worker *w)
+{
+    return &w->link_key;
 }
 
 const struct catalog *worker_catalog(const struct worker *w)
@@ -486,7 +493,8 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         make_dir(wc->cfg->data_dir, "tmp", err, errlen))
         goto fail;
     if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL ||
-        catalog_load(wc->cfg->catalog_path, &w->catalog, err, errlen) != 0)
+        catalog_load(wc->cfg->catalog_path, &w->catalog, err, errlen) != 0 ||
+        image_link_key_load(wc->cfg->data_dir, &w->link_key, err, errlen) != 0)
         goto fail;
     tmpfiles_clean(wc->cfg->data_dir, w->store);
     w->cap_running = wc->cpu_threads + WORKER_MAX_REMOTE;

@@ -210,6 +210,15 @@ class Delivery:
     forged: bool = False       # sent by forge_webhook(), not by a job's end
 
 
+@dataclasses.dataclass
+class ImageFetch:
+    """One image the fake downloaded from a URL a submit gave it, as the provider would."""
+    url: str
+    status: int = None         # the HTTP status; None when no reply came
+    data: bytes = None         # the body of a 200
+    error: str = None
+
+
 # -- jobs --------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -377,6 +386,7 @@ class FakeServer:
         self._jobs_by_text = {}      # str(id) → Job: ids as they come in a URL
         self._unfinished = collections.Counter()    # key → jobs not ended
         self.deliveries = []         # every webhook POST, in order
+        self.image_fetches = []      # every image a submit named by URL, fetched at the submit
         self.errors = []             # exceptions raised by the fake's own code (bugs)
         self.lock = threading.RLock()
         self.routes = []
@@ -595,6 +605,34 @@ class FakeServer:
     def job(self, job_id):
         """The job with this id (as the fake issued it, or its string form)."""
         return self._jobs_by_text.get(str(job_id))
+
+    # -- images --------------------------------------------------------------------------------
+    def _fetch_image(self, url):
+        """Downloads an image a submit names by URL, as the provider does before it accepts
+        the job; records and returns the ImageFetch.  This machine reaches only loopback: an
+        image elsewhere is taken unfetched (status 200, no data), as a reachable one would be."""
+        fetch = ImageFetch(url)
+        parts = urlsplit(url)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            fetch.status, fetch.error = 200, "not on loopback: not fetched"
+            with self.lock:
+                self.image_fetches.append(fetch)
+            return fetch
+        try:
+            conn = http.client.HTTPConnection(parts.netloc, timeout=10)
+            try:
+                conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+                response = conn.getresponse()
+                body = response.read()
+                fetch.status = response.status
+                fetch.data = body if response.status == 200 else None
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            fetch.error = repr(exc)
+        with self.lock:
+            self.image_fetches.append(fetch)
+        return fetch
 
     # -- webhooks ------------------------------------------------------------------------------
     def _spawn(self, target, *args):

@@ -236,6 +236,13 @@ class EdenAIFake(common.FakeServer):
         refusal = self._invalid_input(req.json["input"])
         if refusal:
             return refusal
+        file = req.json["input"].get("file")
+        if isinstance(file, str) and file.startswith(("http://", "https://")):
+            fetched = self._fetch_image(file)
+            if fetched.status != 200:
+                return _validation_error(_field_error("url_parsing", ("body", "input", "file"),
+                                                      f"Could not download the file (HTTP {fetched.status})",
+                                                      file))
         job = self._create(key, req.json, found["provider"], found["model"])
         return json_reply(202, self._job_body(job))
 

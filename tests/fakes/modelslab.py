@@ -162,6 +162,10 @@ class ModelsLabFake(common.FakeServer):
         refusal = refusal or self._invalid(body, family, image)
         if refusal:
             return refusal
+        if image and str(body["init_image"]).startswith(("http://", "https://")):
+            fetched = self._fetch_image(body["init_image"])
+            if fetched.status != 200:
+                return error(400, f"Failed to download init_image (HTTP {fetched.status})")
         with self.lock:
             if self.queue_limit is not None and self.queued(body["key"]) >= self.queue_limit:
                 return rate_limited(30)

@@ -63,7 +63,16 @@ CASES = [
     ({"modelId": "kling-2.5", "endImagePath": END}, 422, "endImagePath"),
     ({"modelId": "veo3", "endImagePath": END}, 422, "endImagePath"),
     ({"modelId": "wan2.2-t2v", "startImagePath": IMG}, 422, "startImagePath"),
-    ({"modelId": "local-preview", "startImagePath": IMG}, 422, "startImagePath"),
+    ({"modelId": "local-preview", "startImagePath": IMG}, 200, 12),
+    ({"modelId": "local-preview", "startImagePath": IMG, "endImagePath": END}, 200, 14),
+    # ids price as paths do; a path and an id for one image is refused
+    ({"modelId": "veo3", "startImageId": "01J0000000000000000000000A"}, 200, 3000),
+    ({"modelId": "kling-2.5", "resolution": "1080p", "startImageId": "01J0000000000000000000000A",
+      "endImageId": "01J0000000000000000000000B"}, 200, 850),
+    ({"modelId": "veo3", "startImagePath": IMG, "startImageId": "01J0000000000000000000000A"}, 422,
+     "startImageId"),
+    ({"modelId": "wan2.2-t2v", "startImageId": "01J0000000000000000000000A"}, 422, "startImageId"),
+    ({"modelId": "veo3", "endImageId": "01J0000000000000000000000B"}, 422, "endImageId"),
     ({"modelId": "veo3", "startImagePath": 5}, 422, "startImagePath"),
     # --- audio (+10) and prompt enhancement (+5)
     ({"modelId": "veo3", "generateAudio": True}, 200, 2510),
