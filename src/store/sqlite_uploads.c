@@ -77,6 +77,17 @@ static struct upload upload_copy(const struct upload *in)
     return u;
 }
 
+/* Ends a transaction that hands an upload back: commits when `e` is VG_OK, else rolls back;
+ * whenever the verdict is not VG_OK, frees *out. */
+static enum vg_err end_with_upload(struct sqlite_store *s, enum vg_err e, struct upload *out, struct vg_error *err)
+{
+    if (e == VG_OK && (e = sq_commit(s, err)) == VG_OK)
+        return VG_OK;
+    sq_rollback(s);
+    upload_free(out);
+    return e;
+}
+
 /* In the transaction: the user's upload of the same image, or a new one within the quota. */
 static enum vg_err create_in(struct sqlite_store *s, const struct upload *in, int64_t quota_bytes, struct upload *out,
                              bool *existing, int64_t *used, struct vg_error *err)
@@ -113,13 +124,7 @@ enum vg_err sq_upload_create(struct store *base, const struct upload *in, int64_
     enum vg_err e = sq_begin(s, err);
     if (e != VG_OK)
         return e;
-    e = create_in(s, in, quota_bytes, out, existing, used, err);
-    if (e == VG_OK && (e = sq_commit(s, err)) == VG_OK)
-        return VG_OK;
-    if (e != VG_OK)
-        sq_rollback(s);
-    upload_free(out);
-    return e;
+    return end_with_upload(s, create_in(s, in, quota_bytes, out, existing, used, err), out, err);
 }
 
 enum vg_err sq_upload_get(struct store *base, const char *user_id, const char *id, const char *file_path,
@@ -195,13 +200,7 @@ enum vg_err sq_upload_delete(struct store *base, const char *user_id, const char
     enum vg_err e = sq_begin(s, err);
     if (e != VG_OK)
         return e;
-    e = delete_in(s, user_id, id, out, file_in_use, err);
-    if (e == VG_OK && (e = sq_commit(s, err)) == VG_OK)
-        return VG_OK;
-    if (e != VG_OK)
-        sq_rollback(s);
-    upload_free(out);
-    return e;
+    return end_with_upload(s, delete_in(s, user_id, id, out, file_in_use, err), out, err);
 }
 
 enum vg_err sq_upload_usage(struct store *base, const char *user_id, int64_t *used, struct vg_error *err)
