@@ -361,6 +361,58 @@ static enum image_verdict png_header(const uint8_t *b, size_t len, struct header
     return png_data(b, len, png_raw_size(w, ht, depth, color, b[28]), msg, cap);
 }
 
+/* A JPEG's frame header (SOFn `m`, its `n` bytes at `seg`): the size, and the kinds FFmpeg
+ * cannot show refused. */
+static enum image_verdict jpeg_frame(unsigned m, const uint8_t *seg, size_t n, struct header *h, char *msg, size_t cap)
+{
+    if (n < 6)
+        return say(IMAGE_INVALID, msg, cap, "the JPEG is damaged (its frame header is short)");
+    h->height = (int)be16(seg + 1);
+    h->width = (int)be16(seg + 3);
+    if (m >= 0xc5)
+        return say(IMAGE_UNSUPPORTED, msg, cap,
+                   "this kind of JPEG (%s) is not supported: save it as a baseline or progressive JPEG",
+                   m == 0xc5 || m == 0xc6 || m == 0xc7 || m == 0xcd || m == 0xce || m == 0xcf ? "hierarchical"
+                                                                                              : "arithmetic-coded");
+    if (h->height == 0)
+        return say(IMAGE_UNSUPPORTED, msg, cap,
+                   "this kind of JPEG (height given after the image data) is not supported");
+    return IMAGE_OK;
+}
+
+/* Moves *p past a scan's entropy-coded data to the next real marker (stuffed 0xff00, fill
+ * bytes and restart markers belong to the data). -1 when the file ends first. */
+static int jpeg_skip_scan(const uint8_t *b, size_t len, size_t *p)
+{
+    for (;;) {
+        const uint8_t *ff = *p < len ? memchr(b + *p, 0xff, len - *p) : NULL;
+        if (!ff || (size_t)(ff - b) + 1 >= len)
+            return -1;
+        *p = (size_t)(ff - b);
+        unsigned next = b[*p + 1];
+        if (next != 0x00 && next != 0xff && !(next >= 0xd0 && next <= 0xd7))
+            return 0;
+        *p += next == 0xff ? 1 : 2;
+    }
+}
+
+/* What may follow a JPEG's end marker: `extra` bytes at `b`. */
+static enum image_verdict jpeg_after_end(const uint8_t *b, size_t extra, char *msg, size_t cap)
+{
+    /* A multi-picture JPEG (CIPA MPF: the gain map of an Ultra HDR photo, the HDR or depth
+     * map of a phone camera's) carries its other pictures as JPEGs after the first one's
+     * end. Phones make such files by default, so they are taken: the first picture is the
+     * image, and what follows it is one more JPEG's start, not another kind of file. */
+    if (extra >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+        return IMAGE_OK;
+    size_t i = 0;
+    while (i < extra && i < JPEG_MAX_PADDING && (b[i] == 0 || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    if (i < extra)
+        return say(IMAGE_INVALID, msg, cap, "the JPEG has %zu unexpected bytes after its end (EOI marker)", extra);
+    return IMAGE_OK;
+}
+
 /* JPEG: markers from SOI to EOI. Each segment's length is checked against the file;
  * entropy-coded data after SOS is skipped to the next marker that is not a restart
  * marker or a stuffed 0xFF00. The frame header (SOFn) gives the size, the first APP1
@@ -401,50 +453,20 @@ static enum image_verdict jpeg_header(const uint8_t *b, size_t len, struct heade
             h->orientation = image_exif_orientation(seg + 6, n - 6);
             exif = 1;
         } else if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) { /* SOFn */
-            if (n < 6)
-                return say(IMAGE_INVALID, msg, cap, "the JPEG is damaged (its frame header is short)");
-            if (sof)
-                return say(IMAGE_INVALID, msg, cap, "the JPEG is damaged (it has two frame headers)");
-            sof = 1;
-            h->height = (int)be16(seg + 1);
-            h->width = (int)be16(seg + 3);
-            if (m >= 0xc5)
-                return say(IMAGE_UNSUPPORTED, msg, cap,
-                           "this kind of JPEG (%s) is not supported: save it as a baseline or progressive JPEG",
-                           m == 0xc5 || m == 0xc6 || m == 0xc7 || m == 0xcd || m == 0xce || m == 0xcf
-                               ? "hierarchical"
-                               : "arithmetic-coded");
-            if (h->height == 0)
-                return say(IMAGE_UNSUPPORTED, msg, cap,
-                           "this kind of JPEG (height given after the image data) is not supported");
+            enum image_verdict v = sof++
+                                       ? say(IMAGE_INVALID, msg, cap, "the JPEG is damaged (it has two frame headers)")
+                                       : jpeg_frame(m, seg, n, h, msg, cap);
+            if (v != IMAGE_OK)
+                return v;
         } else if (m == 0xda) { /* SOS, then entropy-coded data up to the next real marker */
             if (!sof)
                 return say(IMAGE_INVALID, msg, cap, "the JPEG is damaged (image data before its frame header)");
             sos = 1;
-            for (;;) {
-                const uint8_t *ff = p < len ? memchr(b + p, 0xff, len - p) : NULL;
-                if (!ff || (size_t)(ff - b) + 1 >= len)
-                    return truncated(h, msg, cap, "it ends inside its image data");
-                p = (size_t)(ff - b);
-                unsigned next = b[p + 1];
-                if (next != 0x00 && next != 0xff && !(next >= 0xd0 && next <= 0xd7))
-                    break;
-                p += next == 0xff ? 1 : 2;
-            }
+            if (jpeg_skip_scan(b, len, &p) != 0)
+                return truncated(h, msg, cap, "it ends inside its image data");
         }
     }
-    size_t extra = len - p, i = 0;
-    /* A multi-picture JPEG (CIPA MPF: the gain map of an Ultra HDR photo, the HDR or depth
-     * map of a phone camera's) carries its other pictures as JPEGs after the first one's
-     * end. Phones make such files by default, so they are taken: the first picture is the
-     * image, and what follows it is one more JPEG's start, not another kind of file. */
-    if (extra >= 3 && b[p] == 0xff && b[p + 1] == 0xd8 && b[p + 2] == 0xff)
-        return IMAGE_OK;
-    while (i < extra && i < JPEG_MAX_PADDING && (b[p + i] == 0 || b[p + i] == '\r' || b[p + i] == '\n'))
-        i++;
-    if (i < extra)
-        return say(IMAGE_INVALID, msg, cap, "the JPEG has %zu unexpected bytes after its end (EOI marker)", extra);
-    return IMAGE_OK;
+    return jpeg_after_end(b + p, len - p, msg, cap);
 }
 
 /* WebP: a RIFF file whose stated size is the file's (plus one pad byte when odd), holding
