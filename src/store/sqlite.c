@@ -113,7 +113,8 @@ static const char *const sql[SQ_COUNT] = {
                       "open_until = ?6",
     [SQ_PROVIDER_IN_FLIGHT] = "SELECT count(*) FROM generations WHERE provider = ? AND status = 'processing' "
                               "AND provider_job_id IS NOT NULL",
-    [SQ_JOB_NEXT_DUE] = "SELECT min(next_run_at) FROM generations WHERE status IN ('pending', 'processing')",
+    [SQ_JOB_NEXT_DUE] = "SELECT next_run_at FROM generations WHERE (provider = 'local') = ?1 "
+                        "AND status IN ('pending', 'processing') ORDER BY next_run_at LIMIT 1",
     [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, next_run_at = ?3 + ?4, progress = CASE WHEN ?5 < "
                        "0 THEN progress "
                        "ELSE ?5 END, phase = coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "

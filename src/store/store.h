@@ -143,6 +143,7 @@ enum job_kind {
     JOBS_LOCAL,
     JOBS_REMOTE,
 };
+#define JOB_KIND_BIT(k) (1u << (k))
 
 enum job_outcome {
     JOB_RUNNING,   /* still going: renew the lease, record progress/phase/provider job id */
@@ -226,7 +227,7 @@ struct store_ops {
 
     enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
                              struct generation *out, struct vg_error *err);
-    enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
+    enum vg_err (*job_next_due)(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err);
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_health_get)(struct store *s, const char *provider, struct provider_health *out,
@@ -402,10 +403,10 @@ static inline enum vg_err store_ledger_page(struct store *s, const char *user_id
 /* The worker's side (the lease protocol, see worker/worker.c). job_claim takes, of the user
  * served least recently, the oldest due generation of `kind` whose lease is free or expired and leases it to `owner` (a
  * token for this one claim) for lease_ms; taking over an expired lease counts an attempt, claiming a released one does
- * not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest time a generation becomes due (0 = none).
- * job_lease tells who holds a generation's lease, expired or not (VG_ERR_NOT_FOUND when there is no such generation).
- * job_update applies a change only while `owner` still holds the lease (else VG_ERR_CONFLICT: another worker took it
- * over). */
+ * not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest time a generation of one of `kinds` (a mask
+ * of JOB_KIND_BIT) becomes due (0 = none). job_lease tells who holds a generation's lease, expired or not
+ * (VG_ERR_NOT_FOUND when there is no such generation). job_update applies a change only while `owner` still holds the
+ * lease (else VG_ERR_CONFLICT: another worker took it over). */
 /* How many generations `provider` holds now: submitted to it and not ended. */
 static inline enum vg_err store_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err)
 {
@@ -435,9 +436,9 @@ static inline enum vg_err store_job_claim(struct store *s, const char *owner, in
 {
     return s->ops->job_claim(s, owner, lease_ms, kind, out, err);
 }
-static inline enum vg_err store_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err)
+static inline enum vg_err store_job_next_due(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err)
 {
-    return s->ops->job_next_due(s, at_ms, err);
+    return s->ops->job_next_due(s, kinds, at_ms, err);
 }
 static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err)
 {

@@ -377,8 +377,11 @@ static int wait_ms(struct worker *w, int64_t now)
     struct vg_error err;
     if (t && t->at_ms < until)
         until = t->at_ms;
-    if ((can_claim(w, JOBS_LOCAL) || can_claim(w, JOBS_REMOTE)) && store_job_next_due(w->store, &due, &err) == VG_OK &&
-        due > 0 && due < until)
+    unsigned kinds = 0; /* only the kinds there is room for: a full kind's due rows would make the loop spin */
+    for (enum job_kind k = JOBS_LOCAL; k <= JOBS_REMOTE; k++)
+        if (can_claim(w, k))
+            kinds |= JOB_KIND_BIT(k);
+    if (kinds && store_job_next_due(w->store, kinds, &due, &err) == VG_OK && due > 0 && due < until)
         until = due;
     for (int i = 0; i < w->n_running; i++) {
         struct job *j = w->running[i];
