@@ -102,6 +102,20 @@ void worker_finished(struct job *j)
     worker_poke(w);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether `g`, as a wait between polls left it, shows nothing new: a job already at its
+ * provider was processing before this claim, and its phase and progress did not move. */
+static bool unseen_wait(const struct job *j, const struct job_update *u, const struct generation *g)
+{
+    return u->outcome == JOB_WAIT && j->g.provider_job_id != NULL && same_text(g->status, j->g.status) &&
+           same_text(g->phase, j->g.phase) && g->progress == j->g.progress &&
+           g->cancel_requested == j->g.cancel_requested;
+}
+
 /* Applies `u` to the job's generation under its lease and tells on_change. Returns the
  * store's verdict: VG_ERR_CONFLICT when the lease is lost, another error when the store
  * could not take the write (it may take it later). */
@@ -119,7 +133,7 @@ enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
             log_error("worker: generation %s: %s", j->g.id, err.message);
         return e;
     }
-    if (w->wc.on_change)
+    if (w->wc.on_change && !unseen_wait(j, u, &g))
         w->wc.on_change(&g, w->wc.arg);
     j->g.cancel_requested = g.cancel_requested;
     generation_free(&g);
