@@ -155,6 +155,15 @@ enum job_outcome {
     JOB_CANCELLED, /* stopped on request: refunded when nothing was submitted to a provider */
 };
 
+/* One generation a worker holds, in a batch renewal (job_renew). */
+struct job_renewal {
+    const char *id, *owner; /* in: the generation and this claim's lease token (borrowed) */
+    void *arg;              /* in: the caller's, left alone */
+    bool held;              /* out: the lease was renewed (false: lost to another worker, or ended) */
+    bool cancel_requested;  /* out, when held */
+    bool webhook_woken;     /* out, when held: a provider's callback came for it */
+};
+
 struct job_update {
     enum job_outcome outcome;
     int64_t lease_ms;                         /* JOB_RUNNING: new lease length */
@@ -228,6 +237,7 @@ struct store_ops {
     enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
                              struct generation *out, struct vg_error *err);
     enum vg_err (*job_next_due)(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err);
+    enum vg_err (*job_renew)(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms, struct vg_error *err);
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_health_get)(struct store *s, const char *provider, struct provider_health *out,
@@ -439,6 +449,14 @@ static inline enum vg_err store_job_claim(struct store *s, const char *owner, in
 static inline enum vg_err store_job_next_due(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err)
 {
     return s->ops->job_next_due(s, kinds, at_ms, err);
+}
+/* Renews, in one write, the leases of the `n` generations in `jobs` that their owners still hold, for lease_ms from
+ * now (nothing a user sees changes), and tells each whether it is still held and flagged. The order of `jobs` may
+ * change. */
+static inline enum vg_err store_job_renew(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms,
+                                          struct vg_error *err)
+{
+    return s->ops->job_renew(s, jobs, n, lease_ms, err);
 }
 static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err)
 {

@@ -267,6 +267,9 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
     struct remote_task *t = &j->remote;
     struct remote_job rj;
     char err[300] = "";
+    curl_slist_free_all(t->headers); /* a held job's previous exchange */
+    t->headers = NULL;
+    remote_request_free(&t->req);
     fill_job(w, j, route, &rj);
     int rc = t->step == REMOTE_STEP_SUBMIT
                  ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
@@ -425,15 +428,15 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
             return fail(w, j, "%s accepted the job but gave no id to follow it by (%s)", "");
         const char *id = r->job_id[0] ? r->job_id : "-"; /* "-": succeeded at once, nothing to poll by */
         struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = id};
+        int64_t at = next_poll_at(j, r, now);
         if (r->state == REMOTE_SUCCEEDED && worker_update(w, j, &u) == VG_OK)
             return download(w, j, r->video_url);
+        if (r->state == REMOTE_RUNNING && worker_may_hold(w, j, at) && worker_update_row(w, j, &u) == VG_OK)
+            return worker_hold(w, j, at);
         /* The job id goes with the release, which is written again until the store takes it:
          * a submit the provider took is never left in doubt by a passing store error. */
-        u = (struct job_update){.outcome = JOB_WAIT,
-                                .next_run_at = next_poll_at(j, r, now),
-                                .phase = "polling",
-                                .progress = 5,
-                                .provider_job_id = id};
+        u = (struct job_update){
+            .outcome = JOB_WAIT, .next_run_at = at, .phase = "polling", .progress = 5, .provider_job_id = id};
         return worker_end(w, j, &u);
     }
     case REMOTE_RETRY:
@@ -449,6 +452,20 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
     }
 }
 
+/* Still running at the provider: held until the next poll (a progress that moved is
+ * written), or released until then when the wait is long. */
+static void polled_running(struct worker *w, struct job *j, const struct remote_reply *r, int64_t now)
+{
+    int progress = r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1;
+    int64_t at = next_poll_at(j, r, now);
+    if (worker_may_hold(w, j, at)) {
+        struct job_update u = {.outcome = JOB_RUNNING, .progress = progress};
+        if (progress < 0 || progress == j->g.progress || worker_update_row(w, j, &u) == VG_OK)
+            return worker_hold(w, j, at);
+    }
+    release(w, j, JOB_WAIT, at, "polling", NULL, progress);
+}
+
 static void on_polled(struct worker *w, struct job *j, const struct remote_reply *r, CURLcode rc, long status)
 {
     int64_t now = clock_now_ms();
@@ -456,8 +473,7 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
     case REMOTE_RUNNING:
         if (now > j->deadline_ms)
             return fail(w, j, "%s did not deliver the video within an hour%s", "");
-        return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL,
-                       r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1);
+        return polled_running(w, j, r, now);
     case REMOTE_SUCCEEDED: return download(w, j, r->video_url);
     case REMOTE_RETRY:
         if (rc == CURLE_OK && status == 429) {
