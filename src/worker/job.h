@@ -80,6 +80,11 @@ void worker_hold(struct worker *w, struct job *j, int64_t at);
 void worker_end(struct worker *w, struct job *j, const struct job_update *u);
 void worker_finalize(struct worker *w, struct job *j);
 CURLM *worker_multi(struct worker *w);
+/* An easy handle with every option at its default (a spare one reset, or a new one); owned by
+ * the caller until given back to worker_easy_done (taken out of the multi handle first),
+ * which keeps it for the next or cleans it up. NULL when out of memory. */
+CURL *worker_easy(struct worker *w);
+void worker_easy_done(struct worker *w, CURL *e);
 struct store *worker_store(struct worker *w);
 /* The limits of remote provider `name` in this worker (never NULL for a remote provider
  * this build has). */

@@ -158,9 +158,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 }
 
 /* A transfer with what every exchange shares: only HTTP(S), bounded in time, no signals. */
-static CURL *new_easy(struct job *j, const char *url, long timeout_ms)
+static CURL *new_easy(struct worker *w, struct job *j, const char *url, long timeout_ms)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = worker_easy(w);
     if (e == NULL)
         return NULL;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -180,7 +180,7 @@ static CURL *new_easy(struct job *j, const char *url, long timeout_ms)
 static int send_request(struct worker *w, struct job *j)
 {
     struct remote_task *t = &j->remote;
-    CURL *e = new_easy(j, t->req.url, EXCHANGE_TIMEOUT_MS);
+    CURL *e = new_easy(w, j, t->req.url, EXCHANGE_TIMEOUT_MS);
     if (e == NULL)
         return -1;
     for (int i = 0; i < REMOTE_MAX_HEADERS && t->req.headers[i]; i++)
@@ -210,7 +210,7 @@ static void end_transfer(struct worker *w, struct job *j)
     if (t->easy == NULL)
         return;
     curl_multi_remove_handle(worker_multi(w), t->easy);
-    curl_easy_cleanup(t->easy);
+    worker_easy_done(w, t->easy);
     t->easy = NULL;
     if (t->step == REMOTE_STEP_SUBMIT)
         worker_limit(w, j->g.provider)->submitting--;
@@ -332,7 +332,7 @@ static void download(struct worker *w, struct job *j, const char *url)
     if (tmpfiles_path(t->tmp_video, sizeof t->tmp_video, worker_data_dir(w), j->g.id, j->lease, "download") != 0 ||
         (t->fd = open(t->tmp_video, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         return fail(w, j, "%s's video cannot be stored here: %s", strerror(errno));
-    CURL *e = new_easy(j, t->video_url, DOWNLOAD_TIMEOUT_MS);
+    CURL *e = new_easy(w, j, t->video_url, DOWNLOAD_TIMEOUT_MS);
     if (e == NULL)
         return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);

@@ -28,6 +28,9 @@
 /* Remote jobs in an exchange at once (waiting on a provider costs no thread; the cap bounds
  * transfers and the store's work per loop turn). */
 #define WORKER_MAX_REMOTE 1000
+/* Easy handles kept for the next exchange (a new one costs an allocation of several KB,
+ * zeroed, and its set-up). */
+#define WORKER_EASY_SPARE 64
 /* Remote jobs claimed at once, those held between polls included (about 6 KB each). */
 #define WORKER_MAX_HELD 10000
 /* A queue wake-up (a new job, a cancel, a callback) re-reads the held jobs' flags at most
@@ -63,7 +66,9 @@ struct worker {
     int64_t due_at;          /* when a claim may next find a job: the store's word, or our releases */
     struct timer renew_held; /* renews every remote job's lease in one write */
     int64_t renewed_at;
-    atomic_bool woken; /* a queue push came: jobs may be due, held ones flagged */
+    atomic_bool woken;                   /* a queue push came: jobs may be due, held ones flagged */
+    CURL *easy_spare[WORKER_EASY_SPARE]; /* ended transfers' handles, for reuse */
+    int n_easy_spare;
 };
 
 const char *worker_data_dir(const struct worker *w)
@@ -94,6 +99,23 @@ const struct config *worker_config(const struct worker *w)
 const struct catalog *worker_catalog(const struct worker *w)
 {
     return &w->catalog;
+}
+
+CURL *worker_easy(struct worker *w)
+{
+    if (w->n_easy_spare == 0)
+        return curl_easy_init();
+    CURL *e = w->easy_spare[--w->n_easy_spare];
+    curl_easy_reset(e); /* every option back to its default; connections stay with the multi handle */
+    return e;
+}
+
+void worker_easy_done(struct worker *w, CURL *e)
+{
+    if (w->n_easy_spare < WORKER_EASY_SPARE)
+        w->easy_spare[w->n_easy_spare++] = e;
+    else
+        curl_easy_cleanup(e);
 }
 
 void worker_poke(struct worker *w)
@@ -678,6 +700,8 @@ static void free_worker(struct worker *w)
 {
     if (w->pool)
         pool_stop(w->pool);
+    while (w->n_easy_spare > 0)
+        curl_easy_cleanup(w->easy_spare[--w->n_easy_spare]);
     if (w->multi)
         curl_multi_cleanup(w->multi);
     store_close(w->store);
