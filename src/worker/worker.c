@@ -534,10 +534,13 @@ void worker_hold(struct worker *w, struct job *j, int64_t at)
 {
     if (j->g.cancel_requested)
         return end_job(w, j, JOB_CANCELLED, "cancelled");
+    if (timers_arm(&w->timers, &j->poll, at) != 0) { /* out of memory: released until then, as before */
+        struct job_update u = {.outcome = JOB_WAIT, .next_run_at = at, .progress = -1};
+        return worker_end(w, j, &u);
+    }
     bool was_full = !can_claim(w, JOBS_REMOTE);
     j->held = true;
     w->n_held++;
-    timers_arm(&w->timers, &j->poll, at);
     room_made(w, JOBS_REMOTE, was_full); /* a transfer's room */
 }
 
