@@ -128,7 +128,7 @@ void api_thread_done(void *thread, void *arg)
 
 void api_notify(const struct api *api, const struct generation *g)
 {
-    if (api->bus == NULL)
+    if (api->bus == NULL || !events_wanted(api->bus))
         return;
     json_t *v = view_status(g);
     char *json = json_dumps(v, JSON_COMPACT);

@@ -285,6 +285,8 @@ int api_generation_cancel(struct api_call *c)
      * held is ended by this call alone and nothing follows, so it is announced here. */
     if (strcmp(g.status, "cancelled") == 0)
         api_notify(c->t->api, &g);
+    else /* a worker may hold it between polls: it looks at once */
+        queue_push(c->t->api->queue, g.id);
     return reply_generation(c, "generation", view_generation, &g);
 }
 

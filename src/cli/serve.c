@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "queue/queue.h"
 #include "store/store.h"
+#include "util/heap_trim.h"
 #include "util/log.h"
 #include "worker/worker.h"
 
@@ -116,10 +117,11 @@ int cli_serve(int argc, char **argv)
     char err[512];
     bool with_worker;
     cli_block_signals(&signals); /* before any thread starts: only the server's sigwait takes them */
-    /* Request bodies and their socket buffers (up to ~128 KB each) come from malloc; a fixed
-     * threshold keeps glibc from raising it after a burst, so such buffers are mapped on
-     * their own and go back to the system when freed instead of staying in the heap. */
-    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    /* A fixed threshold keeps glibc from raising it after a burst. 1 MB, not less: FFmpeg's
+     * decoders allocate and zero buffers below it on every probe and thumbnail, and fresh
+     * mappings made each cost about twice as much. Request bodies and socket buffers (up to
+     * ~128 KB each) come from the heap, which the trimmer gives back after a flood. */
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     if (cli_load_config(&cfg) != 0)
         return 1;
     if (parse_args(argc, argv, &cfg, &with_worker) != 0)
@@ -141,7 +143,9 @@ int cli_serve(int argc, char **argv)
         queue_close(queue);
         return 1;
     }
+    struct heap_trim *trim = heap_trim_start(); /* NULL: RSS stays higher after a flood, nothing worse */
     rc = serve(&cfg, &api, with_worker);
+    heap_trim_stop(trim);
     api_dispose(&api);
     queue_close(queue);
     log_info("vidgen: stopped");

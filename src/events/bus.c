@@ -1,6 +1,7 @@
 #include "events/bus.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 struct events_bus {
     pthread_mutex_t lock;
     h2o_linklist_t loops; /* events_loop.bus_link; under lock */
+    atomic_long sinks;    /* sinks added on every loop and not removed */
 };
 
 struct events_loop {
@@ -80,6 +82,18 @@ static struct events_message *message_new(const char *user_id, size_t user_len, 
     return m;
 }
 
+bool events_wanted(struct events_bus *bus)
+{
+    return atomic_load(&bus->sinks) > 0;
+}
+
+/* Unlinks a linked sink and counts it out. */
+static void sink_unlink(struct events_sink *sink)
+{
+    h2o_linklist_unlink(&sink->_link);
+    atomic_fetch_sub(&sink->_bus->sinks, 1);
+}
+
 void events_publish(struct events_bus *bus, const char *user_id, const char *event, const char *json)
 {
     size_t user_len = strlen(user_id), frame_len;
@@ -88,6 +102,8 @@ void events_publish(struct events_bus *bus, const char *user_id, const char *eve
         log_warn("events: an event is dropped: its user id or its name is malformed");
         return;
     }
+    if (!events_wanted(bus))
+        return;
     if ((frame = sse_format(event, json, &frame_len)) == NULL) {
         log_warn("events: out of memory; a '%s' event is dropped", event);
         return;
@@ -193,7 +209,7 @@ void events_loop_detach(struct events_loop *l)
     for (size_t i = 0; i < EVENTS_BUCKETS; i++)
         while (!h2o_linklist_is_empty(&l->buckets[i])) {
             struct events_sink *sink = H2O_STRUCT_FROM_MEMBER(struct events_sink, _link, l->buckets[i].next);
-            h2o_linklist_unlink(&sink->_link);
+            sink_unlink(sink);
             sink->close(sink);
         }
     h2o_timeout_dispose(l->ctx->loop, &l->heartbeat); /* closed streams no longer use it */
@@ -208,6 +224,8 @@ int events_sink_add(struct events_loop *l, struct events_sink *sink, const char 
     memcpy(sink->_user_id, user_id, len + 1);
     memcpy(sink->_credential, credential ? credential : "", cred_len + 1);
     h2o_linklist_insert(&l->buckets[bucket_of(user_id)], &sink->_link);
+    sink->_bus = l->bus;
+    atomic_fetch_add(&l->bus->sinks, 1);
     return 0;
 }
 
@@ -219,7 +237,7 @@ const char *events_sink_credential(const struct events_sink *sink)
 void events_sink_remove(struct events_sink *sink)
 {
     if (h2o_linklist_is_linked(&sink->_link))
-        h2o_linklist_unlink(&sink->_link);
+        sink_unlink(sink);
 }
 
 static void subscriber_deliver(struct events_sink *sink, const char *frame, size_t len)

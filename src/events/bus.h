@@ -19,6 +19,7 @@
 #define VIDGEN_EVENTS_BUS_H
 
 #include <h2o.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define EVENTS_USER_ID_MAX 64                  /* longer user ids are refused */
@@ -38,6 +39,11 @@ void events_bus_free(struct events_bus *bus);
  * Drops the event (logged) when out of memory, when `event` contains CR or LF, or when
  * `user_id` is empty or longer than EVENTS_USER_ID_MAX. */
 void events_publish(struct events_bus *bus, const char *user_id, const char *event, const char *json);
+
+/* Any thread. Whether any stream is open on any loop: when none is, a publisher may skip
+ * building its event (one published now would reach nobody; a stream opened afterwards
+ * reads the current state anyway). */
+bool events_wanted(struct events_bus *bus);
 
 /* On the loop thread, once, before the loop serves. NULL when out of memory. */
 struct events_loop *events_loop_attach(struct events_bus *bus, h2o_context_t *ctx);
@@ -68,6 +74,7 @@ struct events_sink {
     void (*close)(struct events_sink *sink);
     /* private to the bus */
     h2o_linklist_t _link;
+    struct events_bus *_bus;
     char _user_id[EVENTS_USER_ID_MAX + 1];
     char _credential[EVENTS_CREDENTIAL_MAX + 1];
 };

@@ -56,6 +56,19 @@ static int check_not_still(const struct media_decoder *d, char *err, size_t errl
     return 0;
 }
 
+int media_probe_decoder(struct media_decoder *d, AVFrame *frame, struct media_info *out, char *err, size_t errlen)
+{
+    if (check_not_still(d, err, errlen) < 0 || check_complete(d, err, errlen) < 0)
+        return -1;
+    int rc = media_decoder_next(d, frame, err, errlen);
+    if (rc == 1)
+        media_error(err, errlen, 0, "no video frame in the file decodes");
+    if (rc != 0)
+        return -1;
+    describe(d, frame, out);
+    return 0;
+}
+
 int media_probe(const char *path, struct media_info *out, char *err, size_t errlen)
 {
     struct media_decoder d;
@@ -64,19 +77,11 @@ int media_probe(const char *path, struct media_info *out, char *err, size_t errl
 
     if (media_decoder_open(&d, path, 1, MEDIA_DECODER_FULL_INFO, err, errlen) < 0)
         goto out;
-    if (check_not_still(&d, err, errlen) < 0 || check_complete(&d, err, errlen) < 0)
-        goto out;
     if (!(frame = av_frame_alloc())) {
         media_error(err, errlen, AVERROR(ENOMEM), "cannot allocate a frame");
         goto out;
     }
-    int rc = media_decoder_next(&d, frame, err, errlen);
-    if (rc == 1)
-        media_error(err, errlen, 0, "no video frame in the file decodes");
-    if (rc != 0)
-        goto out;
-    describe(&d, frame, out);
-    ret = 0;
+    ret = media_probe_decoder(&d, frame, out, err, errlen);
 out:
     av_frame_free(&frame);
     media_decoder_close(&d);

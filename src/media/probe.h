@@ -18,4 +18,11 @@ struct media_info {
  * audio only, a still image (JPEG, PNG, WebP...), or does not decode. Thread-safe. */
 int media_probe(const char *path, struct media_info *out, char *err, size_t errlen);
 
+struct media_decoder;
+struct AVFrame;
+/* media_probe's checks on a decoder just opened with MEDIA_DECODER_FULL_INFO (media/clip.c):
+ * decodes the first frame into `frame` (owned by the caller) and fills *out. 0 or -1. */
+int media_probe_decoder(struct media_decoder *d, struct AVFrame *frame, struct media_info *out, char *err,
+                        size_t errlen);
+
 #endif

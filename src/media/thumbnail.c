@@ -50,11 +50,36 @@ static int decode_from_start(struct media_decoder *d, const char *path, int64_t 
     return have ? 0 : media_error(err, errlen, 0, "no video frame in the file decodes");
 }
 
+/* Whether decoding on from `frame`, the last one decoded, reaches `at` as soon as a seek
+ * would: the keyframe a seek would land on is not after it. */
+static int decode_on(const struct media_decoder *d, const AVFrame *frame, int64_t at)
+{
+    int64_t ts = frame->buf[0] ? frame->best_effort_timestamp : AV_NOPTS_VALUE;
+    if (ts == AV_NOPTS_VALUE)
+        return 0;
+    int i = av_index_search_timestamp(d->st, at, AVSEEK_FLAG_BACKWARD);
+    const AVIndexEntry *k = i >= 0 ? avformat_index_get_entry(d->st, i) : NULL;
+    return k != NULL && k->timestamp <= ts;
+}
+
 /* Decodes the frame to use into `frame`: the first at or after thumbnail_time(), or the
- * last one when the clip ends sooner. Returns 0 or -1. */
+ * last one when the clip ends sooner. `frame` may hold the last frame `d` decoded (a
+ * probe's), which is used or decoded on from when that is as quick as a seek. Returns 0 or
+ * -1. */
 static int grab_frame(struct media_decoder *d, const char *path, AVFrame *frame, char *err, size_t errlen)
 {
     int64_t at = thumbnail_time(d);
+    if (frame->buf[0] && frame->best_effort_timestamp != AV_NOPTS_VALUE && frame->best_effort_timestamp >= at)
+        return 0;
+    if (decode_on(d, frame, at)) {
+        int rc;
+        d->skip_before = at;
+        av_frame_unref(frame);
+        if ((rc = media_decoder_next(d, frame, err, errlen)) <= 0)
+            return rc;
+        return decode_from_start(d, path, at, frame, err, errlen); /* the clip ends before `at` */
+    }
+    av_frame_unref(frame);
     /* Fast way: jump to the keyframe before `at`, then decode up to it; frames before `at`
      * that nothing refers to are not even decoded. */
     if (media_decoder_seek(d, at, NULL, 0) == 0) {
@@ -165,24 +190,21 @@ static int write_file(const char *path, const void *data, size_t size, char *err
     return 0;
 }
 
-int media_thumbnail(const char *video_path, const char *jpeg_path, int max_width, char *err, size_t errlen)
+int media_thumbnail_decoder(struct media_decoder *d, const char *video_path, AVFrame *frame, const char *jpeg_path,
+                            int max_width, char *err, size_t errlen)
 {
-    struct media_decoder d;
-    AVFrame *frame = NULL, *small = NULL;
+    AVFrame *small = NULL;
     AVPacket *jpeg = NULL;
     int ret = -1;
-
-    if (media_decoder_open(&d, video_path, 1, 0, err, errlen) < 0)
-        goto out;
     if (!jpeg_path || max_width < 2) {
         media_error(err, errlen, 0, "no JPEG path or a maximum width under 2");
         goto out;
     }
-    if (!(frame = av_frame_alloc()) || !(jpeg = av_packet_alloc())) {
-        media_error(err, errlen, AVERROR(ENOMEM), "cannot allocate a frame");
+    if (!(jpeg = av_packet_alloc())) {
+        media_error(err, errlen, AVERROR(ENOMEM), "cannot allocate a packet");
         goto out;
     }
-    if (grab_frame(&d, video_path, frame, err, errlen) < 0 || scale_frame(frame, max_width, &small, err, errlen) < 0 ||
+    if (grab_frame(d, video_path, frame, err, errlen) < 0 || scale_frame(frame, max_width, &small, err, errlen) < 0 ||
         encode_jpeg(small, jpeg, err, errlen) < 0 ||
         write_file(jpeg_path, jpeg->data, (size_t)jpeg->size, err, errlen) < 0)
         goto out;
@@ -190,6 +212,23 @@ int media_thumbnail(const char *video_path, const char *jpeg_path, int max_width
 out:
     av_packet_free(&jpeg);
     av_frame_free(&small);
+    return ret;
+}
+
+int media_thumbnail(const char *video_path, const char *jpeg_path, int max_width, char *err, size_t errlen)
+{
+    struct media_decoder d;
+    AVFrame *frame = NULL;
+    int ret = -1;
+
+    if (media_decoder_open(&d, video_path, 1, 0, err, errlen) < 0)
+        goto out;
+    if (!(frame = av_frame_alloc())) {
+        media_error(err, errlen, AVERROR(ENOMEM), "cannot allocate a frame");
+        goto out;
+    }
+    ret = media_thumbnail_decoder(&d, video_path, frame, jpeg_path, max_width, err, errlen);
+out:
     av_frame_free(&frame);
     media_decoder_close(&d);
     return ret;

@@ -12,4 +12,11 @@
  * caller; jpeg_path is then not left behind half written). Thread-safe. */
 int media_thumbnail(const char *video_path, const char *jpeg_path, int max_width, char *err, size_t errlen);
 
+struct media_decoder;
+struct AVFrame;
+/* media_thumbnail from a decoder already open on video_path (media/clip.c). `frame` (owned
+ * by the caller) is scratch; it may hold the last frame `d` decoded, to be reused. */
+int media_thumbnail_decoder(struct media_decoder *d, const char *video_path, struct AVFrame *frame,
+                            const char *jpeg_path, int max_width, char *err, size_t errlen);
+
 #endif

@@ -113,7 +113,13 @@ static const char *const sql[SQ_COUNT] = {
                       "open_until = ?6",
     [SQ_PROVIDER_IN_FLIGHT] = "SELECT count(*) FROM generations WHERE provider = ? AND status = 'processing' "
                               "AND provider_job_id IS NOT NULL",
-    [SQ_JOB_NEXT_DUE] = "SELECT min(next_run_at) FROM generations WHERE status IN ('pending', 'processing')",
+    [SQ_JOB_NEXT_DUE] = "SELECT next_run_at FROM generations WHERE (provider = 'local') = ?1 "
+                        "AND status IN ('pending', 'processing') ORDER BY next_run_at LIMIT 1",
+    /* ?1: a JSON array of [id, lease token]; each row is found by its primary key. */
+    [SQ_JOB_RENEW] = "UPDATE generations SET lease_until = ?2 + ?3, next_run_at = ?2 + ?3 "
+                     "FROM (SELECT value ->> 0 AS hid, value ->> 1 AS howner FROM json_each(?1)) AS h "
+                     "WHERE generations.id = h.hid AND generations.lease_owner = h.howner "
+                     "AND generations.status = 'processing' RETURNING id, cancel_requested, webhook_woken",
     [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, next_run_at = ?3 + ?4, progress = CASE WHEN ?5 < "
                        "0 THEN progress "
                        "ELSE ?5 END, phase = coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "
@@ -406,6 +412,7 @@ static const struct store_ops ops = {
     .provider_health_get = sq_provider_health_get,
     .provider_health_put = sq_provider_health_put,
     .job_next_due = sq_job_next_due,
+    .job_renew = sq_job_renew,
     .job_lease = sq_job_lease,
     .job_update = sq_job_update,
     .webhook_wake = sq_webhook_wake,

@@ -52,6 +52,7 @@ enum sq_stmt {
     SQ_REFUND_EXISTS,
     SQ_JOB_CLAIM,
     SQ_JOB_NEXT_DUE,
+    SQ_JOB_RENEW,
     SQ_JOB_RUNNING,
     SQ_JOB_RETRY,
     SQ_USER_CLAIMED,
@@ -187,7 +188,8 @@ enum vg_err sq_provider_health_put(struct store *s, const char *provider, const 
                                    struct vg_error *err);
 enum vg_err sq_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
                          struct generation *out, struct vg_error *err);
-enum vg_err sq_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err);
+enum vg_err sq_job_next_due(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err);
+enum vg_err sq_job_renew(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms, struct vg_error *err);
 enum vg_err sq_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
 enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,
                           struct generation *out, struct vg_error *err);

@@ -136,17 +136,27 @@ enum vg_err sq_provider_health_put(struct store *base, const char *provider, con
     return rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
 }
 
-enum vg_err sq_job_next_due(struct store *base, int64_t *at_ms, struct vg_error *err)
+/* One probe of generations_due_kind per kind asked for. */
+enum vg_err sq_job_next_due(struct store *base, unsigned kinds, int64_t *at_ms, struct vg_error *err)
 {
-    (void)err;
     struct sqlite_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, SQ_JOB_NEXT_DUE, err);
-    if (st == NULL)
-        return VG_ERR_INTERNAL;
-    int rc = sqlite3_step(st);
-    *at_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? VG_OK : sq_fail(s, rc, err);
+    *at_ms = 0;
+    for (enum job_kind k = JOBS_LOCAL; k <= JOBS_REMOTE; k++) {
+        if (!(kinds & JOB_KIND_BIT(k)))
+            continue;
+        sqlite3_stmt *st = sq_stmt(s, SQ_JOB_NEXT_DUE, err);
+        if (st == NULL)
+            return VG_ERR_INTERNAL;
+        sqlite3_bind_int(st, 1, k == JOBS_LOCAL);
+        int rc = sqlite3_step(st);
+        int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return sq_fail(s, rc, err);
+        if (at > 0 && (*at_ms == 0 || at < *at_ms))
+            *at_ms = at;
+    }
+    return VG_OK;
 }
 
 enum vg_err sq_job_lease(struct store *base, const char *id, struct job_lease *out, struct vg_error *err)

@@ -161,6 +161,7 @@ enum job_kind {
     JOBS_LOCAL,
     JOBS_REMOTE,
 };
+#define JOB_KIND_BIT(k) (1u << (k))
 
 enum job_outcome {
     JOB_RUNNING,   /* still going: renew the lease, record progress/phase/provider job id */
@@ -170,6 +171,15 @@ enum job_outcome {
     JOB_COMPLETED, /* done: output and thumbnail in place */
     JOB_FAILED,    /* failed for good: refunded in the same transaction */
     JOB_CANCELLED, /* stopped on request: refunded when nothing was submitted to a provider */
+};
+
+/* One generation a worker holds, in a batch renewal (job_renew). */
+struct job_renewal {
+    const char *id, *owner; /* in: the generation and this claim's lease token (borrowed) */
+    void *arg;              /* in: the caller's, left alone */
+    bool held;              /* out: the lease was renewed (false: lost to another worker, or ended) */
+    bool cancel_requested;  /* out, when held */
+    bool webhook_woken;     /* out, when held: a provider's callback came for it */
 };
 
 struct job_update {
@@ -244,7 +254,8 @@ struct store_ops {
 
     enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
                              struct generation *out, struct vg_error *err);
-    enum vg_err (*job_next_due)(struct store *s, int64_t *at_ms, struct vg_error *err);
+    enum vg_err (*job_next_due)(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err);
+    enum vg_err (*job_renew)(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms, struct vg_error *err);
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_health_get)(struct store *s, const char *provider, struct provider_health *out,
@@ -432,10 +443,10 @@ static inline enum vg_err store_ledger_page(struct store *s, const char *user_id
 /* The worker's side (the lease protocol, see worker/worker.c). job_claim takes, of the user
  * served least recently, the oldest due generation of `kind` whose lease is free or expired and leases it to `owner` (a
  * token for this one claim) for lease_ms; taking over an expired lease counts an attempt, claiming a released one does
- * not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest time a generation becomes due (0 = none).
- * job_lease tells who holds a generation's lease, expired or not (VG_ERR_NOT_FOUND when there is no such generation).
- * job_update applies a change only while `owner` still holds the lease (else VG_ERR_CONFLICT: another worker took it
- * over). */
+ * not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest time a generation of one of `kinds` (a mask
+ * of JOB_KIND_BIT) becomes due (0 = none). job_lease tells who holds a generation's lease, expired or not
+ * (VG_ERR_NOT_FOUND when there is no such generation). job_update applies a change only while `owner` still holds the
+ * lease (else VG_ERR_CONFLICT: another worker took it over). */
 /* How many generations `provider` holds now: submitted to it and not ended. */
 static inline enum vg_err store_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err)
 {
@@ -465,9 +476,17 @@ static inline enum vg_err store_job_claim(struct store *s, const char *owner, in
 {
     return s->ops->job_claim(s, owner, lease_ms, kind, out, err);
 }
-static inline enum vg_err store_job_next_due(struct store *s, int64_t *at_ms, struct vg_error *err)
+static inline enum vg_err store_job_next_due(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err)
 {
-    return s->ops->job_next_due(s, at_ms, err);
+    return s->ops->job_next_due(s, kinds, at_ms, err);
+}
+/* Renews, in one write, the leases of the `n` generations in `jobs` that their owners still hold, for lease_ms from
+ * now (nothing a user sees changes), and tells each whether it is still held and flagged. The order of `jobs` may
+ * change. */
+static inline enum vg_err store_job_renew(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms,
+                                          struct vg_error *err)
+{
+    return s->ops->job_renew(s, jobs, n, lease_ms, err);
 }
 static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err)
 {

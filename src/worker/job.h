@@ -31,6 +31,9 @@ struct job {
     char lease[STORE_LEASE_OWNER_MAX + 1]; /* this claim's token: every write names it */
     struct timer renew;                    /* lease renewal and progress */
     struct timer end_retry;                /* the final write, again, after a store error */
+    struct timer poll;                     /* a held remote job's next poll (worker_hold) */
+    bool held;                             /* claimed, between two polls: no transfer */
+    int slot, local_slot;                  /* in the worker's arrays */
     int64_t deadline_ms;                   /* fails as timed out after this */
     int64_t last_write_ms;                 /* last progress write, for throttling */
     int written_progress;                  /* last progress written to the store */
@@ -63,9 +66,25 @@ void finalize_run(void *job);
  * u->message is copied) and frees the job once the store has it. worker_finalize hands the
  * job's downloaded video to the pool (finalize_run). */
 enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u);
+/* worker_update that also takes the row written as j->g: only for a job no other thread
+ * reads (a remote job on the loop thread). */
+enum vg_err worker_update_row(struct worker *w, struct job *j, struct job_update *u);
+/* Holding a remote job between polls instead of releasing it (the change to DESIGN §6 that
+ * keeps the store out of each poll): worker_may_hold says whether a wait until `at` may be
+ * spent holding the job (the worker is not stopping, the wait is at most half a lease, and
+ * there is room); worker_hold then keeps it claimed until `at`, when remote_job_start runs
+ * it again, its lease renewed with the others' in one write (or ends it at once when a
+ * cancel was asked for). */
+bool worker_may_hold(struct worker *w, const struct job *j, int64_t at);
+void worker_hold(struct worker *w, struct job *j, int64_t at);
 void worker_end(struct worker *w, struct job *j, const struct job_update *u);
 void worker_finalize(struct worker *w, struct job *j);
 CURLM *worker_multi(struct worker *w);
+/* An easy handle with every option at its default (a spare one reset, or a new one); owned by
+ * the caller until given back to worker_easy_done (taken out of the multi handle first),
+ * which keeps it for the next or cleans it up. NULL when out of memory. */
+CURL *worker_easy(struct worker *w);
+void worker_easy_done(struct worker *w, CURL *e);
 struct store *worker_store(struct worker *w);
 /* The limits of remote provider `name` in this worker (never NULL for a remote provider
  * this build has). */

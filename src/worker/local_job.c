@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "core/upload.h"
+#include "media/clip.h"
 #include "media/dimensions.h"
 #include "media/render.h"
-#include "media/thumbnail.h"
 #include "worker/job.h"
 #include "worker/tmpfiles.h"
 
@@ -27,12 +27,13 @@ static int on_progress(void *arg, int percent)
     return atomic_load(&j->cancel) ? 1 : 0;
 }
 
-/* The rendered file must be the video that was asked for. */
-static int check_output(struct job *j, const char *path, int width, int height)
+/* The rendered file must be the video that was asked for; *clip is left open for the
+ * thumbnail (closed by the caller, also on a failure). */
+static int check_output(struct job *j, const char *path, int width, int height, struct media_clip **clip)
 {
     struct job_output *t = &j->out;
     char err[256];
-    if (media_probe(path, &t->info, err, sizeof err) != 0)
+    if (media_clip_open(clip, path, &t->info, err, sizeof err) != 0)
         return snprintf(t->error, sizeof t->error, "the rendered file is not a playable video: %s", err), -1;
     if (strcmp(t->info.codec, "h264") != 0 || t->info.width != width || t->info.height != height ||
         t->info.seconds < j->g.duration - 0.2 || t->info.seconds > j->g.duration + 0.2)
@@ -77,13 +78,18 @@ static int render(struct job *j, const char *tmp_video, const char *tmp_thumb)
             snprintf(t->error, sizeof t->error, "rendering failed: %s", err);
         return rc;
     }
-    if (check_output(j, tmp_video, width, height) != 0)
-        return -1;
-    atomic_store(&j->progress, 95);
-    worker_poke(j->w);
-    if (media_thumbnail(tmp_video, tmp_thumb, THUMBNAIL_WIDTH, err, sizeof err) != 0)
-        return snprintf(t->error, sizeof t->error, "cannot make the thumbnail: %s", err), -1;
-    return 0;
+    struct media_clip *clip = NULL;
+    rc = -1;
+    if (check_output(j, tmp_video, width, height, &clip) == 0) {
+        atomic_store(&j->progress, 95);
+        worker_poke(j->w);
+        if (media_clip_thumbnail(clip, tmp_thumb, THUMBNAIL_WIDTH, err, sizeof err) != 0)
+            snprintf(t->error, sizeof t->error, "cannot make the thumbnail: %s", err);
+        else
+            rc = 0;
+    }
+    media_clip_close(clip);
+    return rc;
 }
 
 size_t local_job_memory(const struct job *j)

@@ -160,9 +160,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 }
 
 /* A transfer with what every exchange shares: only HTTP(S), bounded in time, no signals. */
-static CURL *new_easy(struct job *j, const char *url, long timeout_ms)
+static CURL *new_easy(struct worker *w, struct job *j, const char *url, long timeout_ms)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = worker_easy(w);
     if (e == NULL)
         return NULL;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -182,7 +182,7 @@ static CURL *new_easy(struct job *j, const char *url, long timeout_ms)
 static int send_request(struct worker *w, struct job *j)
 {
     struct remote_task *t = &j->remote;
-    CURL *e = new_easy(j, t->req.url, EXCHANGE_TIMEOUT_MS);
+    CURL *e = new_easy(w, j, t->req.url, EXCHANGE_TIMEOUT_MS);
     if (e == NULL)
         return -1;
     for (int i = 0; i < REMOTE_MAX_HEADERS && t->req.headers[i]; i++)
@@ -212,7 +212,7 @@ static void end_transfer(struct worker *w, struct job *j)
     if (t->easy == NULL)
         return;
     curl_multi_remove_handle(worker_multi(w), t->easy);
-    curl_easy_cleanup(t->easy);
+    worker_easy_done(w, t->easy);
     t->easy = NULL;
     if (t->step == REMOTE_STEP_SUBMIT)
         worker_limit(w, j->g.provider)->submitting--;
@@ -291,6 +291,9 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
     struct remote_job rj;
     struct image_links links;
     char err[300] = "";
+    curl_slist_free_all(t->headers); /* a held job's previous exchange */
+    t->headers = NULL;
+    remote_request_free(&t->req);
     fill_job(w, j, route, &rj, &links);
     int rc = t->step == REMOTE_STEP_SUBMIT
                  ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
@@ -353,7 +356,7 @@ static void download(struct worker *w, struct job *j, const char *url)
     if (tmpfiles_path(t->tmp_video, sizeof t->tmp_video, worker_data_dir(w), j->g.id, j->lease, "download") != 0 ||
         (t->fd = open(t->tmp_video, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         return fail(w, j, "%s's video cannot be stored here: %s", strerror(errno));
-    CURL *e = new_easy(j, t->video_url, DOWNLOAD_TIMEOUT_MS);
+    CURL *e = new_easy(w, j, t->video_url, DOWNLOAD_TIMEOUT_MS);
     if (e == NULL)
         return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, NULL, "cannot start a transfer", -1);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -449,15 +452,15 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
             return fail(w, j, "%s accepted the job but gave no id to follow it by (%s)", "");
         const char *id = r->job_id[0] ? r->job_id : "-"; /* "-": succeeded at once, nothing to poll by */
         struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = id};
+        int64_t at = next_poll_at(j, r, now);
         if (r->state == REMOTE_SUCCEEDED && worker_update(w, j, &u) == VG_OK)
             return download(w, j, r->video_url);
+        if (r->state == REMOTE_RUNNING && worker_may_hold(w, j, at) && worker_update_row(w, j, &u) == VG_OK)
+            return worker_hold(w, j, at);
         /* The job id goes with the release, which is written again until the store takes it:
          * a submit the provider took is never left in doubt by a passing store error. */
-        u = (struct job_update){.outcome = JOB_WAIT,
-                                .next_run_at = next_poll_at(j, r, now),
-                                .phase = "polling",
-                                .progress = 5,
-                                .provider_job_id = id};
+        u = (struct job_update){
+            .outcome = JOB_WAIT, .next_run_at = at, .phase = "polling", .progress = 5, .provider_job_id = id};
         return worker_end(w, j, &u);
     }
     case REMOTE_RETRY:
@@ -473,6 +476,20 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
     }
 }
 
+/* Still running at the provider: held until the next poll (a progress that moved is
+ * written), or released until then when the wait is long. */
+static void polled_running(struct worker *w, struct job *j, const struct remote_reply *r, int64_t now)
+{
+    int progress = r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1;
+    int64_t at = next_poll_at(j, r, now);
+    if (worker_may_hold(w, j, at)) {
+        struct job_update u = {.outcome = JOB_RUNNING, .progress = progress};
+        if (progress < 0 || progress == j->g.progress || worker_update_row(w, j, &u) == VG_OK)
+            return worker_hold(w, j, at);
+    }
+    release(w, j, JOB_WAIT, at, "polling", NULL, progress);
+}
+
 static void on_polled(struct worker *w, struct job *j, const struct remote_reply *r, CURLcode rc, long status)
 {
     int64_t now = clock_now_ms();
@@ -480,8 +497,7 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
     case REMOTE_RUNNING:
         if (now > j->deadline_ms)
             return fail(w, j, "%s did not deliver the video within an hour%s", "");
-        return release(w, j, JOB_WAIT, next_poll_at(j, r, now), "polling", NULL,
-                       r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1);
+        return polled_running(w, j, r, now);
     case REMOTE_SUCCEEDED: return download(w, j, r->video_url);
     case REMOTE_RETRY:
         if (rc == CURLE_OK && status == 429) {

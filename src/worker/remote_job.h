@@ -1,7 +1,9 @@
-/* A remote provider's job on the worker's loop thread (DESIGN §6). Each claim makes one
- * HTTP exchange through the worker's libcurl multi handle — a submit, a poll, or the
- * download of the result — and then releases the job until its next step is due (a wait
- * costs no thread, no memory and no lease), or finishes it. Resuming is read from the
+/* A remote provider's job on the worker's loop thread (DESIGN §6). Each step is one HTTP
+ * exchange through the worker's libcurl multi handle — a submit, a poll, or the download
+ * of the result. Between polls the job stays claimed on the loop's timer when its next poll
+ * is within half a lease (worker_hold: no store write per poll; this changes §6's "a job
+ * waiting on a provider releases its lease"); a longer wait releases it until then (it costs
+ * no thread, no memory and no lease), and the end finishes it. Resuming is read from the
  * generation: a provider job id means poll; "submitting" without one means a submit that
  * may have reached the provider, which is never sent again (see remote_job_start). */
 #ifndef VIDGEN_WORKER_REMOTE_JOB_H

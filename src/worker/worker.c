@@ -26,9 +26,19 @@
 #define WORKER_PROGRESS_EVERY_MS 250 /* progress writes per job, at most one per this */
 #define WORKER_LOCAL_DEADLINE_MS (15 * 60 * 1000)
 
-/* Remote jobs held at once (waiting on a provider costs no thread; the cap bounds memory
- * and the store's work per loop turn). */
+/* Remote jobs in an exchange at once (waiting on a provider costs no thread; the cap bounds
+ * transfers and the store's work per loop turn). */
 #define WORKER_MAX_REMOTE 1000
+/* Easy handles kept for the next exchange (a new one costs an allocation of several KB,
+ * zeroed, and its set-up). */
+#define WORKER_EASY_SPARE 64
+/* Remote jobs claimed at once, those held between polls included (about 6 KB each). */
+#define WORKER_MAX_HELD 10000
+/* A queue wake-up (a new job, a cancel, a callback) re-reads the held jobs' flags at most
+ * this often. */
+#define WORKER_LOOK_MS 200
+/* A claim round that found nothing although the store said a job was due waits this long. */
+#define WORKER_CLAIM_BACKOFF_MS 50
 /* A final write the store could not take is tried again after this long. */
 #define WORKER_END_RETRY_MS 1000
 /* How long a stop waits for jobs under way to be handed back or ended. */
@@ -51,7 +61,16 @@ struct worker {
     struct job *inbox;    /* jobs whose CPU work is over, from pool threads */
     struct job **running; /* jobs this worker holds */
     int n_running, cap_running;
-    int n_kind[2]; /* running jobs per enum job_kind */
+    struct job **locals; /* the local ones among them (progress to write) */
+    int n_locals;
+    int n_kind[2];           /* running jobs per enum job_kind */
+    int n_held;              /* remote jobs held between polls (worker_hold) */
+    int64_t due_at;          /* when a claim may next find a job: the store's word, or our releases */
+    struct timer renew_held; /* renews every remote job's lease in one write */
+    int64_t renewed_at;
+    atomic_bool woken;                   /* a queue push came: jobs may be due, held ones flagged */
+    CURL *easy_spare[WORKER_EASY_SPARE]; /* ended transfers' handles, for reuse */
+    int n_easy_spare;
 };
 
 const char *worker_data_dir(const struct worker *w)
@@ -89,6 +108,23 @@ const struct catalog *worker_catalog(const struct worker *w)
     return &w->catalog;
 }
 
+CURL *worker_easy(struct worker *w)
+{
+    if (w->n_easy_spare == 0)
+        return curl_easy_init();
+    CURL *e = w->easy_spare[--w->n_easy_spare];
+    curl_easy_reset(e); /* every option back to its default; connections stay with the multi handle */
+    return e;
+}
+
+void worker_easy_done(struct worker *w, CURL *e)
+{
+    if (w->n_easy_spare < WORKER_EASY_SPARE)
+        w->easy_spare[w->n_easy_spare++] = e;
+    else
+        curl_easy_cleanup(e);
+}
+
 void worker_poke(struct worker *w)
 {
     curl_multi_wakeup(w->multi);
@@ -96,7 +132,9 @@ void worker_poke(struct worker *w)
 
 static void on_queue_push(void *arg)
 {
-    worker_poke(arg);
+    struct worker *w = arg;
+    atomic_store(&w->woken, true);
+    worker_poke(w);
 }
 
 void worker_finished(struct job *j)
@@ -109,10 +147,24 @@ void worker_finished(struct job *j)
     worker_poke(w);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether `g`, as a wait between polls left it, shows nothing new: a job already at its
+ * provider was processing before this claim, and its phase and progress did not move. */
+static bool unseen_wait(const struct job *j, const struct job_update *u, const struct generation *g)
+{
+    return u->outcome == JOB_WAIT && j->g.provider_job_id != NULL && same_text(g->status, j->g.status) &&
+           same_text(g->phase, j->g.phase) && g->progress == j->g.progress &&
+           g->cancel_requested == j->g.cancel_requested;
+}
+
 /* Applies `u` to the job's generation under its lease and tells on_change. Returns the
  * store's verdict: VG_ERR_CONFLICT when the lease is lost, another error when the store
  * could not take the write (it may take it later). */
-enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
+static enum vg_err update(struct worker *w, struct job *j, struct job_update *u, bool take_row)
 {
     struct vg_error err;
     struct generation g;
@@ -126,21 +178,60 @@ enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
             log_error("worker: generation %s: %s", j->g.id, err.message);
         return e;
     }
-    if (w->wc.on_change)
+    if (w->wc.on_change && !unseen_wait(j, u, &g))
         w->wc.on_change(&g, w->wc.arg);
     j->g.cancel_requested = g.cancel_requested;
-    generation_free(&g);
+    if (take_row) {
+        generation_free(&j->g);
+        j->g = g;
+    } else
+        generation_free(&g);
     return VG_OK;
 }
 
+enum vg_err worker_update(struct worker *w, struct job *j, struct job_update *u)
+{
+    return update(w, j, u, false);
+}
+
+enum vg_err worker_update_row(struct worker *w, struct job *j, struct job_update *u)
+{
+    return update(w, j, u, true);
+}
+
+static void unhold(struct worker *w, struct job *j)
+{
+    if (!j->held)
+        return;
+    timers_disarm(&w->timers, &j->poll);
+    j->held = false;
+    w->n_held--;
+}
+
+static bool can_claim(struct worker *w, enum job_kind kind);
+
+/* The next due time was asked for the kinds with room only (refresh_due): a remote kind
+ * that was full and has room again must ask again. A local job's end may also free the
+ * pool's memory, so it always asks. */
+static void room_made(struct worker *w, enum job_kind kind, bool was_full)
+{
+    if (kind == JOBS_LOCAL || (was_full && can_claim(w, kind)))
+        w->due_at = 0;
+}
+
+/* Drops the job from this worker (its end written, or its lease lost). */
 static void forget(struct worker *w, struct job *j)
 {
-    for (int i = 0; i < w->n_running; i++)
-        if (w->running[i] == j) {
-            w->running[i] = w->running[--w->n_running];
-            break;
-        }
+    bool was_full = !can_claim(w, j->kind);
+    w->running[j->slot] = w->running[--w->n_running];
+    w->running[j->slot]->slot = j->slot;
+    if (j->kind == JOBS_LOCAL) {
+        w->locals[j->local_slot] = w->locals[--w->n_locals];
+        w->locals[j->local_slot]->local_slot = j->local_slot;
+    }
     w->n_kind[j->kind]--;
+    unhold(w, j);
+    room_made(w, j->kind, was_full);
     remote_task_release(w, j);
     timers_disarm(&w->timers, &j->renew);
     timers_disarm(&w->timers, &j->end_retry);
@@ -179,6 +270,8 @@ void worker_end(struct worker *w, struct job *j, const struct job_update *u)
     }
     if (u->outcome == JOB_FAILED)
         log_warn("worker: generation %s failed: %s", j->g.id, u->message);
+    if ((u->outcome == JOB_WAIT || u->outcome == JOB_RETRY) && u->next_run_at < w->due_at)
+        w->due_at = u->next_run_at; /* ours: no need to ask the store when it is due */
     write_end(w, j, clock_now_ms());
 }
 
@@ -224,9 +317,9 @@ static void start_job(struct worker *w, struct job *j)
         snprintf(why, sizeof why, "the %s provider cannot run generations in this build", j->g.provider);
         return end_job(w, j, JOB_FAILED, why);
     }
-    renew_soon(w, j, now);
-    if (p->kind == PROVIDER_HTTP)
+    if (p->kind == PROVIDER_HTTP) /* renewed with the others (renew_remote) */
         return remote_job_start(w, j);
+    renew_soon(w, j, now);
     struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = w->wc.lease_ms, .progress = 0, .phase = "rendering"};
     if (worker_update(w, j, &u) != VG_OK)
         return forget(w, j); /* lost, or the store is failing: the lease runs out and it comes back */
@@ -245,10 +338,11 @@ static bool can_claim(struct worker *w, enum job_kind kind)
         return false;
     if (kind == JOBS_LOCAL)
         return w->n_kind[JOBS_LOCAL] < w->wc.cpu_threads && !pool_waits_for_memory(w->pool);
-    return w->n_kind[JOBS_REMOTE] < WORKER_MAX_REMOTE;
+    return w->n_kind[JOBS_REMOTE] - w->n_held < WORKER_MAX_REMOTE && w->n_kind[JOBS_REMOTE] < WORKER_MAX_HELD;
 }
 
 static void heartbeat(struct timer *t, int64_t now);
+static void on_poll_due(struct timer *t, int64_t now);
 
 /* Claims one due generation of `kind` and starts it; false when there was none. */
 static bool claim_one(struct worker *w, enum job_kind kind)
@@ -276,7 +370,13 @@ static bool claim_one(struct worker *w, enum job_kind kind)
     j->remote.fd = -1;
     j->renew = TIMER_INIT(heartbeat);
     j->end_retry = TIMER_INIT(on_end_retry);
+    j->poll = TIMER_INIT(on_poll_due);
+    j->slot = w->n_running;
     w->running[w->n_running++] = j;
+    if (kind == JOBS_LOCAL) {
+        j->local_slot = w->n_locals;
+        w->locals[w->n_locals++] = j;
+    }
     w->n_kind[kind]++;
     if (j->g.provider_job_id == NULL) /* a poll's claim is routine: thousands a minute */
         log_info("worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id, j->g.attempts + 1);
@@ -286,12 +386,39 @@ static bool claim_one(struct worker *w, enum job_kind kind)
     return true;
 }
 
-/* Claims due generations of each kind while there is room for them. */
-static void claim_jobs(struct worker *w)
+/* The kinds there is room for, as a mask of JOB_KIND_BIT. */
+static unsigned kinds_with_room(struct worker *w)
 {
+    unsigned kinds = 0;
+    for (enum job_kind k = JOBS_LOCAL; k <= JOBS_REMOTE; k++)
+        if (can_claim(w, k))
+            kinds |= JOB_KIND_BIT(k);
+    return kinds;
+}
+
+/* Asks the store when the next job of a kind there is room for is due; at the latest the
+ * bound on a wait, so that other processes' work is seen. Only the kinds with room: a full
+ * kind's due rows would make the loop spin. */
+static void refresh_due(struct worker *w, int64_t now)
+{
+    struct vg_error err;
+    unsigned kinds = kinds_with_room(w);
+    int64_t due = 0;
+    w->due_at = now + (w->wc.queue ? WORKER_MAX_WAIT_MS : WORKER_IDLE_POLL_MS);
+    if (kinds && store_job_next_due(w->store, kinds, &due, &err) == VG_OK && due > 0 && due < w->due_at)
+        w->due_at = due > now ? due : now + WORKER_CLAIM_BACKOFF_MS; /* due, yet not claimed: the store is busy */
+}
+
+/* Claims due generations of each kind while there is room for them; the store is asked
+ * only when a job may be due (due_at), not on every turn of the loop. */
+static void claim_jobs(struct worker *w, int64_t now)
+{
+    if (now < w->due_at)
+        return;
     for (enum job_kind k = JOBS_LOCAL; k <= JOBS_REMOTE; k++)
         while (can_claim(w, k) && claim_one(w, k))
             ;
+    refresh_due(w, clock_now_ms());
 }
 
 /* Writes progress and renews the lease; asks the render to stop when the user cancelled,
@@ -323,8 +450,8 @@ static void heartbeat(struct timer *t, int64_t now)
 /* Progress writes between lease renewals, at most one per WORKER_PROGRESS_EVERY_MS. */
 static void write_progress(struct worker *w, int64_t now)
 {
-    for (int i = 0; i < w->n_running; i++) {
-        struct job *j = w->running[i];
+    for (int i = 0; i < w->n_locals; i++) {
+        struct job *j = w->locals[i];
         if (!j->ending && atomic_load(&j->progress) != j->written_progress &&
             now - j->last_write_ms >= WORKER_PROGRESS_EVERY_MS)
             beat(w, j, now);
@@ -379,21 +506,135 @@ static void run_transfers(struct worker *w)
  * throttled progress write, bounded so other processes' work is seen. */
 static int wait_ms(struct worker *w, int64_t now)
 {
-    int64_t until = now + (w->wc.queue ? WORKER_MAX_WAIT_MS : WORKER_IDLE_POLL_MS), due = 0;
+    int64_t until = now + (w->wc.queue ? WORKER_MAX_WAIT_MS : WORKER_IDLE_POLL_MS);
     struct timer *t = timers_peek(&w->timers);
-    struct vg_error err;
     if (t && t->at_ms < until)
         until = t->at_ms;
-    if ((can_claim(w, JOBS_LOCAL) || can_claim(w, JOBS_REMOTE)) && store_job_next_due(w->store, &due, &err) == VG_OK &&
-        due > 0 && due < until)
-        until = due;
-    for (int i = 0; i < w->n_running; i++) {
-        struct job *j = w->running[i];
+    if (w->due_at < until)
+        until = w->due_at;
+    for (int i = 0; i < w->n_locals; i++) {
+        struct job *j = w->locals[i];
         if (!j->ending && atomic_load(&j->progress) != j->written_progress &&
             j->last_write_ms + WORKER_PROGRESS_EVERY_MS < until)
             until = j->last_write_ms + WORKER_PROGRESS_EVERY_MS;
     }
     return until <= now ? 0 : (int)(until - now);
+}
+
+/* --- remote jobs held between polls ------------------------------------------------------
+ *
+ * DESIGN §6 had a job waiting on a provider release its lease, which made every poll a
+ * claim and a release (two transactions). A remote job whose next poll falls within half a
+ * lease now stays claimed on the loop's timer; the leases of all remote jobs are renewed
+ * in one write every third of a lease (renew_remote), which also brings their cancels and
+ * callbacks. A longer wait releases the job as before. A killed worker's held jobs come
+ * back when their leases run out, as any claimed job does. */
+
+bool worker_may_hold(struct worker *w, const struct job *j, int64_t at)
+{
+    (void)j;
+    return !atomic_load(&w->stopping) && at - clock_now_ms() <= w->wc.lease_ms / 2 &&
+           w->n_kind[JOBS_REMOTE] <= WORKER_MAX_HELD;
+}
+
+void worker_hold(struct worker *w, struct job *j, int64_t at)
+{
+    if (j->g.cancel_requested)
+        return end_job(w, j, JOB_CANCELLED, "cancelled");
+    if (timers_arm(&w->timers, &j->poll, at) != 0) { /* out of memory: released until then, as before */
+        struct job_update u = {.outcome = JOB_WAIT, .next_run_at = at, .progress = -1};
+        return worker_end(w, j, &u);
+    }
+    bool was_full = !can_claim(w, JOBS_REMOTE);
+    j->held = true;
+    w->n_held++;
+    room_made(w, JOBS_REMOTE, was_full); /* a transfer's room */
+}
+
+/* A held job's next poll is due: the same start as a claim's, when a transfer may begin. */
+static void on_poll_due(struct timer *t, int64_t now)
+{
+    struct job *j = (struct job *)((char *)t - offsetof(struct job, poll));
+    struct worker *w = j->w;
+    (void)now;
+    j->held = false;
+    w->n_held--;
+    if (j->g.cancel_requested)
+        return end_job(w, j, JOB_CANCELLED, "cancelled");
+    if (w->n_kind[JOBS_REMOTE] - w->n_held > WORKER_MAX_REMOTE)
+        return end_job(w, j, JOB_WAIT, NULL); /* too many transfers: handed back, due now */
+    remote_job_start(w, j);
+}
+
+/* What the renewal found for one job: lost, or flagged by a cancel or a callback. */
+static void renewed(struct worker *w, struct job *j, const struct job_renewal *r)
+{
+    if (!r->held) {
+        log_warn("worker: generation %s: lease lost; another worker has it", j->g.id);
+        if (j->on_pool)
+            atomic_store(&j->cancel, true); /* comes back by the inbox; its end is refused */
+        else
+            forget(w, j);
+        return;
+    }
+    j->g.cancel_requested = r->cancel_requested;
+    if (j->held && r->cancel_requested) {
+        unhold(w, j);
+        end_job(w, j, JOB_CANCELLED, "cancelled");
+    } else if (j->held && r->webhook_woken) {
+        unhold(w, j);
+        end_job(w, j, JOB_WAIT, NULL); /* the release makes it due now and clears the mark */
+    }
+}
+
+/* Renews the lease of every remote job this worker has, in one write. A store that cannot
+ * take it now is asked again at the next tick: the leases have two more before they end. */
+static void renew_remote(struct worker *w, int64_t now)
+{
+    struct vg_error err;
+    int n = 0;
+    struct job_renewal *r = w->n_kind[JOBS_REMOTE] ? calloc((size_t)w->n_kind[JOBS_REMOTE], sizeof *r) : NULL;
+    for (int i = 0; r && i < w->n_running; i++)
+        if (w->running[i]->kind == JOBS_REMOTE)
+            r[n++] =
+                (struct job_renewal){.id = w->running[i]->g.id, .owner = w->running[i]->lease, .arg = w->running[i]};
+    w->renewed_at = now;
+    timers_arm(&w->timers, &w->renew_held, now + w->wc.lease_ms / 3);
+    if (n > 0 && store_job_renew(w->store, r, n, w->wc.lease_ms, &err) != VG_OK)
+        log_warn("worker: cannot renew %d leases: %s", n, err.message);
+    else
+        for (int i = 0; i < n; i++)
+            renewed(w, r[i].arg, &r[i]);
+    free(r);
+}
+
+static void on_renew_held(struct timer *t, int64_t now)
+{
+    renew_remote((struct worker *)((char *)t - offsetof(struct worker, renew_held)), now);
+}
+
+/* A queue push: a job may be due, and a held one may have been cancelled or called back. */
+static void on_woken(struct worker *w, int64_t now)
+{
+    if (!atomic_exchange(&w->woken, false))
+        return;
+    w->due_at = 0;
+    int64_t at = w->renewed_at + WORKER_LOOK_MS;
+    if (w->n_held > 0 && at < w->renew_held.at_ms)
+        timers_arm(&w->timers, &w->renew_held, at > now ? at : now);
+}
+
+/* Hands back every held job until its next poll, so that the next worker takes it then. */
+static void release_held(struct worker *w)
+{
+    for (int i = w->n_running - 1; i >= 0; i--) {
+        struct job *j = w->running[i];
+        if (!j->held)
+            continue;
+        struct job_update u = {.outcome = JOB_WAIT, .next_run_at = j->poll.at_ms, .progress = -1};
+        unhold(w, j);
+        worker_end(w, j, &u);
+    }
 }
 
 /* Graceful stop: stop every render, let the exchanges with providers under way end (a
@@ -403,6 +644,7 @@ static int wait_ms(struct worker *w, int64_t now)
 static void wind_down(struct worker *w)
 {
     int64_t give_up = clock_now_ms() + WORKER_STOP_MS;
+    release_held(w);
     for (int i = 0; i < w->n_running; i++)
         atomic_store(&w->running[i]->cancel, true);
     while (w->n_running > 0 && clock_now_ms() < give_up) {
@@ -435,9 +677,10 @@ static void *worker_main(void *arg)
         drain_inbox(w);
         run_transfers(w);
         int64_t now = clock_now_ms();
+        on_woken(w, now);
         timers_run(&w->timers, now);
         write_progress(w, now);
-        claim_jobs(w);
+        claim_jobs(w, clock_now_ms());
         curl_multi_poll(w->multi, NULL, 0, wait_ms(w, clock_now_ms()), NULL);
     }
     wind_down(w);
@@ -467,6 +710,8 @@ static void free_worker(struct worker *w)
 {
     if (w->pool)
         pool_stop(w->pool);
+    while (w->n_easy_spare > 0)
+        curl_easy_cleanup(w->easy_spare[--w->n_easy_spare]);
     if (w->multi)
         curl_multi_cleanup(w->multi);
     store_close(w->store);
@@ -474,6 +719,7 @@ static void free_worker(struct worker *w)
     timers_dispose(&w->timers);
     pthread_mutex_destroy(&w->inbox_lock);
     free(w->running);
+    free(w->locals);
     free(w);
 }
 
@@ -497,11 +743,14 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         image_link_key_load(wc->cfg->data_dir, &w->link_key, err, errlen) != 0)
         goto fail;
     tmpfiles_clean(wc->cfg->data_dir, w->store);
-    w->cap_running = wc->cpu_threads + WORKER_MAX_REMOTE;
+    w->cap_running = wc->cpu_threads + WORKER_MAX_HELD + 1;
     w->running = calloc(w->cap_running, sizeof *w->running);
+    w->locals = calloc(wc->cpu_threads + 1, sizeof *w->locals);
+    w->renew_held = TIMER_INIT(on_renew_held);
+    timers_arm(&w->timers, &w->renew_held, clock_now_ms() + wc->lease_ms / 3);
     w->multi = curl_multi_init();
     w->pool = pool_start(wc->cpu_threads, render_memory_budget());
-    if (w->running == NULL || w->multi == NULL || w->pool == NULL) {
+    if (w->running == NULL || w->locals == NULL || w->multi == NULL || w->pool == NULL) {
         snprintf(err, errlen, "cannot start the worker's threads");
         goto fail;
     }

@@ -7,11 +7,11 @@
  * to the store.
  *
  * The lease protocol: a worker claims a due generation with a lease (owner, expiry) and
- * renews it every third of its length while it works; every write is conditional on still
- * holding the lease. A worker that dies stops renewing, its leases expire, and any worker
- * claims those generations again — so a kill -9 at any moment loses no job. Charging
- * happened when the generation was created; refunds are at most once per generation
- * (the store enforces it), so a retried job is never charged or refunded twice. */
+ * renews it every third of its length while it works (remote jobs all at once, in one write,
+ * also while held between polls); every write is conditional on still holding the lease. A worker that dies stops
+ * renewing, its leases expire, and any worker claims those generations again — so a kill -9 at any moment loses no job.
+ * Charging happened when the generation was created; refunds are at most once per generation (the store enforces it),
+ * so a retried job is never charged or refunded twice. */
 #ifndef VIDGEN_WORKER_WORKER_H
 #define VIDGEN_WORKER_WORKER_H
 

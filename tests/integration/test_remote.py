@@ -221,6 +221,50 @@ def crash_while_polling(remote, ml, n):
     remote.check_ledger()
 
 
+def test_a_kill_while_jobs_are_held_between_polls_loses_none_and_submits_none_twice(make_server):
+    # eta 0.5 s and a lease of 2 s: each job stays claimed between its polls (within half a
+    # lease), so the kill leaves leases that must run out before the jobs come back.
+    with modelslab.ModelsLabFake(polls=4, queue_limit=100) as ml:
+        s = remote_server(make_server, ml, VIDGEN_LEASE_SECONDS=2, MODELSLAB_MAX_IN_FLIGHT=100,
+                          MODELSLAB_REQUESTS_PER_MINUTE=60000)
+        crash_while_polling(s, ml, 30)
+        con = s.db()
+        try:
+            taken_over = con.execute("SELECT count(*) FROM generations WHERE attempts > 0").fetchone()[0]
+        finally:
+            con.close()
+        assert taken_over > 0, "no job was held by the killed worker"
+
+
+def test_a_job_held_between_polls_is_cancelled_at_once(make_server):
+    # A lease of an hour: the renewal that also reads cancels comes every 20 minutes and the
+    # job is held between its polls, so only the cancel's own wake-up can end it in time.
+    with modelslab.ModelsLabFake(polls=1000, eta=10, queue_limit=100) as ml:
+        s = remote_server(make_server, ml, VIDGEN_LEASE_SECONDS=3600)
+        gen = submit(s, "veo3")
+        deadline = time.monotonic() + DONE
+        while not (held := held_row(s, gen["id"])) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert held, "the job was not held between polls"
+        assert_ok(s.api("POST", f"/generations/{gen['id']}/cancel", token=s.token))
+        done = ends(s, gen)
+        assert done["status"] == "cancelled", done
+        assert [k for k, _ in ledger_rows(s, gen["id"])] == ["charge"], "submitted: not refunded"
+        assert len(ml.requests("submit", method="POST")) == 1
+        s.check_ledger()
+
+
+def held_row(s, gen_id):
+    """The generation's row while a worker holds it at its provider, else None."""
+    con = s.db()
+    try:
+        r = con.execute("SELECT provider_job_id, lease_owner, phase FROM generations WHERE id = ?",
+                        (gen_id,)).fetchone()
+    finally:
+        con.close()
+    return r if r and r[0] and r[1] and r[2] == "polling" else None
+
+
 # -- limits ----------------------------------------------------------------------------------------
 
 def remote_server(make_server, ml, **env):

@@ -169,6 +169,24 @@ def test_a_modelslab_callback_completes_the_job_long_before_polling_would(hooked
     hooked.check_ledger()
 
 
+def test_a_callback_for_a_job_held_between_polls_completes_it_at_once(make_server, ml, eden):
+    # With a lease of two minutes the worker keeps the job claimed between its polls (20-30 s
+    # apart, within half a lease): the callback must reach a job no release will look at.
+    port = free_port()
+    s = make_server(port=port, extra_env={
+        "VIDGEN_PUBLIC_URL": f"http://127.0.0.1:{port}", "VIDGEN_LEASE_SECONDS": 120,
+        "MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url})
+    s.token = s.admin_token
+    s.project = make_project(s, s.token)
+    ml.plan(after=2.0)
+    gen = submit(s)
+    wait_until("held between polls", lambda: (r := row(s, gen["id"]))["provider_job_id"] and r["lease_owner"])
+    done = wait_for(s, s.token, gen["id"], timeout=QUICK)
+    assert done["status"] == "completed", done
+    assert len(ml.requests("poll")) == 1, "the callback is confirmed by one poll"
+    s.check_ledger()
+
+
 def test_an_eden_ai_callback_signed_with_its_key_completes_the_job(hooked, eden):
     eden.plan(after=2.0)
     gen = submit(hooked, "nova-reel")

@@ -4,6 +4,7 @@
  * through the code under test. */
 #include <criterion/criterion.h>
 
+#include "media/clip.h"
 #include "media/dimensions.h"
 #include "media/probe.h"
 #include "media/render.h"
@@ -674,4 +675,50 @@ Test(media, thumbnail_of_a_non_video_fails_and_writes_nothing)
     cr_expect_eq(media_thumbnail(tmp("tone.wav"), jpg, 480, err, sizeof err), -1);
     cr_expect(strstr(err, "no video stream") != NULL, "%s", err);
     cr_expect_eq(file_size(jpg), -1);
+}
+
+/* ---- media_clip: the probe and the thumbnail through one open ---- */
+
+/* The clip's probe and thumbnail are media_probe's and media_thumbnail's, byte for byte. */
+static void expect_clip_as_probe_and_thumbnail(const char *name)
+{
+    char video[512];
+    snprintf(video, sizeof video, "%s", tmp(name)); /* tmp's buffers are reused below */
+    struct media_info apart, together;
+    struct media_clip *clip = NULL;
+    char err[256] = "";
+    cr_assert_eq(media_probe(video, &apart, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(media_thumbnail(video, tmp("apart.jpg"), 160, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(media_clip_open(&clip, video, &together, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(media_clip_thumbnail(clip, tmp("together.jpg"), 160, err, sizeof err), 0, "%s", err);
+    media_clip_close(clip);
+    cr_expect_str_eq(together.codec, apart.codec);
+    cr_expect(together.width == apart.width && together.height == apart.height);
+    cr_expect(together.seconds == apart.seconds && together.fps == apart.fps);
+    size_t n1, n2;
+    uint8_t *a = read_bytes(tmp("apart.jpg"), &n1), *b = read_bytes(tmp("together.jpg"), &n2);
+    cr_expect(n1 == n2 && memcmp(a, b, n1) == 0, "%s: the thumbnails differ", video);
+    free(a);
+    free(b);
+}
+
+Test(media, clip_probes_and_thumbnails_as_the_two_calls_do)
+{
+    render_ok("a kite over the beach", 320, 180, 3, tmp("clip.mp4"));
+    render_ok("a kite over the beach", 320, 180, 1, tmp("short.mp4"));
+    remux_to_ts(tmp("clip.mp4"), tmp("clip.ts"));
+    expect_clip_as_probe_and_thumbnail("clip.mp4");
+    expect_clip_as_probe_and_thumbnail("short.mp4");
+    expect_clip_as_probe_and_thumbnail("clip.ts");
+}
+
+Test(media, clip_of_a_non_video_fails_like_the_probe)
+{
+    struct media_clip *clip = (struct media_clip *)1;
+    struct media_info info;
+    char err[256] = "";
+    write_bytes(tmp("junk.mp4"), "definitely not a video", 22);
+    cr_expect_eq(media_clip_open(&clip, tmp("junk.mp4"), &info, err, sizeof err), -1);
+    cr_expect_null(clip);
+    cr_expect_neq(err[0], '\0');
 }
