@@ -223,9 +223,11 @@ class KlingFake(common.FakeServer):
         texts = [body.get(f) for f in ("prompt", "negative_prompt") if f in body]
         if any(not isinstance(t, str) or len(t) > 2500 for t in texts):
             return error(1201, "prompt and negative_prompt are strings of at most 2500 characters")
-        if family == T2V:
-            return self._invalid_t2v(body)
-        return self._invalid_i2v(body)
+        refusal = self._invalid_t2v(body) if family == T2V else self._invalid_i2v(body)
+        ext = body.get("external_task_id")
+        with self.lock:
+            taken = ext is not None and any(j.external_task_id == ext for j in self.jobs.values())
+        return refusal or (error(1201, "external_task_id already exists") if taken else None)
 
     @staticmethod
     def _invalid_t2v(body):
@@ -250,10 +252,7 @@ class KlingFake(common.FakeServer):
         if ("image_tail" in body and body.get("mode", "std") == "std"
                 and body.get("model_name") == "kling-v2-5-turbo"):
             return error(1201, "image_tail is not supported in std mode for kling-v2-5-turbo")
-        ext = body.get("external_task_id")
-        with self.lock:
-            taken = ext is not None and any(j.external_task_id == ext for j in self.jobs.values())
-        return error(1201, "external_task_id already exists") if taken else None
+        return None
 
     # -- tasks ---------------------------------------------------------------------------------
     def _status(self, job):
