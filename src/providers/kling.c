@@ -384,10 +384,15 @@ static int kl_parse_lookup(const struct remote_http *http, const char *generatio
     const json_t *code = root ? json_object_get(root, "code") : NULL, *data = json_object_get(root, "data");
     int found = -1;
     if (!(json_is_integer(code) && json_integer_value(code) == 0 && json_is_array(data))) {
-        parse(http, KL_POLL, out);
-        if (out->state != REMOTE_FAILED)
-            remote_reply_set(out, REMOTE_RETRY, "Kling's task list could not be read: %s", out->message);
         json_decref(root);
+        parse(http, KL_POLL, out);
+        if (out->state != REMOTE_FAILED) {
+            int64_t wait = out->retry_after_ms;
+            snprintf(why, sizeof why, "%s", out->message[0] ? out->message : "not a list of tasks");
+            remote_reply_init(out);
+            out->retry_after_ms = wait;
+            remote_reply_set(out, REMOTE_RETRY, "Kling's task list could not be read: %s", why);
+        }
         return -1;
     }
     found = 0;
