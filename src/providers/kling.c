@@ -388,7 +388,7 @@ static int kl_parse_lookup(const struct remote_http *http, const char *generatio
         parse(http, KL_POLL, out);
         if (out->state != REMOTE_FAILED) {
             int64_t wait = out->retry_after_ms;
-            snprintf(why, sizeof why, "%s", out->message[0] ? out->message : "not a list of tasks");
+            snprintf(why, sizeof why, "%.250s", out->message[0] ? out->message : "not a list of tasks");
             remote_reply_init(out);
             out->retry_after_ms = wait;
             remote_reply_set(out, REMOTE_RETRY, "Kling's task list could not be read: %s", why);
