@@ -111,7 +111,7 @@ bench: bench-deps
 	/usr/bin/python3 bench/remote.py
 
 # libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each: the
-# generation request, the router, each provider's reply and webhook parsers, Eden AI's
+# generation request, the router, each provider's reply and webhook parsers (and Kling's lookup), Eden AI's
 # webhook signature check (its canonical JSON), the multipart/form-data parser of uploads, and
 # uploaded images (their headers, EXIF, FFmpeg's decoders).
 FUZZ_SECONDS ?= 30
@@ -127,6 +127,10 @@ fuzz: deps $(BUILD)/gen/embedded.c
 	  src/providers/remote.c src/providers/remote_util.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/edenai tests/fuzz/fuzz_edenai.c src/providers/edenai.c \
 	  src/providers/remote.c src/providers/remote_util.c -ljansson
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/runway tests/fuzz/fuzz_runway.c src/providers/runway.c \
+	  src/providers/remote.c src/providers/remote_util.c -ljansson
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/kling tests/fuzz/fuzz_kling.c src/providers/kling.c \
+	  src/providers/remote.c src/providers/remote_util.c -ljansson -lsodium
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/edenai_signature tests/fuzz/fuzz_edenai_signature.c \
 	  src/providers/edenai_signature.c -ljansson -lcrypto
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/multipart tests/fuzz/fuzz_multipart.c src/http/multipart.c
@@ -136,9 +140,11 @@ fuzz: deps $(BUILD)/gen/embedded.c
 	$(BUILD)/fuzz/router -max_total_time=$(FUZZ_SECONDS)
 	@# seeds (provider replies: the recorded shapes of ../shared/providers/; forms: written by
 	@# hand; images: tiny ones), copied so the corpus libFuzzer grows stays under $(BUILD)
-	@for p in modelslab edenai multipart image; do mkdir -p $(BUILD)/fuzz/corpus-$$p && cp tests/fuzz/seeds/$$p/* $(BUILD)/fuzz/corpus-$$p/; done
+	@for p in modelslab edenai runway kling multipart image; do mkdir -p $(BUILD)/fuzz/corpus-$$p && cp tests/fuzz/seeds/$$p/* $(BUILD)/fuzz/corpus-$$p/; done
 	$(BUILD)/fuzz/modelslab -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-modelslab
 	$(BUILD)/fuzz/edenai -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-edenai
+	$(BUILD)/fuzz/runway -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-runway
+	$(BUILD)/fuzz/kling -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/provider.dict $(BUILD)/fuzz/corpus-kling
 	$(BUILD)/fuzz/edenai_signature -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/json.dict $(BUILD)/fuzz/corpus-edenai
 	$(BUILD)/fuzz/multipart -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/multipart.dict $(BUILD)/fuzz/corpus-multipart
 	$(BUILD)/fuzz/image -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2560 -dict=tests/fuzz/image.dict $(BUILD)/fuzz/corpus-image

@@ -147,6 +147,25 @@ static int parse_level(const char *v, enum log_level *out, char *err, size_t err
     return -1;
 }
 
+/* Kling signs a token with two keys, which travel to providers/kling.c as one credential,
+ * "ACCESS:SECRET" (the worker hands a provider one key). Both or neither must be set, and
+ * the access key, which goes first, must hold no ':'. */
+static int kling_credential(struct config *c, char *err, size_t errlen)
+{
+    bool access = c->kling_access_key[0] != '\0', secret = c->kling_secret_key[0] != '\0';
+    c->kling_credential[0] = '\0';
+    if (access != secret)
+        return snprintf(err, errlen, "%s is set but %s is not: Kling needs both",
+                        access ? "KLING_ACCESS_KEY" : "KLING_SECRET_KEY",
+                        access ? "KLING_SECRET_KEY" : "KLING_ACCESS_KEY"),
+               -1;
+    if (strchr(c->kling_access_key, ':') != NULL)
+        return snprintf(err, errlen, "KLING_ACCESS_KEY must not contain ':'"), -1;
+    if (access)
+        snprintf(c->kling_credential, sizeof c->kling_credential, "%s:%s", c->kling_access_key, c->kling_secret_key);
+    return 0;
+}
+
 static int read_all(struct config *c, const struct dotenv *d, char *err, size_t errlen)
 {
     static const char *const http[] = {"http://", "https://", NULL};
@@ -170,6 +189,16 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
              errlen) ||
         copy(c->edenai_base_url, sizeof c->edenai_base_url, "EDENAI_BASE_URL",
              lookup(d, "EDENAI_BASE_URL", "https://api.edenai.run"), err, errlen) ||
+        copy(c->runway_api_key, sizeof c->runway_api_key, "RUNWAY_API_KEY", lookup(d, "RUNWAY_API_KEY", ""), err,
+             errlen) ||
+        copy(c->runway_base_url, sizeof c->runway_base_url, "RUNWAY_BASE_URL",
+             lookup(d, "RUNWAY_BASE_URL", "https://api.dev.runwayml.com"), err, errlen) ||
+        copy(c->kling_access_key, sizeof c->kling_access_key, "KLING_ACCESS_KEY", lookup(d, "KLING_ACCESS_KEY", ""),
+             err, errlen) ||
+        copy(c->kling_secret_key, sizeof c->kling_secret_key, "KLING_SECRET_KEY", lookup(d, "KLING_SECRET_KEY", ""),
+             err, errlen) ||
+        copy(c->kling_base_url, sizeof c->kling_base_url, "KLING_BASE_URL",
+             lookup(d, "KLING_BASE_URL", "https://api-singapore.klingai.com"), err, errlen) ||
         copy(c->catalog_path, sizeof c->catalog_path, "VIDGEN_CATALOG", lookup(d, "VIDGEN_CATALOG", ""), err, errlen) ||
         copy(c->server_url, sizeof c->server_url, "VIDGEN_URL", lookup(d, "VIDGEN_URL", ""), err, errlen) ||
         copy(c->token, sizeof c->token, "VIDGEN_TOKEN", lookup(d, "VIDGEN_TOKEN", ""), err, errlen) ||
@@ -213,7 +242,9 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
                    check_url("VIDGEN_PUBLIC_URL", c->public_url, http, err, errlen) ||
                    check_url("VIDGEN_URL", c->server_url, http, err, errlen) ||
                    check_url("MODELSLAB_BASE_URL", c->modelslab_base_url, http, err, errlen) ||
-                   check_url("EDENAI_BASE_URL", c->edenai_base_url, http, err, errlen)
+                   check_url("EDENAI_BASE_URL", c->edenai_base_url, http, err, errlen) ||
+                   check_url("RUNWAY_BASE_URL", c->runway_base_url, http, err, errlen) ||
+                   check_url("KLING_BASE_URL", c->kling_base_url, http, err, errlen) || kling_credential(c, err, errlen)
                ? -1
                : 0;
 }
@@ -235,11 +266,16 @@ static int read_limits(const struct dotenv *d, const char *prefix, const char *i
 }
 
 /* ModelsLab's pay-as-you-go plan queues 5 jobs (shared/providers/modelslab.md §5); Eden AI
- * allows about 10 requests a second. */
+ * allows about 10 requests a second. Runway runs 1 to 2 tasks at once on its first tier and
+ * queues the rest itself (THROTTLED), with no request rate published (runway.md §4). Kling's
+ * concurrency is its resource pack's and no figure is published (kling.md §5): 5 is a guess
+ * to set to the pack's. Each rate is what polling every 5 to 7.5 s needs for the cap. */
 static int read_provider_limits(struct config *c, const struct dotenv *d, char *err, size_t errlen)
 {
     return read_limits(d, "MODELSLAB", "5", "60", &c->modelslab_limits, err, errlen) ||
-                   read_limits(d, "EDENAI", "10", "600", &c->edenai_limits, err, errlen)
+                   read_limits(d, "EDENAI", "10", "600", &c->edenai_limits, err, errlen) ||
+                   read_limits(d, "RUNWAY", "2", "60", &c->runway_limits, err, errlen) ||
+                   read_limits(d, "KLING", "5", "60", &c->kling_limits, err, errlen)
                ? -1
                : 0;
 }

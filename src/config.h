@@ -26,7 +26,10 @@ struct config {
     char edenai_webhook_public_key[1024]; /* EDENAI_WEBHOOK_PUBLIC_KEY: PEM file path, "" = callbacks unverified */
     char modelslab_api_key[512], modelslab_base_url[1024];
     char edenai_api_key[512], edenai_base_url[1024];
-    struct provider_limits modelslab_limits, edenai_limits;
+    char runway_api_key[512], runway_base_url[1024];
+    char kling_access_key[256], kling_secret_key[256], kling_base_url[1024];
+    char kling_credential[513]; /* "ACCESS:SECRET", what providers/kling.c signs its tokens with; "" = unset */
+    struct provider_limits modelslab_limits, edenai_limits, runway_limits, kling_limits;
     char catalog_path[1024];    /* VIDGEN_CATALOG, "" = the catalog built into the binary */
     char server_url[1024];      /* VIDGEN_URL: where CLI clients reach the server; "" = http://VIDGEN_ADDR */
     char token[256];            /* VIDGEN_TOKEN: CLI clients' API token; "" = DATA_DIR/admin-token if present */

@@ -13,17 +13,7 @@ static const struct provider local = {
     .name = "local", .display_name = "Local", .kind = PROVIDER_LOCAL, .available = always};
 
 static const struct provider *const providers[] = {
-    &local,
-    &provider_modelslab,
-    &provider_edenai,
-};
-
-/* Providers the catalog names that this build cannot reach yet, and why. */
-static const struct {
-    const char *name, *display_name, *reason;
-} planned[] = {
-    {"runway", "Runway", "Eden AI does not offer Runway models; a direct Runway provider is not in this build yet"},
-    {"kling", "Kling AI", "Eden AI does not offer Kling models; a direct Kling provider is not in this build yet"},
+    &local, &provider_modelslab, &provider_edenai, &provider_runway, &provider_kling,
 };
 
 const struct provider *provider_find(const char *name)
@@ -37,14 +27,8 @@ const struct provider *provider_find(const char *name)
 bool provider_available(const char *name, const struct config *cfg, char *reason, size_t len)
 {
     const struct provider *p = provider_find(name);
-    if (p != NULL) {
+    if (p != NULL)
         return p->available(cfg, reason, len);
-    }
-    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-        if (strcmp(planned[i].name, name) == 0) {
-            snprintf(reason, len, "%s", planned[i].reason);
-            return false;
-        }
     snprintf(reason, len, "no provider named '%s' in this build", name);
     return false;
 }
@@ -69,6 +53,10 @@ void provider_settings(const struct provider *p, const struct config *cfg, const
         *base_url = cfg->modelslab_base_url, *api_key = cfg->modelslab_api_key;
     else if (strcmp(p->name, "edenai") == 0)
         *base_url = cfg->edenai_base_url, *api_key = cfg->edenai_api_key;
+    else if (strcmp(p->name, "runway") == 0)
+        *base_url = cfg->runway_base_url, *api_key = cfg->runway_api_key;
+    else if (strcmp(p->name, "kling") == 0)
+        *base_url = cfg->kling_base_url, *api_key = cfg->kling_credential;
 }
 
 const struct provider_limits *provider_limits_of(const struct provider *p, const struct config *cfg)
@@ -77,6 +65,10 @@ const struct provider_limits *provider_limits_of(const struct provider *p, const
         return &cfg->modelslab_limits;
     if (strcmp(p->name, "edenai") == 0)
         return &cfg->edenai_limits;
+    if (strcmp(p->name, "runway") == 0)
+        return &cfg->runway_limits;
+    if (strcmp(p->name, "kling") == 0)
+        return &cfg->kling_limits;
     return NULL;
 }
 
@@ -93,10 +85,5 @@ const struct provider *provider_at(size_t i)
 const char *provider_display_name(const char *name)
 {
     const struct provider *p = provider_find(name);
-    if (p != NULL)
-        return p->display_name;
-    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-        if (strcmp(planned[i].name, name) == 0)
-            return planned[i].display_name;
-    return name;
+    return p != NULL ? p->display_name : name;
 }

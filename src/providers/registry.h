@@ -50,11 +50,22 @@ struct provider {
      * when it is not a webhook of this provider (then `out` says why, in REMOTE_FAILED). It
      * checks the shape only: a signature, the URL token and a confirming poll are the caller's. */
     int (*parse_webhook)(const char *body, size_t len, struct remote_reply *out);
+
+    /* Which job a submit of this generation made, for a worker that finds a generation in
+     * "submitting" without the provider's id after a crash; NULL when the provider cannot be
+     * asked. build_lookup: the request (as build_poll). parse_lookup: its reply read for
+     * job->generation_id; 1 when a job of it exists (`out` as a poll of it, job_id set), 0 when
+     * the provider surely holds none (a submit now is its first), -1 when the reply cannot tell
+     * (`out` says why: RETRY to ask again, FAILED to give up). */
+    int (*build_lookup)(const struct remote_job *job, struct remote_request *out, char *err, size_t errlen);
+    int (*parse_lookup)(const struct remote_http *http, const char *generation_id, struct remote_reply *out);
 };
 
 /* The remote providers, each defined in its own file. */
 extern const struct provider provider_modelslab; /* providers/modelslab.c */
 extern const struct provider provider_edenai;    /* providers/edenai.c */
+extern const struct provider provider_runway;    /* providers/runway.c */
+extern const struct provider provider_kling;     /* providers/kling.c */
 
 /* The provider named `name`, or NULL when this build has none by that name. */
 const struct provider *provider_find(const char *name);
@@ -69,7 +80,7 @@ const struct catalog_route *provider_route(const struct catalog_model *m, const 
                                            size_t reason_len);
 
 /* The base URL and API key the configuration gives provider `p` (borrowed from `cfg`; ""
- * when unset). */
+ * when unset). Kling's key is its pair "ACCESS:SECRET" (providers/kling.c). */
 void provider_settings(const struct provider *p, const struct config *cfg, const char **base_url, const char **api_key);
 
 /* The limits the configuration sets for remote provider `p` (NULL for local). */

@@ -31,9 +31,9 @@ void remote_request_free(struct remote_request *r);
 struct remote_job {
     const char *generation_id; /* ours; unique, usable as the provider's de-duplication key */
     const char *base_url;      /* the provider's base URL, no trailing slash (config) */
-    const char *api_key;
-    const char *model;    /* the route's provider model string */
-    const char *endpoint; /* the route's path on base_url */
+    const char *api_key;       /* Kling: "ACCESS:SECRET", the two keys it signs its tokens with */
+    const char *model;         /* the route's provider model string */
+    const char *endpoint;      /* the route's path on base_url */
     const char *prompt;
     const char *negative_prompt; /* NULL: none */
     const char *resolution;      /* "720p", "1080p", "4K" */
@@ -62,6 +62,9 @@ struct remote_reply {
     int64_t eta_ms;         /* when the provider says to look again; -1 unknown */
     int64_t retry_after_ms; /* REMOTE_RETRY: how long the provider asks to wait; -1 unknown */
     int progress;           /* 0..100, -1 unknown */
+    bool queued;            /* REMOTE_RUNNING: waiting in the provider's own queue, not yet started */
+    bool resubmit;          /* REMOTE_FAILED: the provider's job ended on a fault of its own that a new
+                               submit (a new job, charged again by the provider) may not meet */
     char message[512];      /* REMOTE_RETRY / REMOTE_FAILED: what went wrong, readable */
 };
 

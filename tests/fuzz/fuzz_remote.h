@@ -77,9 +77,17 @@ static inline void fuzz_provider(const struct provider *p, const uint8_t *data, 
         __builtin_trap(); /* a submit accepted must give the id to follow it by */
     p->parse_poll(&h, &r);
     fuzz_check_reply(&r);
-    if (p->parse_webhook(h.body, h.body_len, &r) == 0 && r.state == REMOTE_RETRY && r.message[0] == '\0')
-        __builtin_trap();
-    fuzz_check_reply(&r);
+    if (p->parse_webhook != NULL) {
+        if (p->parse_webhook(h.body, h.body_len, &r) == 0 && r.state == REMOTE_RETRY && r.message[0] == '\0')
+            __builtin_trap();
+        fuzz_check_reply(&r);
+    }
+    if (p->parse_lookup != NULL) {
+        int found = p->parse_lookup(&h, "gen_fuzz", &r);
+        fuzz_check_reply(&r);
+        if (found < -1 || found > 1 || (found == 1 && r.job_id[0] == '\0'))
+            __builtin_trap();
+    }
 }
 
 #endif

@@ -475,7 +475,7 @@ Test(edenai, webhook_refuses_what_is_not_an_eden_ai_callback)
 
 /* --- registry --- */
 
-Test(edenai, is_registered_and_runway_and_kling_stay_unavailable)
+Test(edenai, is_registered_and_does_not_make_runway_or_kling_available)
 {
     const struct provider *p = provider_find("edenai");
     cr_assert_eq(p, &provider_edenai);
@@ -488,9 +488,9 @@ Test(edenai, is_registered_and_runway_and_kling_stay_unavailable)
     strcpy(cfg.edenai_api_key, "k");
     strcpy(cfg.modelslab_api_key, "k");
     cr_expect_not(provider_available("runway", &cfg, why, sizeof why));
-    cr_expect(strstr(why, "Eden AI does not offer") != NULL, "%s", why);
+    cr_expect(strstr(why, "RUNWAY_API_KEY") != NULL, "%s", why);
     cr_expect_not(provider_available("kling", &cfg, why, sizeof why));
-    cr_expect(strstr(why, "Eden AI does not offer") != NULL, "%s", why);
+    cr_expect(strstr(why, "KLING_ACCESS_KEY") != NULL, "%s", why);
     cfg.edenai_api_key[0] = '\0';
     cr_expect_not(provider_available("edenai", &cfg, why, sizeof why));
     cr_expect(strstr(why, "EDENAI_API_KEY") != NULL, "%s", why);
