@@ -34,6 +34,7 @@
 #define WORKER_EASY_SPARE 64
 /* Remote jobs claimed at once, those held between polls included (about 6 KB each). */
 #define WORKER_MAX_HELD 10000
+#define WORKER_MAX_PROVIDERS 8 /* registered providers (providers/registry.c) */
 /* A queue wake-up (a new job, a cancel, a callback) re-reads the held jobs' flags at most
  * this often. */
 #define WORKER_LOOK_MS 200
@@ -49,10 +50,10 @@ struct worker {
     char owner[STORE_LEASE_OWNER_MAX + 1]; /* worker/owner.h */
     uint64_t claims;                       /* claims made: each gets its own lease token */
     struct store *store;
-    struct catalog catalog;         /* the models' routes, for remote jobs */
-    struct image_link_key link_key; /* signs the links providers fetch images by */
-    CURLM *multi;                   /* the loop's poller and every remote provider's transfer */
-    struct limit modelslab_limit, edenai_limit;
+    struct catalog catalog;                    /* the models' routes, for remote jobs */
+    struct image_link_key link_key;            /* signs the links providers fetch images by */
+    CURLM *multi;                              /* the loop's poller and every remote provider's transfer */
+    struct limit limits[WORKER_MAX_PROVIDERS]; /* each remote provider's, by its index in the registry */
     struct pool *pool;
     struct timers timers;
     pthread_t thread;
@@ -90,7 +91,23 @@ struct store *worker_store(struct worker *w)
 
 struct limit *worker_limit(struct worker *w, const char *name)
 {
-    return strcmp(name, "edenai") == 0 ? &w->edenai_limit : &w->modelslab_limit;
+    for (size_t i = 0; i < provider_count(); i++)
+        if (strcmp(provider_at(i)->name, name) == 0)
+            return &w->limits[i];
+    return &w->limits[0]; /* not reached: a remote job's provider is a registered one */
+}
+
+/* Every remote provider's limits from the configuration, shared by all of its jobs. */
+static int init_limits(struct worker *w, char *err, size_t errlen)
+{
+    if (provider_count() > WORKER_MAX_PROVIDERS)
+        return snprintf(err, errlen, "this build registers more providers than the worker has limits for"), -1;
+    for (size_t i = 0; i < provider_count(); i++) {
+        const struct provider_limits *pl = provider_limits_of(provider_at(i), w->wc.cfg);
+        if (pl != NULL)
+            limit_init(&w->limits[i], pl, clock_now_ms());
+    }
+    return 0;
 }
 
 const struct config *worker_config(const struct worker *w)
@@ -730,8 +747,6 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread uses curl (idempotent) */
-    limit_init(&w->modelslab_limit, &wc->cfg->modelslab_limits, clock_now_ms());
-    limit_init(&w->edenai_limit, &wc->cfg->edenai_limits, clock_now_ms());
     owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);
@@ -740,7 +755,7 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         goto fail;
     if ((w->store = store_open(wc->cfg->database_url, err, errlen)) == NULL ||
         catalog_load(wc->cfg->catalog_path, &w->catalog, err, errlen) != 0 ||
-        image_link_key_load(wc->cfg->data_dir, &w->link_key, err, errlen) != 0)
+        image_link_key_load(wc->cfg->data_dir, &w->link_key, err, errlen) != 0 || init_limits(w, err, errlen) != 0)
         goto fail;
     tmpfiles_clean(wc->cfg->data_dir, w->store);
     w->cap_running = wc->cpu_threads + WORKER_MAX_HELD + 1;
