@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import assert_ok, free_port
-from pipeline import balance, generate, ledger_rows, make_project, probe, wait_for
+from pipeline import balance, generate, ledger_rows, make_project, probe, status, wait_for
 from test_uploads import upload
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
@@ -273,3 +273,28 @@ def test_models_and_providers_show_both_with_keys_and_the_reason_without(make_se
     listed = {p["name"]: p for p in assert_ok(bare.api("GET", "/providers", token=bare.admin_token))["providers"]}
     assert listed["runway"]["available"] is False and "RUNWAY_API_KEY" in listed["runway"]["unavailableReason"]
     assert listed["runway"]["limits"]["maxInFlight"] == 7
+
+
+# -- each provider its own limits --------------------------------------------------------------------
+
+def providers(s):
+    return {p["name"]: p for p in assert_ok(s.api("GET", "/providers", token=s.token))["providers"]}
+
+
+def test_a_failing_provider_holds_back_no_other(srv, rw, kl):
+    # Every Runway poll fails: its circuit opens. Kling, with limits of its own, goes on: its
+    # generation is submitted and completes while Runway's circuit is still open.
+    rw.always("poll", runway.server_error(503))
+    gens = [submit(srv, "runway-gen3", prompt=f"down {i}") for i in range(5)]
+    deadline = time.monotonic() + 60
+    while providers(srv)["runway"]["health"]["circuit"] != "open":
+        assert time.monotonic() < deadline, providers(srv)["runway"]
+        time.sleep(0.2)
+    assert providers(srv)["kling"]["health"]["circuit"] == "closed"
+    gen = submit(srv, "kling-2.5")
+    assert ends(srv, gen)["status"] == "completed"
+    assert providers(srv)["runway"]["health"]["circuit"] == "open", "the test needs Runway's circuit open throughout"
+    assert providers(srv)["kling"]["health"]["lastSuccessAt"] is not None
+    for g in gens:  # Runway's jobs wait, not fail
+        assert status(srv, srv.token, g["id"])["status"] == "processing"
+    srv.check_ledger()
