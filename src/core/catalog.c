@@ -170,16 +170,17 @@ static int get_routes(struct parse *p, json_t *obj, struct catalog_model *m)
 
 static int parse_model(struct parse *p, json_t *obj, struct catalog_model *m)
 {
-    long def, min, max, base, plen;
+    long def, min, max, base, plen, wait;
     if (get_string(p, obj, "name", true, m->name, sizeof m->name) ||
         get_string(p, obj, "description", true, m->description, sizeof m->description) ||
         get_int(p, obj, "minDuration", 1, 600, 1, &min) || get_int(p, obj, "maxDuration", min, 600, -1, &max) ||
         get_int(p, obj, "defaultDuration", min, max, -1, &def) ||
         get_int(p, obj, "baseCredits", 1, 100000000, -1, &base) ||
-        get_int(p, obj, "maxPromptLength", 1, 100000, 2000, &plen))
+        get_int(p, obj, "maxPromptLength", 1, 100000, 2000, &plen) ||
+        get_int(p, obj, "maxWaitSeconds", 5, 24 * 3600, 3600, &wait))
         return -1;
     m->min_duration = (int)min, m->max_duration = (int)max, m->default_duration = (int)def;
-    m->base_credits = base, m->max_prompt_length = (int)plen;
+    m->base_credits = base, m->max_prompt_length = (int)plen, m->max_wait_seconds = (int)wait;
     if (get_durations(p, obj, m) || get_aspects(p, obj, m) || get_routes(p, obj, m) ||
         get_resolutions(p, obj, "resolutions", true, &m->resolutions) ||
         get_resolutions(p, obj, "endImageResolutions", false, &m->end_image_resolutions) ||

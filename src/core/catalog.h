@@ -43,6 +43,7 @@ struct catalog_model {
     bool text_to_video, image_to_video, end_image;
     bool negative_prompt, audio, prompt_enhancement;
     int max_prompt_length; /* characters (code points) */
+    int max_wait_seconds;  /* how long a provider may take to deliver a clip (maxWaitSeconds, default 3600) */
     long base_credits;     /* at default_duration and 720p */
     struct catalog_route routes[CATALOG_MAX_ROUTES];
     int n_routes; /* >= 1 */

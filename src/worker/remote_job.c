@@ -21,7 +21,6 @@
 #define DOWNLOAD_TIMEOUT_MS (10 * 60000) /* a result video, whole */
 #define CONNECT_TIMEOUT_MS 10000
 /* A provider gets this long from the generation's creation to deliver. */
-#define REMOTE_DEADLINE_MS (60 * 60000)
 /* Between polls: the provider's ETA (at least ETA_MIN_MS), else a quarter of the job's age
  * within POLL_MIN_MS and POLL_MAX_MS. */
 #define ETA_MIN_MS 250
@@ -64,10 +63,15 @@ static int64_t next_retry_at(const struct job *j, const struct remote_reply *r, 
     return now + (r->retry_after_ms > wait ? r->retry_after_ms : wait);
 }
 
+static const struct catalog_model *job_model(struct worker *w, const struct job *j)
+{
+    return catalog_find(worker_catalog(w), j->g.model_id);
+}
+
 /* The catalog route by which this job's model is served by its provider. */
 static const struct catalog_route *job_route(struct worker *w, const struct job *j)
 {
-    const struct catalog_model *m = catalog_find(worker_catalog(w), j->g.model_id);
+    const struct catalog_model *m = job_model(w, j);
     for (int i = 0; m != NULL && i < m->n_routes; i++)
         if (strcmp(m->routes[i].provider, j->g.provider) == 0)
             return &m->routes[i];
@@ -376,11 +380,13 @@ void remote_job_start(struct worker *w, struct job *j)
     char why[256];
     t->provider = provider_find(j->g.provider);
     t->fd = -1;
-    j->deadline_ms = j->g.created_at + REMOTE_DEADLINE_MS;
     if (route == NULL)
         return fail(w, j, "%s no longer serves this model (%s)", j->g.model_id);
-    if (clock_now_ms() > j->deadline_ms)
-        return fail(w, j, "%s did not deliver the video within an hour%s", "");
+    /* The model's own bound (catalog maxWaitSeconds, from the generation's creation), held
+     * against a job the provider has taken. */
+    j->deadline_ms = j->g.created_at + (int64_t)job_model(w, j)->max_wait_seconds * 1000;
+    if (j->g.provider_job_id != NULL && clock_now_ms() > j->deadline_ms)
+        return fail(w, j, "%s did not deliver the video within the time this model is given%s", "");
     if (!t->provider->available(worker_config(w), why, sizeof why)) {
         if (j->g.provider_job_id == NULL)
             return fail(w, j, "%s cannot be used: %s", why);
@@ -496,7 +502,7 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
     switch (r->state) {
     case REMOTE_RUNNING:
         if (now > j->deadline_ms)
-            return fail(w, j, "%s did not deliver the video within an hour%s", "");
+            return fail(w, j, "%s did not deliver the video within the time this model is given%s", "");
         return polled_running(w, j, r, now);
     case REMOTE_SUCCEEDED: return download(w, j, r->video_url);
     case REMOTE_RETRY:
