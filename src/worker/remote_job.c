@@ -178,6 +178,25 @@ static CURL *new_easy(struct worker *w, struct job *j, const char *url, long tim
     return e;
 }
 
+/* The curl list of t->req's headers, and "Expect:" (no 100-continue round trip). 0, or -1
+ * when out of memory (t->headers then NULL). */
+static int make_headers(struct remote_task *t)
+{
+    struct curl_slist *l = NULL, *n;
+    for (int i = 0; i <= REMOTE_MAX_HEADERS; i++) {
+        bool last = i == REMOTE_MAX_HEADERS || t->req.headers[i] == NULL;
+        if ((n = curl_slist_append(l, last ? "Expect:" : t->req.headers[i])) == NULL) {
+            curl_slist_free_all(l);
+            return -1;
+        }
+        l = n;
+        if (last)
+            break;
+    }
+    t->headers = l;
+    return 0;
+}
+
 /* Sends the request the provider built (t->req). 0, or -1 when curl cannot take it. */
 static int send_request(struct worker *w, struct job *j)
 {
@@ -185,9 +204,6 @@ static int send_request(struct worker *w, struct job *j)
     CURL *e = new_easy(w, j, t->req.url, EXCHANGE_TIMEOUT_MS);
     if (e == NULL)
         return -1;
-    for (int i = 0; i < REMOTE_MAX_HEADERS && t->req.headers[i]; i++)
-        t->headers = curl_slist_append(t->headers, t->req.headers[i]);
-    t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
     if (t->req.body != NULL) {
@@ -291,15 +307,24 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
     struct remote_job rj;
     struct image_links links;
     char err[300] = "";
-    curl_slist_free_all(t->headers); /* a held job's previous exchange */
-    t->headers = NULL;
-    remote_request_free(&t->req);
-    fill_job(w, j, route, &rj, &links);
-    int rc = t->step == REMOTE_STEP_SUBMIT
-                 ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
-                 : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
-    if (rc != 0)
-        return fail(w, j, "%s cannot take this generation: %s", err);
+    /* A held job polls by the same request each time (same URL, key and job id, for as long
+     * as it is held): it is built once, at its first poll under this claim. */
+    if (t->step != REMOTE_STEP_POLL || !t->req_is_poll) {
+        curl_slist_free_all(t->headers); /* the previous exchange's: the submit */
+        t->headers = NULL;
+        remote_request_free(&t->req);
+        t->req_is_poll = false;
+        fill_job(w, j, route, &rj, &links);
+        int rc = t->step == REMOTE_STEP_SUBMIT
+                     ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
+                     : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
+        if (rc != 0)
+            return fail(w, j, "%s cannot take this generation: %s", err);
+        if (make_headers(t) != 0)
+            return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS,
+                           t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL, "out of memory", -1);
+        t->req_is_poll = t->step == REMOTE_STEP_POLL;
+    }
     /* Nothing was sent: a submit goes back to "queued", so that it is not taken for one in doubt. */
     if (send_request(w, j) != 0)
         return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL,
@@ -563,6 +588,7 @@ void remote_task_release(struct worker *w, struct job *j)
     curl_slist_free_all(t->headers);
     t->headers = NULL;
     remote_request_free(&t->req);
+    t->req_is_poll = false;
     free(t->reply);
     t->reply = NULL;
     t->reply_len = t->reply_cap = 0;
