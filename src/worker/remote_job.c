@@ -159,14 +159,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* A transfer with what every exchange shares: only HTTP(S), bounded in time, no signals. */
-static CURL *new_easy(struct worker *w, struct job *j, const char *url, long timeout_ms)
+/* What every transfer of a job shares: only HTTP(S), bounded in time, no signals. */
+static void common_options(CURL *e, struct job *j, long timeout_ms)
 {
-    CURL *e = worker_easy(w);
-    if (e == NULL)
-        return NULL;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -174,7 +169,19 @@ static CURL *new_easy(struct worker *w, struct job *j, const char *url, long tim
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "vidgen");
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &j->remote);
+}
+
+/* A transfer of the result video: a handle at its defaults, with the common options. */
+static CURL *new_easy(struct worker *w, struct job *j, const char *url, long timeout_ms)
+{
+    bool ready;
+    CURL *e = worker_easy(w, false, &ready);
+    if (e == NULL)
+        return NULL;
+    common_options(e, j, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_URL, url);
     return e;
 }
 
@@ -201,17 +208,29 @@ static int make_headers(struct remote_task *t)
 static int send_request(struct worker *w, struct job *j)
 {
     struct remote_task *t = &j->remote;
-    CURL *e = new_easy(w, j, t->req.url, EXCHANGE_TIMEOUT_MS);
+    bool ready; /* an exchange's handle, as the last one left it: only the request's own options are set */
+    CURL *e = worker_easy(w, true, &ready);
     if (e == NULL)
         return -1;
+    if (!ready) {
+        common_options(e, j, EXCHANGE_TIMEOUT_MS);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_reply);
+    } else {
+        curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, t->req.url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
     if (t->req.body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)t->req.body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
-    } else if (strcmp(t->req.method, "GET") == 0)
+    } else { /* no body, none left from the handle's last exchange either: a GET, or its method as
+              * CURLOPT_CUSTOMREQUEST says (as on a fresh handle) */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_reply);
+    }
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     t->easy = e;
     t->reply_len = 0;
@@ -228,7 +247,7 @@ static void end_transfer(struct worker *w, struct job *j)
     if (t->easy == NULL)
         return;
     curl_multi_remove_handle(worker_multi(w), t->easy);
-    worker_easy_done(w, t->easy);
+    worker_easy_done(w, t->easy, t->step != REMOTE_STEP_DOWNLOAD);
     t->easy = NULL;
     if (t->step == REMOTE_STEP_SUBMIT)
         worker_limit(w, j->g.provider)->submitting--;

@@ -69,8 +69,10 @@ struct worker {
     struct timer renew_held; /* renews every remote job's lease in one write */
     int64_t renewed_at;
     atomic_bool woken;                   /* a queue push came: jobs may be due, held ones flagged */
-    CURL *easy_spare[WORKER_EASY_SPARE]; /* ended transfers' handles, for reuse */
+    CURL *easy_spare[WORKER_EASY_SPARE]; /* ended transfers' handles, for reuse (reset first) */
     int n_easy_spare;
+    CURL *exchange_spare[WORKER_EASY_SPARE]; /* ended submits' and polls' handles, their options kept */
+    int n_exchange_spare;
 };
 
 const char *worker_data_dir(const struct worker *w)
@@ -108,8 +110,15 @@ const struct catalog *worker_catalog(const struct worker *w)
     return &w->catalog;
 }
 
-CURL *worker_easy(struct worker *w)
+CURL *worker_easy(struct worker *w, bool exchange, bool *ready)
 {
+    *ready = false;
+    if (exchange && w->n_exchange_spare > 0) {
+        *ready = true; /* as an exchange left it: its next exchange sets what differs */
+        return w->exchange_spare[--w->n_exchange_spare];
+    }
+    if (w->n_easy_spare == 0 && w->n_exchange_spare > 0) /* a download takes an exchange's spare */
+        w->easy_spare[w->n_easy_spare++] = w->exchange_spare[--w->n_exchange_spare];
     if (w->n_easy_spare == 0)
         return curl_easy_init();
     CURL *e = w->easy_spare[--w->n_easy_spare];
@@ -117,9 +126,11 @@ CURL *worker_easy(struct worker *w)
     return e;
 }
 
-void worker_easy_done(struct worker *w, CURL *e)
+void worker_easy_done(struct worker *w, CURL *e, bool exchange)
 {
-    if (w->n_easy_spare < WORKER_EASY_SPARE)
+    if (exchange && w->n_exchange_spare < WORKER_EASY_SPARE)
+        w->exchange_spare[w->n_exchange_spare++] = e;
+    else if (!exchange && w->n_easy_spare < WORKER_EASY_SPARE)
         w->easy_spare[w->n_easy_spare++] = e;
     else
         curl_easy_cleanup(e);
@@ -712,6 +723,8 @@ static void free_worker(struct worker *w)
         pool_stop(w->pool);
     while (w->n_easy_spare > 0)
         curl_easy_cleanup(w->easy_spare[--w->n_easy_spare]);
+    while (w->n_exchange_spare > 0)
+        curl_easy_cleanup(w->exchange_spare[--w->n_exchange_spare]);
     if (w->multi)
         curl_multi_cleanup(w->multi);
     store_close(w->store);
