@@ -16,6 +16,7 @@
 #include "queue/queue.h"
 #include "util/log.h"
 #include "worker/job.h"
+#include "worker/json_alloc.h"
 #include "worker/limits.h"
 #include "worker/owner.h"
 #include "worker/pool.h"
@@ -743,6 +744,7 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread uses curl (idempotent) */
+    json_alloc_install();                  /* before the HTTP threads start (worker/json_alloc.h) */
     limit_init(&w->modelslab_limit, &wc->cfg->modelslab_limits, clock_now_ms());
     limit_init(&w->edenai_limit, &wc->cfg->edenai_limits, clock_now_ms());
     owner_new(w->owner);
