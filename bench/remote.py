@@ -229,7 +229,7 @@ class Sampler(threading.Thread):
         s.update(st)
         s["fake"] = self.fake.stats()
         if self.extra:
-            s["left"] = self.extra()
+            s["left"], s["unreplied"] = self.extra()
         self.samples.append(s)
         return s
 
@@ -349,8 +349,14 @@ def run_vidgen(tmp, fake, n):
     env = prepare(tmp, fake, n)
     db = sqlite3.connect(f"file:{tmp}/data/vidgen.db?mode=ro", uri=True, timeout=30, check_same_thread=False)
 
+    unreplied = [None]
+
     def left():  # a read of the partial index; WAL: it never blocks the worker
-        return db.execute("SELECT count(*) FROM generations WHERE status IN ('pending', 'processing')").fetchone()[0]
+        if unreplied[0] != 0:  # submits whose reply the worker has not yet processed (no provider id stored)
+            unreplied[0] = db.execute("SELECT count(*) FROM generations WHERE status IN ('pending', 'processing') "
+                                      "AND provider_job_id IS NULL").fetchone()[0]
+        return db.execute("SELECT count(*) FROM generations WHERE status IN ('pending', 'processing')").fetchone()[0], \
+            unreplied[0]
 
     base = fake.stats()
     t0 = time.monotonic()
@@ -376,6 +382,8 @@ def run_vidgen(tmp, fake, n):
     stop(p)
     res = {"samples": sampler.samples, "peak": sampler.peak, "t0": t0, "first": first, "end": end, "base": base,
            "roles": roles, "tmp": tmp}
+    # when the last submit's reply had been processed: the first sample with a provider id on every job
+    res["replied_at"] = next((s["t"] for s in sampler.samples if s.get("unreplied") == 0), float("inf"))
     res["status"] = dict(db.execute("SELECT status, count(*) FROM generations GROUP BY status").fetchall())
     res["completions"] = [r[0] for r in db.execute(
         "SELECT completed_at FROM generations WHERE status = 'completed' ORDER BY completed_at")]
@@ -396,27 +404,34 @@ def run_vidgen(tmp, fake, n):
 def run_reference(exe, fake, n):
     base = fake.stats()
     t0 = time.monotonic()
-    p = subprocess.Popen([exe, fake.base_url, KEY, str(n), str(CONCURRENCY)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([exe, fake.base_url, KEY, str(n), str(CONCURRENCY)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
     sampler = Sampler(p.pid, fake)
     first = sampler.take()
     sampler.start()
-    out = p.communicate(timeout=TIMEOUT)[0].split()
+    out, err = p.communicate(timeout=TIMEOUT)
+    out = out.split()
+    done = [float(line.split()[1]) for line in err.splitlines() if line.startswith("submits-done ")]
     sampler.finish()
     if p.returncode != 0 or len(out) != 5:
         raise Failed(f"remote_curl failed ({p.returncode}): {out}")
     end = sampler.samples[-1]
     sub, polls, videos = (int(x) for x in out[:3])
     return {"samples": sampler.samples, "peak": sampler.peak, "t0": t0, "first": first, "end": end, "base": base,
-            "submits": sub, "polls": polls, "videos": videos, "cpu": float(out[3]), "wall": float(out[4])}
+            "submits": sub, "polls": polls, "videos": videos, "cpu": float(out[3]), "wall": float(out[4]),
+            "replied_at": done[0] if done else float("inf")}
 
 
 # -- analysis ----------------------------------------------------------------------------------
 
 def poll_window(run, n):
     """The first and last samples of the stretch where only polls were made: every submit
-    answered, no video fetched yet."""
+    answered and its reply processed by the client (vidgen: every job has its provider id
+    in the store; the reference: it says when it read the last reply), no video fetched
+    yet. A submit the fake has answered may still wait in the client's socket, and its
+    processing is submit work, not poll work."""
     inside = [s for s in run["samples"] if s["fake"]["submits"] - run["base"]["submits"] >= n
-              and s["fake"]["videos"] == run["base"]["videos"]]
+              and s["t"] >= run["replied_at"] and s["fake"]["videos"] == run["base"]["videos"]]
     return (inside[0], inside[-1]) if len(inside) >= 2 and inside[-1]["t"] - inside[0]["t"] >= 1 else None
 
 
@@ -475,7 +490,8 @@ def report(a, ref, b, quiet):
     out(f"(a) {JOBS} remote jobs in flight at once; each answers 'processing' to {POLLS} polls (eta {ETA} s), "
         f"then success")
     out(f"    vidgen serve: all {JOBS} completed, drained in {drain:.1f} s (all submitted at "
-        f"{when(a, lambda f: f['submits'] >= JOBS):.1f} s, first video fetched at "
+        f"{when(a, lambda f: f['submits'] >= JOBS):.1f} s, their replies processed at {a['replied_at'] - a['t0']:.1f} s, "
+        f"first video fetched at "
         f"{when(a, lambda f: f['videos'] > 0):.1f} s, last at {when(a, lambda f: f['videos'] >= JOBS):.1f} s)")
     out(f"      fake served {fa['submits']} submits, {fa['polls']} polls, {fa['videos']} videos; every generation "
         f"submitted once")
@@ -497,7 +513,8 @@ def report(a, ref, b, quiet):
     rp = (r1["cpu"] - r0["cpu"]) / rpolls
     rdt = r1["t"] - r0["t"]
     out(f"    curl multi reference: {ref['submits']} submits, {ref['polls']} polls, {ref['videos']} videos in "
-        f"{ref['wall']:.1f} s, CPU {ref['cpu']:.2f} s; peak RSS {ref['peak']['VmHWM']:.1f} MB")
+        f"{ref['wall']:.1f} s, CPU {ref['cpu']:.2f} s (all submit replies processed at "
+        f"{ref['replied_at'] - ref['t0']:.1f} s); peak RSS {ref['peak']['VmHWM']:.1f} MB")
     out(f"      polls only ({rdt:.1f} s, {rpolls} polls, {rpolls / rdt:.0f}/s): {rp * 1e6:.1f} µs CPU per poll; "
         f"others on the machine {others_share(r0, r1):.0%}")
     busy = [r for s, r in shares if s >= 0.05]

@@ -9,7 +9,8 @@
  * text-to-video, veo3, 8 s); a poll is due at the reply's eta within 250 ms–30 s, give or take
  * a fifth (remote_job.c's next_poll_at). Easy handles are reused (curl's idiom), replies are
  * scanned with strstr (no JSON tree), videos are counted and dropped (no file). Prints
- * "submits polls videos cpu_seconds wall_seconds". */
+ * "submits polls videos cpu_seconds wall_seconds"; on stderr, "submits-done T" when the last
+ * submit's reply has been read (T: CLOCK_MONOTONIC seconds, as Python's time.monotonic()). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
                 continue;
             }
             j->state == 0 ? submits++ : polls++;
+            if (j->state == 0 && submits == (unsigned long)n) /* the last submit's reply is read: bench/remote.py's */
+                fprintf(stderr, "submits-done %.6f\n", now()); /* polls-only stretch starts after it */
             if (j->state == 0 && id)
                 j->id = strtoll(id + 5, NULL, 10);
             if (strstr(s->buf, "\"status\":\"success\"") && out) {

@@ -82,9 +82,13 @@ void worker_finalize(struct worker *w, struct job *j);
 CURLM *worker_multi(struct worker *w);
 /* An easy handle with every option at its default (a spare one reset, or a new one); owned by
  * the caller until given back to worker_easy_done (taken out of the multi handle first),
- * which keeps it for the next or cleans it up. NULL when out of memory. */
-CURL *worker_easy(struct worker *w);
-void worker_easy_done(struct worker *w, CURL *e);
+ * which keeps it for the next or cleans it up. NULL when out of memory. For an `exchange`
+ * (a submit or a poll, given back with exchange true), a handle an exchange left is taken
+ * as it is, options and all (*ready set: the caller sets only what differs per request, as
+ * curl's own idiom reuses handles), which saves the reset and the options every exchange
+ * shares. */
+CURL *worker_easy(struct worker *w, bool exchange, bool *ready);
+void worker_easy_done(struct worker *w, CURL *e, bool exchange);
 struct store *worker_store(struct worker *w);
 /* The limits of remote provider `name` in this worker (never NULL for a remote provider
  * this build has). */

@@ -163,14 +163,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* A transfer with what every exchange shares: only HTTP(S), bounded in time, no signals. */
-static CURL *new_easy(struct worker *w, struct job *j, const char *url, long timeout_ms)
+/* What every transfer of a job shares: only HTTP(S), bounded in time, no signals. */
+static void common_options(CURL *e, struct job *j, long timeout_ms)
 {
-    CURL *e = worker_easy(w);
-    if (e == NULL)
-        return NULL;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -178,28 +173,68 @@ static CURL *new_easy(struct worker *w, struct job *j, const char *url, long tim
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "vidgen");
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &j->remote);
+}
+
+/* A transfer of the result video: a handle at its defaults, with the common options. */
+static CURL *new_easy(struct worker *w, struct job *j, const char *url, long timeout_ms)
+{
+    bool ready;
+    CURL *e = worker_easy(w, false, &ready);
+    if (e == NULL)
+        return NULL;
+    common_options(e, j, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_URL, url);
     return e;
+}
+
+/* The curl list of t->req's headers, and "Expect:" (no 100-continue round trip). 0, or -1
+ * when out of memory (t->headers then NULL). */
+static int make_headers(struct remote_task *t)
+{
+    struct curl_slist *l = NULL, *n;
+    for (int i = 0; i <= REMOTE_MAX_HEADERS; i++) {
+        bool last = i == REMOTE_MAX_HEADERS || t->req.headers[i] == NULL;
+        if ((n = curl_slist_append(l, last ? "Expect:" : t->req.headers[i])) == NULL) {
+            curl_slist_free_all(l);
+            return -1;
+        }
+        l = n;
+        if (last)
+            break;
+    }
+    t->headers = l;
+    return 0;
 }
 
 /* Sends the request the provider built (t->req). 0, or -1 when curl cannot take it. */
 static int send_request(struct worker *w, struct job *j)
 {
     struct remote_task *t = &j->remote;
-    CURL *e = new_easy(w, j, t->req.url, EXCHANGE_TIMEOUT_MS);
+    bool ready; /* an exchange's handle, as the last one left it: only the request's own options are set */
+    CURL *e = worker_easy(w, true, &ready);
     if (e == NULL)
         return -1;
-    for (int i = 0; i < REMOTE_MAX_HEADERS && t->req.headers[i]; i++)
-        t->headers = curl_slist_append(t->headers, t->req.headers[i]);
-    t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+    if (!ready) {
+        common_options(e, j, EXCHANGE_TIMEOUT_MS);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_reply);
+    } else {
+        curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, t->req.url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
     if (t->req.body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)t->req.body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);
-    } else if (strcmp(t->req.method, "GET") == 0)
+    } else { /* no body, none left from the handle's last exchange either: a GET, or its method as
+              * CURLOPT_CUSTOMREQUEST says (as on a fresh handle) */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_reply);
+    }
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     t->easy = e;
     t->reply_len = 0;
@@ -216,7 +251,7 @@ static void end_transfer(struct worker *w, struct job *j)
     if (t->easy == NULL)
         return;
     curl_multi_remove_handle(worker_multi(w), t->easy);
-    worker_easy_done(w, t->easy);
+    worker_easy_done(w, t->easy, t->step != REMOTE_STEP_DOWNLOAD);
     t->easy = NULL;
     if (t->step == REMOTE_STEP_SUBMIT)
         worker_limit(w, j->g.provider)->submitting--;
@@ -295,15 +330,24 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
     struct remote_job rj;
     struct image_links links;
     char err[300] = "";
-    curl_slist_free_all(t->headers); /* a held job's previous exchange */
-    t->headers = NULL;
-    remote_request_free(&t->req);
-    fill_job(w, j, route, &rj, &links);
-    int rc = t->step == REMOTE_STEP_SUBMIT
-                 ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
-                 : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
-    if (rc != 0)
-        return fail(w, j, "%s cannot take this generation: %s", err);
+    /* A held job polls by the same request each time (same URL, key and job id, for as long
+     * as it is held): it is built once, at its first poll under this claim. */
+    if (t->step != REMOTE_STEP_POLL || !t->req_is_poll) {
+        curl_slist_free_all(t->headers); /* the previous exchange's: the submit */
+        t->headers = NULL;
+        remote_request_free(&t->req);
+        t->req_is_poll = false;
+        fill_job(w, j, route, &rj, &links);
+        int rc = t->step == REMOTE_STEP_SUBMIT
+                     ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
+                     : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
+        if (rc != 0)
+            return fail(w, j, "%s cannot take this generation: %s", err);
+        if (make_headers(t) != 0)
+            return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS,
+                           t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL, "out of memory", -1);
+        t->req_is_poll = t->step == REMOTE_STEP_POLL;
+    }
     /* Nothing was sent: a submit goes back to "queued", so that it is not taken for one in doubt. */
     if (send_request(w, j) != 0)
         return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL,
@@ -569,6 +613,7 @@ void remote_task_release(struct worker *w, struct job *j)
     curl_slist_free_all(t->headers);
     t->headers = NULL;
     remote_request_free(&t->req);
+    t->req_is_poll = false;
     free(t->reply);
     t->reply = NULL;
     t->reply_len = t->reply_cap = 0;

@@ -10,6 +10,7 @@
 #define VIDGEN_WORKER_REMOTE_JOB_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/catalog.h"
@@ -30,8 +31,9 @@ struct remote_task {
     const struct provider *provider; /* borrowed: the registry */
     enum remote_step step;
     CURL *easy;                 /* the transfer, NULL when none */
-    struct curl_slist *headers; /* its request headers */
+    struct curl_slist *headers; /* its request headers (req's, and "Expect:") */
     struct remote_request req;  /* what was sent */
+    bool req_is_poll;           /* req and headers are this job's poll: sent again while it is held */
     char *reply;                /* a JSON reply's body so far (malloc'd, bounded) */
     size_t reply_len, reply_cap;
     char retry_after[64]; /* the reply's Retry-After header, "" when none */

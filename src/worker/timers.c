@@ -10,56 +10,56 @@ void timers_init(struct timers *t)
 void timers_dispose(struct timers *t)
 {
     for (size_t i = 0; i < t->n; i++)
-        t->heap[i]->index = SIZE_MAX;
+        t->heap[i].tm->index = SIZE_MAX;
     free(t->heap);
     timers_init(t);
 }
 
-static void place(struct timers *t, size_t i, struct timer *tm)
+static void place(struct timers *t, size_t i, struct timer_slot slot)
 {
-    t->heap[i] = tm;
-    tm->index = i;
+    t->heap[i] = slot;
+    slot.tm->index = i;
 }
 
 static void sift_up(struct timers *t, size_t i)
 {
-    struct timer *tm = t->heap[i];
-    while (i > 0 && t->heap[(i - 1) / 2]->at_ms > tm->at_ms) {
+    struct timer_slot slot = t->heap[i];
+    while (i > 0 && t->heap[(i - 1) / 2].at_ms > slot.at_ms) {
         place(t, i, t->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
-    place(t, i, tm);
+    place(t, i, slot);
 }
 
 static void sift_down(struct timers *t, size_t i)
 {
-    struct timer *tm = t->heap[i];
+    struct timer_slot slot = t->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= t->n)
             break;
-        if (c + 1 < t->n && t->heap[c + 1]->at_ms < t->heap[c]->at_ms)
+        if (c + 1 < t->n && t->heap[c + 1].at_ms < t->heap[c].at_ms)
             c++;
-        if (t->heap[c]->at_ms >= tm->at_ms)
+        if (t->heap[c].at_ms >= slot.at_ms)
             break;
         place(t, i, t->heap[c]);
         i = c;
     }
-    place(t, i, tm);
+    place(t, i, slot);
 }
 
 void timers_disarm(struct timers *t, struct timer *tm)
 {
     size_t i = tm->index;
-    if (i >= t->n || t->heap[i] != tm)
+    if (i >= t->n || t->heap[i].tm != tm)
         return;
     tm->index = SIZE_MAX;
-    struct timer *last = t->heap[--t->n];
+    struct timer_slot last = t->heap[--t->n];
     if (i == t->n)
         return;
     place(t, i, last);
     sift_up(t, i);
-    sift_down(t, last->index);
+    sift_down(t, last.tm->index);
 }
 
 int timers_arm(struct timers *t, struct timer *tm, int64_t at_ms)
@@ -67,27 +67,27 @@ int timers_arm(struct timers *t, struct timer *tm, int64_t at_ms)
     timers_disarm(t, tm);
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
-        struct timer **h = realloc(t->heap, cap * sizeof *h);
+        struct timer_slot *h = realloc(t->heap, cap * sizeof *h);
         if (h == NULL)
             return -1;
         t->heap = h, t->cap = cap;
     }
     tm->at_ms = at_ms;
-    place(t, t->n++, tm);
+    place(t, t->n++, (struct timer_slot){at_ms, tm});
     sift_up(t, t->n - 1);
     return 0;
 }
 
 struct timer *timers_peek(const struct timers *t)
 {
-    return t->n ? t->heap[0] : NULL;
+    return t->n ? t->heap[0].tm : NULL;
 }
 
 struct timer *timers_pop_due(struct timers *t, int64_t now_ms)
 {
-    struct timer *tm = timers_peek(t);
-    if (tm == NULL || tm->at_ms > now_ms)
+    if (t->n == 0 || t->heap[0].at_ms > now_ms)
         return NULL;
+    struct timer *tm = t->heap[0].tm;
     timers_disarm(t, tm);
     return tm;
 }

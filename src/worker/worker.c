@@ -16,6 +16,7 @@
 #include "queue/queue.h"
 #include "util/log.h"
 #include "worker/job.h"
+#include "worker/json_alloc.h"
 #include "worker/limits.h"
 #include "worker/owner.h"
 #include "worker/pool.h"
@@ -70,8 +71,10 @@ struct worker {
     struct timer renew_held; /* renews every remote job's lease in one write */
     int64_t renewed_at;
     atomic_bool woken;                   /* a queue push came: jobs may be due, held ones flagged */
-    CURL *easy_spare[WORKER_EASY_SPARE]; /* ended transfers' handles, for reuse */
+    CURL *easy_spare[WORKER_EASY_SPARE]; /* ended transfers' handles, for reuse (reset first) */
     int n_easy_spare;
+    CURL *exchange_spare[WORKER_EASY_SPARE]; /* ended submits' and polls' handles, their options kept */
+    int n_exchange_spare;
 };
 
 const char *worker_data_dir(const struct worker *w)
@@ -125,8 +128,15 @@ const struct catalog *worker_catalog(const struct worker *w)
     return &w->catalog;
 }
 
-CURL *worker_easy(struct worker *w)
+CURL *worker_easy(struct worker *w, bool exchange, bool *ready)
 {
+    *ready = false;
+    if (exchange && w->n_exchange_spare > 0) {
+        *ready = true; /* as an exchange left it: its next exchange sets what differs */
+        return w->exchange_spare[--w->n_exchange_spare];
+    }
+    if (w->n_easy_spare == 0 && w->n_exchange_spare > 0) /* a download takes an exchange's spare */
+        w->easy_spare[w->n_easy_spare++] = w->exchange_spare[--w->n_exchange_spare];
     if (w->n_easy_spare == 0)
         return curl_easy_init();
     CURL *e = w->easy_spare[--w->n_easy_spare];
@@ -134,9 +144,11 @@ CURL *worker_easy(struct worker *w)
     return e;
 }
 
-void worker_easy_done(struct worker *w, CURL *e)
+void worker_easy_done(struct worker *w, CURL *e, bool exchange)
 {
-    if (w->n_easy_spare < WORKER_EASY_SPARE)
+    if (exchange && w->n_exchange_spare < WORKER_EASY_SPARE)
+        w->exchange_spare[w->n_exchange_spare++] = e;
+    else if (!exchange && w->n_easy_spare < WORKER_EASY_SPARE)
         w->easy_spare[w->n_easy_spare++] = e;
     else
         curl_easy_cleanup(e);
@@ -729,6 +741,8 @@ static void free_worker(struct worker *w)
         pool_stop(w->pool);
     while (w->n_easy_spare > 0)
         curl_easy_cleanup(w->easy_spare[--w->n_easy_spare]);
+    while (w->n_exchange_spare > 0)
+        curl_easy_cleanup(w->exchange_spare[--w->n_exchange_spare]);
     if (w->multi)
         curl_multi_cleanup(w->multi);
     store_close(w->store);
@@ -747,6 +761,7 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread uses curl (idempotent) */
+    json_alloc_install();                  /* before the HTTP threads start (worker/json_alloc.h) */
     owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);
