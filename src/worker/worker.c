@@ -16,7 +16,6 @@
 #include "queue/queue.h"
 #include "util/log.h"
 #include "worker/job.h"
-#include "worker/json_alloc.h"
 #include "worker/limits.h"
 #include "worker/owner.h"
 #include "worker/pool.h"
@@ -761,7 +760,6 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
         return snprintf(err, errlen, "out of memory"), NULL;
     w->wc = *wc;
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread uses curl (idempotent) */
-    json_alloc_install();                  /* before the HTTP threads start (worker/json_alloc.h) */
     owner_new(w->owner);
     pthread_mutex_init(&w->inbox_lock, NULL);
     timers_init(&w->timers);
