@@ -122,10 +122,8 @@ static int ed_build_submit(const struct remote_job *job, struct remote_request *
         (!is_empty(job->webhook_url) &&
          remote_json_put_str(b, "webhook_receiver", job->webhook_url, "the webhook URL", err, errlen)))
         goto done;
-    rc = remote_request_init(out, "POST", job->base_url, job->endpoint, NULL, err, errlen) ||
-                 auth_headers(job, out, err, errlen) ||
-                 remote_request_header(out, "Content-Type", "application/json", err, errlen) ||
-                 remote_request_json(out, b, err, errlen)
+    rc = remote_request_post_json(out, job->base_url, job->endpoint, NULL, b, err, errlen) ||
+                 auth_headers(job, out, err, errlen)
              ? -1
              : 0;
 done:

@@ -192,12 +192,10 @@ static int kl_build_submit(const struct remote_job *job, struct remote_request *
         return -1;
     json_t *b = body_of(job, strcmp(family, KL_I2V) == 0, err, errlen);
     if (b != NULL)
-        rc = remote_request_init(out, "POST", job->base_url, family, NULL, err, errlen) ||
-                     headers(job, out, err, errlen) ||
-                     remote_request_header(out, "Content-Type", "application/json", err, errlen) ||
-                     remote_request_json(out, b, err, errlen)
-                 ? -1
-                 : 0;
+        rc =
+            remote_request_post_json(out, job->base_url, family, NULL, b, err, errlen) || headers(job, out, err, errlen)
+                ? -1
+                : 0;
     json_decref(b);
     return rc;
 }

@@ -169,10 +169,8 @@ static int ml_build_submit(const struct remote_job *job, struct remote_request *
     }
     if (ep->family == ML_V7 && put_v7(b, job, err, errlen) != 0)
         goto done;
-    rc = remote_request_init(out, "POST", job->base_url, ep->path, NULL, err, errlen) ||
-                 remote_request_header(out, "Content-Type", "application/json", err, errlen) ||
-                 remote_request_header(out, "Accept", "application/json", err, errlen) ||
-                 remote_request_json(out, b, err, errlen)
+    rc = remote_request_post_json(out, job->base_url, ep->path, NULL, b, err, errlen) ||
+                 remote_request_header(out, "Accept", "application/json", err, errlen)
              ? -1
              : 0;
 done:
@@ -200,10 +198,8 @@ static int ml_build_poll(const struct remote_job *job, const char *job_id, struc
         return snprintf(err, errlen, "MODELSLAB_API_KEY is not set"), -1;
     json_t *b = json_object();
     if (b != NULL && remote_json_put_str(b, "key", job->api_key, "MODELSLAB_API_KEY", err, errlen) == 0)
-        rc = remote_request_init(out, "POST", job->base_url, fetch_paths[f], job_id ? job_id : "", err, errlen) ||
-                     remote_request_header(out, "Content-Type", "application/json", err, errlen) ||
-                     remote_request_header(out, "Accept", "application/json", err, errlen) ||
-                     remote_request_json(out, b, err, errlen)
+        rc = remote_request_post_json(out, job->base_url, fetch_paths[f], job_id ? job_id : "", b, err, errlen) ||
+                     remote_request_header(out, "Accept", "application/json", err, errlen)
                  ? -1
                  : 0;
     json_decref(b);

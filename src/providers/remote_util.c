@@ -47,6 +47,16 @@ int remote_request_header(struct remote_request *out, const char *name, const ch
     return 0;
 }
 
+int remote_request_post_json(struct remote_request *out, const char *base_url, const char *path, const char *id,
+                             const json_t *body, char *err, size_t errlen)
+{
+    return remote_request_init(out, "POST", base_url, path, id, err, errlen) ||
+                   remote_request_header(out, "Content-Type", "application/json", err, errlen) ||
+                   remote_request_json(out, body, err, errlen)
+               ? -1
+               : 0;
+}
+
 int remote_request_json(struct remote_request *out, const json_t *body, char *err, size_t errlen)
 {
     free(out->body);

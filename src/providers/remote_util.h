@@ -30,6 +30,11 @@ int remote_request_header(struct remote_request *out, const char *name, const ch
 /* Sets the body to `body` encoded as compact JSON (body is borrowed, not consumed). */
 int remote_request_json(struct remote_request *out, const json_t *body, char *err, size_t errlen);
 
+/* remote_request_init as a POST of `body` as JSON (Content-Type set); the provider adds its
+ * own headers after. */
+int remote_request_post_json(struct remote_request *out, const char *base_url, const char *path, const char *id,
+                             const json_t *body, char *err, size_t errlen);
+
 /* obj[key] = the string `value`; -1 when value is not valid UTF-8 (message names `what`). */
 int remote_json_put_str(json_t *obj, const char *key, const char *value, const char *what, char *err, size_t errlen);
 
