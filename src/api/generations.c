@@ -88,30 +88,52 @@ static enum vg_err resolve_image(struct api_call *c, const char *path, const cha
     return VG_OK;
 }
 
+/* The route that takes the generation: the first of the model's routes whose provider is
+ * available, can fetch its images (a signed link to this server, core/image_link.h) and is
+ * not failing (circuit closed). When none can, the first route's reason. The worker moves on
+ * along the same list when a route fails (worker/remote_job.c). */
+static enum vg_err pick_route(struct api_call *c, const struct gen_request *r, bool images,
+                              const struct catalog_route **route, struct vg_error *err)
+{
+    const struct catalog_model *m = r->model;
+    struct vg_error first = {0}, why_not;
+    char why[256];
+    for (int i = 0; i < m->n_routes; i++) {
+        enum vg_err e;
+        switch (provider_route_fit(&m->routes[i], c->t->api->cfg, images, why, sizeof why)) {
+        case ROUTE_OK: e = check_circuit(c->t->store, &m->routes[i], &why_not); break;
+        case ROUTE_UNAVAILABLE:
+            e = vg_fail(&why_not, VG_ERR_INVALID, "modelId", "%s is unavailable: %s", m->id, why);
+            break;
+        case ROUTE_NO_IMAGES:
+        default:
+            e = vg_fail(&why_not, VG_ERR_INVALID, r->start_image || r->start_image_id ? r->start_field : r->end_field,
+                        "%s", why);
+        }
+        if (e == VG_OK) {
+            *route = &m->routes[i];
+            return VG_OK;
+        }
+        if (i == 0)
+            first = why_not;
+    }
+    if (err)
+        *err = first;
+    return first.code;
+}
+
 /* Checks what the price does not: the model can be served now (*route: by which provider),
  * and images resolve (to the filePaths in `start` and `end`). */
 static enum vg_err check_servable(struct api_call *c, const struct gen_request *r, const struct catalog_route **route,
                                   char start[UPLOAD_FILE_PATH_MAX], char end[UPLOAD_FILE_PATH_MAX],
                                   struct vg_error *err)
 {
-    const struct api *api = c->t->api;
-    struct store *store = c->t->store;
-    char why[256];
-    if ((*route = provider_route(r->model, api->cfg, why, sizeof why)) == NULL)
-        return vg_fail(err, VG_ERR_INVALID, "modelId", "%s is unavailable: %s", r->model->id, why);
-    enum vg_err e = check_circuit(store, *route, err);
-    if (e != VG_OK)
+    bool images = r->start_image || r->start_image_id || r->end_image || r->end_image_id;
+    enum vg_err e;
+    if ((e = pick_route(c, r, images, route, err)) ||
+        (e = resolve_image(c, r->start_image, r->start_image_id, r->start_field, start, UPLOAD_FILE_PATH_MAX, err)))
         return e;
-    if ((e = resolve_image(c, r->start_image, r->start_image_id, r->start_field, start, UPLOAD_FILE_PATH_MAX, err)) ||
-        (e = resolve_image(c, r->end_image, r->end_image_id, r->end_field, end, UPLOAD_FILE_PATH_MAX, err)))
-        return e;
-    /* A remote provider fetches images by a signed link to this server (core/image_link.h). */
-    const struct provider *p = provider_find((*route)->provider);
-    if ((start[0] || end[0]) && p != NULL && p->kind == PROVIDER_HTTP && api->cfg->public_url[0] == '\0')
-        return vg_fail(err, VG_ERR_INVALID, start[0] ? r->start_field : r->end_field,
-                       "%s fetches images from this server: set VIDGEN_PUBLIC_URL to the address it can reach",
-                       provider_display_name((*route)->provider));
-    return VG_OK;
+    return resolve_image(c, r->end_image, r->end_image_id, r->end_field, end, UPLOAD_FILE_PATH_MAX, err);
 }
 
 /* Charges and creates a generation for `body`, then wakes the workers. On success *out is
@@ -121,7 +143,7 @@ static enum vg_err create_generation(struct api_call *c, json_t *body, const cha
 {
     const struct api *api = c->t->api;
     struct gen_request r;
-    const struct catalog_route *route;
+    const struct catalog_route *route = NULL;
     struct price p;
     char hash[65], start[UPLOAD_FILE_PATH_MAX], end[UPLOAD_FILE_PATH_MAX];
     enum vg_err e;
@@ -210,10 +232,24 @@ int api_generation_status(struct api_call *c)
     return load(c, &g) ? 0 : reply_generation(c, "status", view_status, &g);
 }
 
+/* The generation with its attempt history: which providers were tried, and how each ended. */
 int api_generation_get(struct api_call *c)
 {
     struct generation g;
-    return load(c, &g) ? 0 : reply_generation(c, "generation", view_generation, &g);
+    struct attempt_list attempts;
+    struct vg_error err;
+    if (load(c, &g) != 0)
+        return 0;
+    enum vg_err e = store_generation_attempts(c->t->store, c->user.id, g.id, &attempts, &err);
+    json_t *v = view_generation(&g);
+    generation_free(&g);
+    if (e != VG_OK) {
+        json_decref(v);
+        return api_fail(c, &err);
+    }
+    json_object_set_new(v, "attempts", view_attempts(&attempts));
+    attempt_list_free(&attempts);
+    return api_ok(c, json_pack("{s:o}", "generation", v));
 }
 
 static bool valid_status(const char *s)

@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "api/call.h"
+#include "providers/registry.h"
 
 /* The video and thumbnail URLs of a completed generation, JSON null otherwise. */
 static void add_urls(json_t *o, const struct generation *g)
@@ -49,6 +50,22 @@ json_t *view_generation(const struct generation *g)
                                         g->video_height, "videoSeconds", g->video_seconds));
     add_urls(o, g);
     return o;
+}
+
+json_t *view_attempts(const struct attempt_list *l)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        const struct generation_attempt *a = &l->items[i];
+        json_array_append_new(
+            list, json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "n", a->n, "provider", a->provider,
+                            "providerName", provider_display_name(a->provider), "model", a->model, "providerJobId",
+                            api_string_or_null(a->provider_job_id), "startedAt", api_time(a->started_at), "endedAt",
+                            api_time(a->ended_at), "outcome", a->outcome[0] ? json_string(a->outcome) : json_null(),
+                            "error", api_string_or_null(a->error), "httpStatus",
+                            a->http_status ? json_integer(a->http_status) : json_null()));
+    }
+    return list;
 }
 
 json_t *view_project(const struct project_summary *p)

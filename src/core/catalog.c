@@ -163,6 +163,10 @@ static int get_routes(struct parse *p, json_t *obj, struct catalog_model *m)
             get_string(p, v, "imageModel", false, r->image_model, sizeof r->image_model) ||
             get_string(p, v, "imageEndpoint", false, r->image_endpoint, sizeof r->image_endpoint))
             return -1;
+        /* A job names its route by its provider (generations.provider): one route each. */
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(m->routes[k].provider, r->provider) == 0)
+                return fail(p, "route", "names a provider twice: one route per provider");
     }
     m->n_routes = (int)json_array_size(arr);
     return 0;

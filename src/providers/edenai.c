@@ -242,9 +242,10 @@ static void read_error(const json_t *root, const char *why, const struct remote_
         remote_reply_set(out, REMOTE_FAILED, "the Eden AI account is out of credits (top it up at edenai.co): %s", msg);
     else if (s == 404 && phase == ED_POLL)
         remote_reply_set(out, REMOTE_FAILED, "Eden AI no longer knows this job (HTTP 404): %s", msg);
-    else if (s == 422)
+    else if (s == 422) {
         remote_reply_set(out, REMOTE_FAILED, "Eden AI refused the request as invalid: %s", msg);
-    else if (s == 451)
+        out->content_refused = remote_text_is_moderation(msg);
+    } else if (s == 451)
         remote_reply_set(out, REMOTE_FAILED, "Eden AI does not serve this request from its region (HTTP 451): %s", msg);
     else if (out->state == REMOTE_FAILED)
         remote_reply_set(out, REMOTE_FAILED, "Eden AI refused the request (HTTP %ld): %s", s, msg);
@@ -294,6 +295,7 @@ static void read_job(const json_t *root, enum ed_phase phase, struct remote_repl
     else if (one_of(status, failed)) {
         message_of(root, msg, sizeof msg);
         remote_reply_set(out, REMOTE_FAILED, "Eden AI: %s", msg[0] ? msg : "the job failed without a reason");
+        out->content_refused = remote_text_is_moderation(msg);
     } else if (phase == ED_SUBMIT && out->job_id[0] == '\0')
         /* Perhaps accepted, with nothing to follow it by: asking again could make a second
          * job, so it ends here. */

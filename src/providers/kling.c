@@ -261,10 +261,11 @@ static void read_code(long long code, const char *msg, const struct remote_http 
         remote_reply_set(out, REMOTE_FAILED, "Kling refused the request as invalid (code %lld): %s", code, msg);
     else if ((code == 1202 || code == 1203) && phase == KL_POLL)
         remote_reply_set(out, REMOTE_FAILED, "Kling no longer knows this task (code %lld): %s", code, msg);
-    else if (code == 1300 || code == 1301)
+    else if (code == 1300 || code == 1301) {
         remote_reply_set(out, REMOTE_FAILED, "Kling's content policy refused the generation (code %lld): %s", code,
                          msg);
-    else if (code == 1302 || code == 1303) {
+        out->content_refused = true;
+    } else if (code == 1302 || code == 1303) {
         remote_reply_set(out, REMOTE_RETRY, "Kling is %s (code %lld): %s",
                          code == 1302 ? "rate limiting" : "at the account's limit of tasks at once", code, msg);
         if (code == 1303 && out->retry_after_ms < KL_BUSY_MS)

@@ -295,8 +295,10 @@ static void read_failure(const json_t *root, const struct remote_http *http, enu
     else if (remote_text_has(msg, "request not found") || (phase == ML_POLL && http->status == 404))
         remote_reply_set(out, REMOTE_FAILED, "ModelsLab no longer knows this job (%s): it expired or was never made",
                          msg[0] ? msg : "not found");
-    else
+    else {
         remote_reply_set(out, REMOTE_FAILED, "ModelsLab: %s", msg[0] ? msg : "the job failed without a reason");
+        out->content_refused = remote_text_is_moderation(msg);
+    }
 }
 
 /* output[0] (or output as a string), else proxy_links[0]. */

@@ -46,6 +46,49 @@ const struct catalog_route *provider_route(const struct catalog_model *m, const 
     return NULL;
 }
 
+/* Whether `url` is https on a domain name (not an IP address), or on loopback, where only a
+ * stand-in of the provider on this machine could fetch from it (the tests' fakes). */
+static bool https_domain_or_loopback(const char *url)
+{
+    const char *host = strstr(url, "://");
+    if (host == NULL)
+        return false;
+    host += 3;
+    size_t len = strcspn(host, ":/?#");
+    if ((len == 9 && strncmp(host, "localhost", 9) == 0) || strncmp(host, "127.", 4) == 0 ||
+        strncmp(host, "[::1]", 5) == 0)
+        return true;
+    if (strncmp(url, "https://", 8) != 0 || host[0] == '[')
+        return false;
+    for (size_t i = 0; i < len; i++) /* an IPv4 address is digits and dots only */
+        if (host[i] != '.' && (host[i] < '0' || host[i] > '9'))
+            return true;
+    return false;
+}
+
+enum route_fit provider_route_fit(const struct catalog_route *r, const struct config *cfg, bool images, char *reason,
+                                  size_t reason_len)
+{
+    const struct provider *p = provider_find(r->provider);
+    if (!provider_available(r->provider, cfg, reason, reason_len))
+        return ROUTE_UNAVAILABLE;
+    if (!images || p->kind != PROVIDER_HTTP)
+        return ROUTE_OK;
+    if (cfg->public_url[0] == '\0') {
+        snprintf(reason, reason_len,
+                 "%s fetches images from this server: set VIDGEN_PUBLIC_URL to the address it can reach",
+                 p->display_name);
+        return ROUTE_NO_IMAGES;
+    }
+    if (p->images_need_https && !https_domain_or_loopback(cfg->public_url)) {
+        snprintf(reason, reason_len,
+                 "%s fetches images only over https from a domain name: set VIDGEN_PUBLIC_URL to an https:// address",
+                 p->display_name);
+        return ROUTE_NO_IMAGES;
+    }
+    return ROUTE_OK;
+}
+
 void provider_settings(const struct provider *p, const struct config *cfg, const char **base_url, const char **api_key)
 {
     *base_url = *api_key = "";

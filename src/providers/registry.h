@@ -25,6 +25,8 @@ struct provider {
     enum provider_kind kind;
     /* True when this provider can take jobs with `cfg`; else writes why into `reason`. */
     bool (*available)(const struct config *cfg, char *reason, size_t reason_len);
+    /* The provider fetches a job's images only over https from a domain name (Runway). */
+    bool images_need_https;
 
     /* PROVIDER_HTTP only (NULL for local). None of them blocks, sleeps, sends anything or
      * keeps state between calls; each is safe to call from any thread at once.
@@ -78,6 +80,14 @@ bool provider_available(const char *name, const struct config *cfg, char *reason
  * available, and POST /generate serves it, by this one rule. Borrowed from `m`. */
 const struct catalog_route *provider_route(const struct catalog_model *m, const struct config *cfg, char *reason,
                                            size_t reason_len);
+
+/* Whether route `r` can take a job now, as far as the configuration tells (its circuit is
+ * the caller's to ask): ROUTE_OK; ROUTE_UNAVAILABLE when its provider is not (reason: why);
+ * ROUTE_NO_IMAGES when the job has images (`images`) that the provider cannot fetch from
+ * this server (reason: a sentence saying what to set). */
+enum route_fit { ROUTE_OK, ROUTE_UNAVAILABLE, ROUTE_NO_IMAGES };
+enum route_fit provider_route_fit(const struct catalog_route *r, const struct config *cfg, bool images, char *reason,
+                                  size_t reason_len);
 
 /* The base URL and API key the configuration gives provider `p` (borrowed from `cfg`; ""
  * when unset). Kling's key is its pair "ACCESS:SECRET" (providers/kling.c). */

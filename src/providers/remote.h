@@ -65,6 +65,8 @@ struct remote_reply {
     bool queued;            /* REMOTE_RUNNING: waiting in the provider's own queue, not yet started */
     bool resubmit;          /* REMOTE_FAILED: the provider's job ended on a fault of its own that a new
                                submit (a new job, charged again by the provider) may not meet */
+    bool content_refused;   /* REMOTE_FAILED: the provider's moderation refused the prompt, an image or the
+                               result: no other provider is asked (a model's fallback routes never are) */
     char message[512];      /* REMOTE_RETRY / REMOTE_FAILED: what went wrong, readable */
 };
 

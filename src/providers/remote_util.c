@@ -296,6 +296,16 @@ void remote_text_copy(char *dst, size_t cap, const char *src, size_t len)
     dst[o] = '\0';
 }
 
+bool remote_text_is_moderation(const char *text)
+{
+    static const char *const words[] = {"nsfw",       "safety", "moderat", "content policy",   "inappropriate",
+                                        "prohibited", "violat", "unsafe",  "sensitive content"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (remote_text_has(text, words[i]))
+            return true;
+    return false;
+}
+
 bool remote_text_has(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);

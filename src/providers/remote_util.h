@@ -94,4 +94,9 @@ void remote_text_copy(char *dst, size_t cap, const char *src, size_t len);
 /* Whether `needle` (lower case ASCII) occurs in `hay`, ignoring ASCII case. */
 bool remote_text_has(const char *hay, const char *needle);
 
+/* Whether a provider's free-text reason reads as a moderation refusal (NSFW, safety, content
+ * policy, …), for providers whose replies carry no code for it (ModelsLab, Eden AI). It errs
+ * towards yes: such a refusal is never sent on to another provider. */
+bool remote_text_is_moderation(const char *text);
+
 #endif

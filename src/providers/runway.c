@@ -244,9 +244,11 @@ static void read_failed(const json_t *task, struct remote_reply *out)
     if (why[0] == '\0')
         snprintf(why, sizeof why, "no reason given");
     code = code ? code : "";
-    if (starts_with(code, "SAFETY.") || starts_with(code, "INPUT_PREPROCESSING.SAFETY"))
-        return remote_reply_set(out, REMOTE_FAILED, "Runway's moderation refused the generation (%.64s): %s", code,
-                                why);
+    if (starts_with(code, "SAFETY.") || starts_with(code, "INPUT_PREPROCESSING.SAFETY")) {
+        remote_reply_set(out, REMOTE_FAILED, "Runway's moderation refused the generation (%.64s): %s", code, why);
+        out->content_refused = true;
+        return;
+    }
     remote_reply_set(out, REMOTE_FAILED, "Runway: the task failed (%.64s): %s", code[0] ? code : "no code", why);
     out->resubmit = starts_with(code, "INTERNAL") || strcmp(code, "INPUT_PREPROCESSING.INTERNAL") == 0 ||
                     strcmp(code, "THIRD_PARTY.UNAVAILABLE") == 0;
@@ -334,6 +336,7 @@ const struct provider provider_runway = {
     .display_name = "Runway",
     .kind = PROVIDER_HTTP,
     .available = rw_available,
+    .images_need_https = true, /* §2: https on a domain name, no IP address */
     .build_submit = rw_build_submit,
     .build_poll = rw_build_poll,
     .build_cancel = rw_build_cancel,

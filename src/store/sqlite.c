@@ -170,6 +170,26 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_IMAGE_IN_USE] = "SELECT EXISTS (SELECT 1 FROM generations WHERE start_image_path = ?1) "
                         "OR EXISTS (SELECT 1 FROM generations WHERE end_image_path = ?1) "
                         "OR EXISTS (SELECT 1 FROM uploads WHERE file_path = ?1)",
+    /* A new provider job, on the next route or the same one again (store.h, JOB_REROUTE):
+     * nothing of the last one is kept but its attempt in the history. */
+    [SQ_JOB_REROUTE] = "UPDATE generations SET provider = ?4, provider_job_id = NULL, webhook_hash = NULL, "
+                       "webhook_woken = 0, phase = 'queued', progress = 0, error_message = NULL, "
+                       "attempts = CASE WHEN provider = ?4 THEN attempts + 1 ELSE 0 END, "
+                       "lease_owner = NULL, lease_until = NULL, next_run_at = ?3, updated_at = ?3 "
+                       "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
+    /* ?1 generation, ?2 provider, ?3 model, ?4 now. */
+    [SQ_ATTEMPT_BEGIN] = "INSERT INTO generation_attempts (generation_id, n, provider, model, started_at) "
+                         "SELECT ?1, coalesce(max(n), 0) + 1, ?2, ?3, ?4 FROM generation_attempts "
+                         "WHERE generation_id = ?1",
+    [SQ_ATTEMPT_JOB_ID] = "UPDATE generation_attempts SET provider_job_id = ?2 "
+                          "WHERE generation_id = ?1 AND ended_at IS NULL",
+    /* ?1 generation, ?2 now, ?3 outcome, ?4 error, ?5 HTTP status (0 none). */
+    [SQ_ATTEMPT_END] = "UPDATE generation_attempts SET ended_at = ?2, outcome = ?3, error = ?4, "
+                       "http_status = nullif(?5, 0) WHERE generation_id = ?1 AND ended_at IS NULL",
+    [SQ_ATTEMPT_LIST] = "SELECT a.n, a.provider, a.model, a.provider_job_id, a.started_at, coalesce(a.ended_at, 0), "
+                        "coalesce(a.outcome, ''), a.error, coalesce(a.http_status, 0) FROM generation_attempts a "
+                        "JOIN generations g ON g.id = a.generation_id WHERE a.generation_id = ?1 "
+                        "AND (?2 IS NULL OR g.user_id = ?2) ORDER BY a.n",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -405,6 +425,7 @@ static const struct store_ops ops = {
     .generation_page = sq_generation_page,
     .generation_cancel = sq_generation_cancel,
     .generation_delete = sq_generation_delete,
+    .generation_attempts = sq_generation_attempts,
     .ledger_page = sq_ledger_page,
     .job_claim = sq_job_claim,
     .provider_in_flight = sq_provider_in_flight,

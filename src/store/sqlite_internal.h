@@ -76,6 +76,11 @@ enum sq_stmt {
     SQ_UPLOAD_DELETE,
     SQ_IMAGE_BUSY,
     SQ_IMAGE_IN_USE,
+    SQ_JOB_REROUTE,
+    SQ_ATTEMPT_BEGIN,
+    SQ_ATTEMPT_JOB_ID,
+    SQ_ATTEMPT_END,
+    SQ_ATTEMPT_LIST,
     SQ_COUNT
 };
 
@@ -178,6 +183,13 @@ enum vg_err sq_generation_cancel(struct store *s, const char *user_id, const cha
                                  struct vg_error *err);
 enum vg_err sq_generation_delete(struct store *s, const char *user_id, const char *id, struct generation *out,
                                  struct vg_error *err);
+enum vg_err sq_generation_attempts(struct store *s, const char *user_id, const char *id, struct attempt_list *out,
+                                   struct vg_error *err);
+/* Records in the attempt history what the job update `u`, just applied to `g` (the row as it
+ * is now), says of the attempt under way (store.h, struct job_update); in the caller's
+ * transaction. */
+enum vg_err sq_attempt_record(struct sqlite_store *s, const struct generation *g, const struct job_update *u,
+                              int64_t now, struct vg_error *err);
 enum vg_err sq_ledger_page(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                            struct vg_error *err);
 enum vg_err sq_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err);

@@ -184,6 +184,7 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
     static const enum sq_stmt which[] = {
         [JOB_RUNNING] = SQ_JOB_RUNNING,    [JOB_RETRY] = SQ_JOB_RETRY, [JOB_WAIT] = SQ_JOB_WAIT,
         [JOB_COMPLETED] = SQ_JOB_COMPLETE, [JOB_FAILED] = SQ_JOB_END,  [JOB_CANCELLED] = SQ_JOB_END,
+        [JOB_REROUTE] = SQ_JOB_REROUTE,
     };
     sqlite3_stmt *st = sq_stmt(s, which[u->outcome], err);
     if (st == NULL)
@@ -222,6 +223,7 @@ static sqlite3_stmt *bind_update(struct sqlite_store *s, const char *id, const c
         sqlite3_bind_text(st, 4, u->outcome == JOB_FAILED ? "failed" : "cancelled", -1, SQLITE_STATIC);
         sq_bind_text(st, 5, u->message);
         break;
+    case JOB_REROUTE: sq_bind_text(st, 4, u->provider); break;
     }
     return st;
 }
@@ -243,7 +245,8 @@ enum vg_err sq_job_update(struct store *base, const char *id, const char *owner,
     enum vg_err e = sq_begin(s, err);
     if (e)
         return e;
-    sqlite3_stmt *st = bind_update(s, id, owner, u, clock_now_ms(), err);
+    int64_t now = clock_now_ms();
+    sqlite3_stmt *st = bind_update(s, id, owner, u, now, err);
     if (st == NULL) {
         e = VG_ERR_INTERNAL;
         goto done;
@@ -260,7 +263,8 @@ enum vg_err sq_job_update(struct store *base, const char *id, const char *owner,
         e = sq_fail(s, rc, err);
         goto done;
     }
-    if (refunds(u, &g))
+    e = sq_attempt_record(s, &g, u, now, err);
+    if (e == VG_OK && refunds(u, &g))
         e = sq_refund(s, &g, u->outcome == JOB_FAILED ? "generation failed" : "cancelled before submission", err);
     if (e == VG_OK && out)
         *out = g;

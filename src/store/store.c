@@ -70,6 +70,17 @@ void generation_list_free(struct generation_list *l)
     l->n = 0;
 }
 
+void attempt_list_free(struct attempt_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].provider_job_id);
+        free(l->items[i].error);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 void ledger_list_free(struct ledger_list *l)
 {
     free(l->items);

@@ -171,6 +171,10 @@ enum job_outcome {
     JOB_COMPLETED, /* done: output and thumbnail in place */
     JOB_FAILED,    /* failed for good: refunded in the same transaction */
     JOB_CANCELLED, /* stopped on request: refunded when nothing was submitted to a provider */
+    JOB_REROUTE,   /* the provider's job is gone or was never made (nothing runs there): submit anew on
+                    * route u->provider, due at once, phase queued, no provider job id. The model's next
+                    * route (a fallback) starts its attempt count afresh; the same route again counts an
+                    * attempt. Never charged again. */
 };
 
 /* One generation a worker holds, in a batch renewal (job_renew). */
@@ -194,6 +198,35 @@ struct job_update {
     const char *output_path, *thumbnail_path; /* JOB_COMPLETED */
     int video_width, video_height;
     double video_seconds;
+    const char *provider; /* JOB_REROUTE: the provider of the route that submits next */
+    /* The attempt history (store_generation_attempts). attempt_model (JOB_RUNNING): an attempt
+     * begins on the job's provider with this model string (one still open ends as interrupted:
+     * its worker stopped). attempt_end (JOB_RETRY, JOB_WAIT, JOB_REROUTE): the open attempt ends
+     * so ("retried"; JOB_REROUTE's default is "fell_back"); the other outcomes end it always, by
+     * their name. A provider_job_id written is
+     * also the open attempt's. http_status: the provider's last reply, kept with an attempt
+     * that ends (0 = none). */
+    const char *attempt_model;
+    const char *attempt_end;
+    int http_status;
+};
+
+/* One attempt of a generation at a provider: a submit (and what followed it), or a render. */
+struct generation_attempt {
+    int n; /* 1, 2, … in order */
+    char provider[32];
+    char model[96];        /* the provider's model string */
+    char *provider_job_id; /* NULL when none */
+    int64_t started_at;    /* ms */
+    int64_t ended_at;      /* 0 = under way */
+    char outcome[16];      /* "" under way; completed, failed, cancelled, retried, fell_back, interrupted */
+    char *error;           /* NULL when none */
+    int http_status;       /* the provider's last reply; 0 = none */
+};
+
+struct attempt_list {
+    struct generation_attempt *items;
+    size_t n;
 };
 
 #define STORE_LEASE_OWNER_MAX 127 /* bytes of a worker's name (worker/owner.h) */
@@ -249,6 +282,8 @@ struct store_ops {
                                      struct vg_error *err);
     enum vg_err (*generation_delete)(struct store *s, const char *user_id, const char *id, struct generation *out,
                                      struct vg_error *err);
+    enum vg_err (*generation_attempts)(struct store *s, const char *user_id, const char *id, struct attempt_list *out,
+                                       struct vg_error *err);
     enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                                struct vg_error *err);
 
@@ -433,6 +468,13 @@ static inline enum vg_err store_generation_delete(struct store *s, const char *u
 {
     return s->ops->generation_delete(s, user_id, id, out, err);
 }
+/* The attempts of generation `id` of `user_id` (NULL: of anyone, for admins), in order; an
+ * unknown generation has none. */
+static inline enum vg_err store_generation_attempts(struct store *s, const char *user_id, const char *id,
+                                                    struct attempt_list *out, struct vg_error *err)
+{
+    return s->ops->generation_attempts(s, user_id, id, out, err);
+}
 /* A page of the user's ledger, newest first; before_id 0 = from the newest. */
 static inline enum vg_err store_ledger_page(struct store *s, const char *user_id, long before_id, int limit,
                                             struct ledger_list *out, struct vg_error *err)
@@ -567,6 +609,7 @@ void project_free(struct project *p);
 void project_list_free(struct project_list *l);
 void generation_free(struct generation *g);
 void generation_list_free(struct generation_list *l);
+void attempt_list_free(struct attempt_list *l);
 
 void ledger_list_free(struct ledger_list *l);
 

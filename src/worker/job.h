@@ -98,6 +98,13 @@ struct image_link_key;
 /* The key of the links providers fetch a generation's images by (core/image_link.h). */
 const struct image_link_key *worker_link_key(const struct worker *w);
 const struct catalog *worker_catalog(const struct worker *w);
+/* The catalog route by which the job's model is served by its provider (j->g.provider);
+ * NULL when the catalog no longer has it. Borrowed from the catalog. */
+const struct catalog_route *worker_route(struct worker *w, const struct job *j);
+/* The route's provider model string for the job: the image-to-video one when it has images. */
+const char *worker_route_model(const struct catalog_route *r, const struct job *j);
+/* How many attempts a generation gets on one route before it fails. */
+int worker_max_attempts(const struct worker *w);
 
 /* Pool thread → loop thread: the job's CPU work is over (see job->out.result). */
 void worker_finished(struct job *j);

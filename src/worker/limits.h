@@ -40,6 +40,12 @@ void limit_block(struct limit *l, int64_t until_ms);
  * until limit_record), else when to look again. */
 int64_t limit_circuit(struct limit *l, int64_t now_ms);
 
+/* Whether the circuit is open now (no probe allowed yet); unlike limit_circuit, changes nothing. */
+static inline bool limit_circuit_open(const struct limit *l, int64_t now_ms)
+{
+    return l->health.open_until > now_ms;
+}
+
 /* Records how an exchange went: answered as the contract says (ok), or a passing fault
  * (`failure` says what). Returns true when the health changed enough to be written to the
  * store (a change of state, or a success not written for a while). */

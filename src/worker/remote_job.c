@@ -68,19 +68,10 @@ static const struct catalog_model *job_model(struct worker *w, const struct job 
     return catalog_find(worker_catalog(w), j->g.model_id);
 }
 
-/* The catalog route by which this job's model is served by its provider. */
-static const struct catalog_route *job_route(struct worker *w, const struct job *j)
-{
-    const struct catalog_model *m = job_model(w, j);
-    for (int i = 0; m != NULL && i < m->n_routes; i++)
-        if (strcmp(m->routes[i].provider, j->g.provider) == 0)
-            return &m->routes[i];
-    return NULL;
-}
-
 static void end(struct worker *w, struct job *j, enum job_outcome outcome, const char *message)
 {
-    struct job_update u = {.outcome = outcome, .progress = -1, .message = message};
+    struct job_update u = {
+        .outcome = outcome, .progress = -1, .message = message, .http_status = (int)j->remote.status};
     worker_end(w, j, &u);
 }
 
@@ -104,6 +95,82 @@ static void release(struct worker *w, struct job *j, enum job_outcome outcome, i
 {
     struct job_update u = {
         .outcome = outcome, .next_run_at = at, .phase = phase, .message = message, .progress = progress};
+    worker_end(w, j, &u);
+}
+
+/* A submit that did not get through (nothing was made at the provider): its attempt ends as
+ * retried, and the job waits in "queued" until `at` (JOB_WAIT: no attempt spent, a 429). */
+static void submit_later(struct worker *w, struct job *j, enum job_outcome outcome, int64_t at, const char *message)
+{
+    struct job_update u = {.outcome = outcome,
+                           .next_run_at = at,
+                           .phase = "queued",
+                           .message = message,
+                           .progress = -1,
+                           .attempt_end = "retried",
+                           .http_status = (int)j->remote.status};
+    worker_end(w, j, &u);
+}
+
+/* --- routes ---------------------------------------------------------------------------- */
+
+/* The first route after the job's own that can take it now: its provider available and able
+ * to fetch the job's images, its circuit not open here. NULL when none is left. */
+static const struct catalog_route *next_route(struct worker *w, const struct job *j)
+{
+    const struct catalog_model *m = job_model(w, j);
+    bool images = j->g.start_image != NULL || j->g.end_image != NULL;
+    char why[256];
+    int i = 0;
+    if (m == NULL)
+        return NULL;
+    while (i < m->n_routes && strcmp(m->routes[i].provider, j->g.provider) != 0)
+        i++;
+    for (i++; i < m->n_routes; i++) {
+        const struct catalog_route *r = &m->routes[i];
+        if (provider_route_fit(r, worker_config(w), images, why, sizeof why) != ROUTE_OK)
+            continue;
+        if (provider_find(r->provider)->kind == PROVIDER_HTTP &&
+            limit_circuit_open(worker_limit(w, r->provider), clock_now_ms()))
+            continue;
+        return r;
+    }
+    return NULL;
+}
+
+/* The job's route failed (`why`) and left nothing running at its provider: the model's next
+ * route that can take the job takes it over, due at once. False when none is left (the
+ * caller ends the job its own way). */
+static bool fall_back(struct worker *w, struct job *j, const char *why)
+{
+    const struct catalog_route *next = next_route(w, j);
+    if (next == NULL)
+        return false;
+    log_info("worker: generation %s: %s failed (%s); %s takes it over", j->g.id, provider_display_name(j->g.provider),
+             why, provider_display_name(next->provider));
+    struct job_update u = {.outcome = JOB_REROUTE,
+                           .progress = -1,
+                           .provider = next->provider,
+                           .message = why,
+                           .http_status = (int)j->remote.status};
+    worker_end(w, j, &u);
+    return true;
+}
+
+/* The provider's job ended on a fault of the provider's own (`why`; nothing runs there now):
+ * the next route takes the job, else this one makes a new job while attempts remain. */
+static void resubmit(struct worker *w, struct job *j, const char *why)
+{
+    if (fall_back(w, j, why))
+        return;
+    if (j->g.attempts + 1 >= worker_max_attempts(w))
+        return fail(w, j, "%s could not make the video: %s", why);
+    struct job_update u = {.outcome = JOB_REROUTE,
+                           .progress = -1,
+                           .provider = j->g.provider,
+                           .message = why,
+                           .attempt_end = "retried",
+                           .http_status = (int)j->remote.status};
     worker_end(w, j, &u);
 }
 
@@ -304,10 +371,10 @@ static void fill_job(struct worker *w, struct job *j, const struct catalog_route
                      struct image_links *links)
 {
     const struct config *cfg = worker_config(w);
-    bool image = j->g.start_image != NULL;
+    bool image = j->g.start_image != NULL || j->g.end_image != NULL;
     *rj = (struct remote_job){
         .generation_id = j->g.id,
-        .model = image && r->image_model[0] ? r->image_model : r->model,
+        .model = worker_route_model(r, j),
         .endpoint = image && r->image_endpoint[0] ? r->image_endpoint : r->endpoint,
         .prompt = j->g.prompt,
         .negative_prompt = j->g.negative_prompt,
@@ -323,7 +390,35 @@ static void fill_job(struct worker *w, struct job *j, const struct catalog_route
     provider_settings(j->remote.provider, cfg, &rj->base_url, &rj->api_key);
 }
 
-/* Builds and sends the submit or the poll. On a failure the job is ended. */
+/* The request of the job's step (t->step), built by its provider into t->req. */
+static int build(struct job *j, const struct remote_job *rj, char *err, size_t errlen)
+{
+    struct remote_task *t = &j->remote;
+    const struct provider *p = t->provider;
+    switch (t->step) {
+    case REMOTE_STEP_SUBMIT: return p->build_submit(rj, &t->req, err, errlen);
+    case REMOTE_STEP_POLL: return p->build_poll(rj, j->g.provider_job_id, &t->req, err, errlen);
+    case REMOTE_STEP_LOOKUP: return p->build_lookup(rj, &t->req, err, errlen);
+    case REMOTE_STEP_CANCEL: return p->build_cancel(rj, j->g.provider_job_id, &t->req, err, errlen);
+    case REMOTE_STEP_DOWNLOAD: break;
+    }
+    snprintf(err, errlen, "no request for this step");
+    return -1;
+}
+
+/* Nothing was sent (`why`): a submit goes back to "queued", so that it is not taken for one in
+ * doubt; a cancel ends the job without the provider's word. */
+static void not_sent(struct worker *w, struct job *j, const char *why)
+{
+    int64_t at = clock_now_ms() + RETRY_BASE_MS;
+    switch (j->remote.step) {
+    case REMOTE_STEP_CANCEL: return end(w, j, JOB_CANCELLED, "cancelled");
+    case REMOTE_STEP_SUBMIT: return submit_later(w, j, JOB_RETRY, at, why);
+    default: return release(w, j, JOB_RETRY, at, NULL, why, -1);
+    }
+}
+
+/* Builds and sends the request of the job's step. On a failure the job is ended. */
 static void exchange(struct worker *w, struct job *j, const struct catalog_route *route)
 {
     struct remote_task *t = &j->remote;
@@ -338,20 +433,19 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
         remote_request_free(&t->req);
         t->req_is_poll = false;
         fill_job(w, j, route, &rj, &links);
-        int rc = t->step == REMOTE_STEP_SUBMIT
-                     ? t->provider->build_submit(&rj, &t->req, err, sizeof err)
-                     : t->provider->build_poll(&rj, j->g.provider_job_id, &t->req, err, sizeof err);
-        if (rc != 0)
+        if (build(j, &rj, err, sizeof err) != 0) {
+            if (t->step == REMOTE_STEP_CANCEL)
+                return end(w, j, JOB_CANCELLED, "cancelled");
+            if (t->step == REMOTE_STEP_SUBMIT && fall_back(w, j, err))
+                return;
             return fail(w, j, "%s cannot take this generation: %s", err);
+        }
         if (make_headers(t) != 0)
-            return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS,
-                           t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL, "out of memory", -1);
+            return not_sent(w, j, "out of memory");
         t->req_is_poll = t->step == REMOTE_STEP_POLL;
     }
-    /* Nothing was sent: a submit goes back to "queued", so that it is not taken for one in doubt. */
     if (send_request(w, j) != 0)
-        return release(w, j, JOB_RETRY, clock_now_ms() + RETRY_BASE_MS, t->step == REMOTE_STEP_SUBMIT ? "queued" : NULL,
-                       "cannot start a transfer", -1);
+        return not_sent(w, j, "cannot start a transfer");
 }
 
 /* Whether the provider may be sent this job's next request now: a token from its bucket,
@@ -364,6 +458,10 @@ static bool within_limits(struct worker *w, struct job *j, bool submitting)
     long n = 0;
     struct vg_error err;
     if ((at = limit_circuit(l, now)) != 0) { /* the provider is failing: nothing is sent */
+        char why[300];
+        snprintf(why, sizeof why, "it failed %d times in a row (last: %s)", l->health.failures, l->health.last_failure);
+        if (submitting && fall_back(w, j, why))
+            return false;
         release(w, j, JOB_WAIT, at + rand() % 1000, submitting ? "queued" : NULL, NULL, -1);
         return false;
     }
@@ -386,7 +484,11 @@ static bool within_limits(struct worker *w, struct job *j, bool submitting)
  * reached the provider. */
 static void submit(struct worker *w, struct job *j, const struct catalog_route *route)
 {
-    struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = 0, .progress = 0, .phase = "submitting"};
+    struct job_update u = {.outcome = JOB_RUNNING,
+                           .lease_ms = 0,
+                           .progress = 0,
+                           .phase = "submitting",
+                           .attempt_model = worker_route_model(route, j)};
     j->remote.step = REMOTE_STEP_SUBMIT;
     if (worker_update(w, j, &u) != VG_OK)
         return end(w, j, JOB_WAIT, NULL); /* not announced: not sent; the job comes back */
@@ -420,10 +522,11 @@ static void download(struct worker *w, struct job *j, const char *url)
 void remote_job_start(struct worker *w, struct job *j)
 {
     struct remote_task *t = &j->remote;
-    const struct catalog_route *route = job_route(w, j);
+    const struct catalog_route *route = worker_route(w, j);
     char why[256];
     t->provider = provider_find(j->g.provider);
     t->fd = -1;
+    t->status = 0;
     if (route == NULL)
         return fail(w, j, "%s no longer serves this model (%s)", j->g.model_id);
     /* The model's own bound (catalog maxWaitSeconds, from the generation's creation), held
@@ -432,6 +535,8 @@ void remote_job_start(struct worker *w, struct job *j)
     if (j->g.provider_job_id != NULL && clock_now_ms() > j->deadline_ms)
         return fail(w, j, "%s did not deliver the video within the time this model is given%s", "");
     if (!t->provider->available(worker_config(w), why, sizeof why)) {
+        if (j->g.provider_job_id == NULL && strcmp(j->g.phase, "submitting") != 0)
+            return fall_back(w, j, why) ? (void)0 : fail(w, j, "%s cannot be used: %s", why);
         if (j->g.provider_job_id == NULL)
             return fail(w, j, "%s cannot be used: %s", why);
         /* Already at the provider: keep the job until the provider is set up again. */
@@ -443,17 +548,36 @@ void remote_job_start(struct worker *w, struct job *j)
             exchange(w, j, route);
         return;
     }
-    /* A submit was under way when its worker stopped: it may have reached the provider.
-     * Neither ModelsLab nor Eden AI can be asked which job a submit made, so it is not sent
-     * again (the user would pay once and the provider might bill twice): the generation
-     * fails and is refunded, and says why. */
-    if (strcmp(j->g.phase, "submitting") == 0)
-        return fail(w, j,
-                    "the request to %s was cut off (%s) and is not sent again, so that it is not paid "
-                    "twice; your credits are refunded",
-                    "the worker stopped");
+    /* A submit was under way when its worker stopped, or its reply could not be read: it may
+     * have reached the provider. A provider that can be asked which job it made (Kling, by our
+     * external_task_id) is asked. ModelsLab, Eden AI and Runway cannot be, so it is not sent
+     * again (the user would pay once and the provider might bill twice): the generation fails
+     * and is refunded, and says why. */
+    if (strcmp(j->g.phase, "submitting") == 0) {
+        if (t->provider->build_lookup == NULL)
+            return fail(w, j,
+                        "the request to %s was cut off (%s) and is not sent again, so that it is not paid "
+                        "twice; your credits are refunded",
+                        "the worker stopped");
+        t->step = REMOTE_STEP_LOOKUP;
+        if (within_limits(w, j, false))
+            exchange(w, j, route);
+        return;
+    }
     if (within_limits(w, j, true))
         submit(w, j, route);
+}
+
+void remote_job_cancel(struct worker *w, struct job *j)
+{
+    struct remote_task *t = &j->remote;
+    const struct catalog_route *route = worker_route(w, j);
+    const char *id = j->g.provider_job_id;
+    t->provider = provider_find(j->g.provider);
+    if (route == NULL || t->provider == NULL || t->provider->build_cancel == NULL || id == NULL || strcmp(id, "-") == 0)
+        return end(w, j, JOB_CANCELLED, "cancelled");
+    t->step = REMOTE_STEP_CANCEL;
+    exchange(w, j, route);
 }
 
 /* --- replies ------------------------------------------------------------------------- */
@@ -516,13 +640,23 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
     case REMOTE_RETRY:
         if (rc == CURLE_OK && status == 429) { /* "wait", not a fault: no attempt spent */
             rate_limited(w, j, r, now);
-            return release(w, j, JOB_WAIT, next_retry_at(j, r, now), "queued", NULL, -1);
+            return submit_later(w, j, JOB_WAIT, next_retry_at(j, r, now), r->message);
         }
         if (submit_not_received(rc, status))
-            return release(w, j, JOB_RETRY, next_retry_at(j, r, now), "queued", r->message, -1);
+            return fall_back(w, j, r->message) ? (void)0
+                                               : submit_later(w, j, JOB_RETRY, next_retry_at(j, r, now), r->message);
+        /* In doubt: a provider that can be asked which job it made is asked at the next claim
+         * (the phase stays "submitting", see remote_job_start). */
+        if (j->remote.provider->build_lookup != NULL)
+            return release(w, j, JOB_RETRY, next_retry_at(j, r, now), NULL, r->message, -1);
         return fail(w, j, "%s did not confirm the request (%s); it is not sent again, so that it is not paid twice",
                     r->message);
-    case REMOTE_FAILED: return fail(w, j, "%s refused the generation: %s", r->message);
+    case REMOTE_FAILED:
+        /* Refused at the door: nothing runs there. Another provider may take what this one
+         * would not (a key, credits, its own limits), but never what its moderation refused. */
+        if (!r->content_refused && fall_back(w, j, r->message))
+            return;
+        return fail(w, j, "%s refused the generation: %s", r->message);
     }
 }
 
@@ -531,13 +665,17 @@ static void on_submitted(struct worker *w, struct job *j, const struct remote_re
 static void polled_running(struct worker *w, struct job *j, const struct remote_reply *r, int64_t now)
 {
     int progress = r->progress >= 0 ? 5 + r->progress * 80 / 100 : -1;
+    /* Waiting in the provider's own queue (Runway's THROTTLED, Kling's submitted): not
+     * "queued", which means not yet sent to any provider. */
+    const char *phase = r->queued ? "provider_queue" : "polling";
+    bool moved = strcmp(phase, j->g.phase) != 0 || (progress >= 0 && progress != j->g.progress);
     int64_t at = next_poll_at(j, r, now);
     if (worker_may_hold(w, j, at)) {
-        struct job_update u = {.outcome = JOB_RUNNING, .progress = progress};
-        if (progress < 0 || progress == j->g.progress || worker_update_row(w, j, &u) == VG_OK)
+        struct job_update u = {.outcome = JOB_RUNNING, .progress = progress, .phase = phase};
+        if (!moved || worker_update_row(w, j, &u) == VG_OK)
             return worker_hold(w, j, at);
     }
-    release(w, j, JOB_WAIT, at, "polling", NULL, progress);
+    release(w, j, JOB_WAIT, at, phase, NULL, progress);
 }
 
 static void on_polled(struct worker *w, struct job *j, const struct remote_reply *r, CURLcode rc, long status)
@@ -555,8 +693,48 @@ static void on_polled(struct worker *w, struct job *j, const struct remote_reply
             return release(w, j, JOB_WAIT, next_retry_at(j, r, now), NULL, NULL, -1);
         }
         return release(w, j, JOB_RETRY, next_retry_at(j, r, now), NULL, r->message, -1);
-    case REMOTE_FAILED: return fail(w, j, "%s could not make the video: %s", r->message);
+    case REMOTE_FAILED:
+        if (r->resubmit && !r->content_refused)
+            return resubmit(w, j, r->message);
+        return fail(w, j, "%s could not make the video: %s", r->message);
     }
+}
+
+/* The answer to "which job did the cut-off submit make" (REMOTE_STEP_LOOKUP): that job is
+ * followed from here on; none means a submit now is the first; no answer asks again later. */
+static void on_looked_up(struct worker *w, struct job *j, const struct remote_http *http, CURLcode rc)
+{
+    struct remote_reply r;
+    int found = j->remote.provider->parse_lookup(http, j->g.id, &r);
+    record_health(w, j, &r, http->status);
+    if (found == 0) {
+        log_info("worker: generation %s: %s has no job of it; submitting", j->g.id,
+                 provider_display_name(j->g.provider));
+        return submit(w, j, worker_route(w, j));
+    }
+    if (found < 0 && r.state == REMOTE_FAILED)
+        return fail(w, j, "%s could not say whether the cut-off request made a job: %s", r.message);
+    if (found < 0)
+        return release(w, j, JOB_RETRY, next_retry_at(j, &r, clock_now_ms()), NULL, r.message, -1);
+    struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = r.job_id};
+    if (worker_update_row(w, j, &u) != VG_OK)
+        return end(w, j, JOB_WAIT, NULL); /* found again at the next claim */
+    log_info("worker: generation %s: the cut-off submit made %s job %s; following it", j->g.id,
+             provider_display_name(j->g.provider), r.job_id);
+    on_polled(w, j, &r, rc, http->status);
+}
+
+/* The provider was asked to stop the job (REMOTE_STEP_CANCEL): cancelled whatever it said. */
+static void on_cancelled(struct worker *w, struct job *j, CURLcode rc, long status)
+{
+    char msg[200];
+    const char *name = provider_display_name(j->g.provider);
+    if (rc == CURLE_OK && ((status >= 200 && status < 300) || status == 404))
+        snprintf(msg, sizeof msg, "cancelled; %s stopped its job", name);
+    else
+        snprintf(msg, sizeof msg, "cancelled; %s was asked to stop its job but did not confirm (%s)", name,
+                 rc == CURLE_OK ? "an HTTP error" : curl_easy_strerror(rc));
+    end(w, j, JOB_CANCELLED, msg);
 }
 
 static void on_downloaded(struct worker *w, struct job *j, CURLcode rc, long status)
@@ -586,19 +764,24 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     end_transfer(w, j);
+    t->status = rc == CURLE_OK ? status : 0;
     if (t->step == REMOTE_STEP_DOWNLOAD)
         return on_downloaded(w, j, rc, status);
+    if (t->step == REMOTE_STEP_CANCEL)
+        return on_cancelled(w, j, rc, status);
     struct remote_http http = {.status = rc == CURLE_OK ? status : 0,
                                .body = t->reply ? t->reply : "",
                                .body_len = t->reply_len,
                                .retry_after = t->retry_after[0] ? t->retry_after : NULL};
     struct remote_reply r;
+    if (rc != CURLE_OK)
+        log_info("worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
+    if (t->step == REMOTE_STEP_LOOKUP)
+        return on_looked_up(w, j, &http, rc);
     if (t->step == REMOTE_STEP_SUBMIT)
         t->provider->parse_submit(&http, &r);
     else
         t->provider->parse_poll(&http, &r);
-    if (rc != CURLE_OK)
-        log_info("worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
     record_health(w, j, &r, http.status);
     if (t->step == REMOTE_STEP_SUBMIT)
         on_submitted(w, j, &r, rc, status);

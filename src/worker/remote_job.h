@@ -5,7 +5,14 @@
  * waiting on a provider releases its lease"); a longer wait releases it until then (it costs
  * no thread, no memory and no lease), and the end finishes it. Resuming is read from the
  * generation: a provider job id means poll; "submitting" without one means a submit that
- * may have reached the provider, which is never sent again (see remote_job_start). */
+ * may have reached the provider, which is never sent again blindly (see remote_job_start).
+ *
+ * Routes (DESIGN §3): a model's catalog entry lists the providers that serve it, in order.
+ * When the job's route fails before its provider took the job, or its provider's job ended
+ * on a fault of the provider's own, the next route that can take the job (available, able
+ * to fetch its images, circuit closed) takes it over (JOB_REROUTE): charged once, each try
+ * recorded in the generation's attempt history. Never after a moderation refusal, and never
+ * while a job submitted there may still run. */
 #ifndef VIDGEN_WORKER_REMOTE_JOB_H
 #define VIDGEN_WORKER_REMOTE_JOB_H
 
@@ -24,6 +31,8 @@ enum remote_step {
     REMOTE_STEP_SUBMIT,
     REMOTE_STEP_POLL,
     REMOTE_STEP_DOWNLOAD,
+    REMOTE_STEP_LOOKUP, /* which job a submit cut off by a crash made (providers with build_lookup) */
+    REMOTE_STEP_CANCEL, /* the user cancelled: the provider is asked to stop (build_cancel) */
 };
 
 /* The exchange under way; zero when none. Owned by the job. */
@@ -37,6 +46,7 @@ struct remote_task {
     char *reply;                /* a JSON reply's body so far (malloc'd, bounded) */
     size_t reply_len, reply_cap;
     char retry_after[64]; /* the reply's Retry-After header, "" when none */
+    long status;          /* the last reply's HTTP status, 0 when none: kept with the attempt */
     int fd;               /* the download's temporary file, -1 when none */
     size_t downloaded;
     char video_url[2048]; /* where the provider put the result */
@@ -46,6 +56,10 @@ struct remote_task {
 /* Starts the claimed remote job `j`: decides its step from the generation and sends the
  * request, or ends the job at once (unknown provider, deadline passed, submit in doubt). */
 void remote_job_start(struct worker *w, struct job *j);
+
+/* Ends the remote job `j` the user cancelled: a provider that can be told to stop its job
+ * (build_cancel) is told first, whatever it answers. Not for a held job (unhold it first). */
+void remote_job_cancel(struct worker *w, struct job *j);
 
 /* The transfer of `j` ended with curl's `rc`: reads the reply and moves the job on. */
 void remote_job_done(struct worker *w, struct job *j, CURLcode rc);

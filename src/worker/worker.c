@@ -117,6 +117,26 @@ const struct config *worker_config(const struct worker *w)
     return w->wc.cfg;
 }
 
+int worker_max_attempts(const struct worker *w)
+{
+    return w->wc.max_attempts;
+}
+
+const struct catalog_route *worker_route(struct worker *w, const struct job *j)
+{
+    const struct catalog_model *m = catalog_find(worker_catalog(w), j->g.model_id);
+    for (int i = 0; m != NULL && i < m->n_routes; i++)
+        if (strcmp(m->routes[i].provider, j->g.provider) == 0)
+            return &m->routes[i];
+    return NULL;
+}
+
+const char *worker_route_model(const struct catalog_route *r, const struct job *j)
+{
+    bool images = j->g.start_image != NULL || j->g.end_image != NULL;
+    return images && r->image_model[0] ? r->image_model : r->model;
+}
+
 const struct image_link_key *worker_link_key(const struct worker *w)
 {
     return &w->link_key;
@@ -298,8 +318,8 @@ void worker_end(struct worker *w, struct job *j, const struct job_update *u)
     }
     if (u->outcome == JOB_FAILED)
         log_warn("worker: generation %s failed: %s", j->g.id, u->message);
-    if ((u->outcome == JOB_WAIT || u->outcome == JOB_RETRY) && u->next_run_at < w->due_at)
-        w->due_at = u->next_run_at; /* ours: no need to ask the store when it is due */
+    if ((u->outcome == JOB_WAIT || u->outcome == JOB_RETRY || u->outcome == JOB_REROUTE) && u->next_run_at < w->due_at)
+        w->due_at = u->next_run_at; /* ours: no need to ask the store when it is due (a reroute: now) */
     write_end(w, j, clock_now_ms());
 }
 
@@ -307,7 +327,8 @@ void worker_end(struct worker *w, struct job *j, const struct job_update *u)
 static void end_job(struct worker *w, struct job *j, enum job_outcome outcome, const char *message)
 {
     struct job_output *t = &j->out;
-    struct job_update u = {.outcome = outcome, .progress = -1, .message = message};
+    struct job_update u = {
+        .outcome = outcome, .progress = -1, .message = message, .http_status = (int)j->remote.status};
     if (outcome == JOB_COMPLETED) {
         u.output_path = t->output_rel, u.thumbnail_path = t->thumbnail_rel;
         u.video_width = t->info.width, u.video_height = t->info.height;
@@ -316,6 +337,14 @@ static void end_job(struct worker *w, struct job *j, enum job_outcome outcome, c
     if (outcome == JOB_WAIT)
         u.next_run_at = clock_now_ms(); /* handed back: due at once for the next worker */
     worker_end(w, j, &u);
+}
+
+/* Ends a job the user cancelled that is on no pool thread and not held. */
+static void cancel_job(struct worker *w, struct job *j)
+{
+    if (j->kind == JOBS_REMOTE)
+        return remote_job_cancel(w, j);
+    end_job(w, j, JOB_CANCELLED, "cancelled");
 }
 
 void worker_finalize(struct worker *w, struct job *j)
@@ -336,7 +365,7 @@ static void start_job(struct worker *w, struct job *j)
     char why[300];
     int64_t now = clock_now_ms();
     if (j->g.cancel_requested)
-        return end_job(w, j, JOB_CANCELLED, "cancelled");
+        return cancel_job(w, j);
     if (j->g.attempts >= w->wc.max_attempts) {
         snprintf(why, sizeof why, "gave up after %d attempts", w->wc.max_attempts);
         return end_job(w, j, JOB_FAILED, why);
@@ -348,7 +377,12 @@ static void start_job(struct worker *w, struct job *j)
     if (p->kind == PROVIDER_HTTP) /* renewed with the others (renew_remote) */
         return remote_job_start(w, j);
     renew_soon(w, j, now);
-    struct job_update u = {.outcome = JOB_RUNNING, .lease_ms = w->wc.lease_ms, .progress = 0, .phase = "rendering"};
+    const struct catalog_route *route = worker_route(w, j);
+    struct job_update u = {.outcome = JOB_RUNNING,
+                           .lease_ms = w->wc.lease_ms,
+                           .progress = 0,
+                           .phase = "rendering",
+                           .attempt_model = route ? worker_route_model(route, j) : "?"};
     if (worker_update(w, j, &u) != VG_OK)
         return forget(w, j); /* lost, or the store is failing: the lease runs out and it comes back */
     j->deadline_ms = now + WORKER_LOCAL_DEADLINE_MS;
@@ -568,7 +602,7 @@ bool worker_may_hold(struct worker *w, const struct job *j, int64_t at)
 void worker_hold(struct worker *w, struct job *j, int64_t at)
 {
     if (j->g.cancel_requested)
-        return end_job(w, j, JOB_CANCELLED, "cancelled");
+        return cancel_job(w, j);
     if (timers_arm(&w->timers, &j->poll, at) != 0) { /* out of memory: released until then, as before */
         struct job_update u = {.outcome = JOB_WAIT, .next_run_at = at, .progress = -1};
         return worker_end(w, j, &u);
@@ -588,7 +622,7 @@ static void on_poll_due(struct timer *t, int64_t now)
     j->held = false;
     w->n_held--;
     if (j->g.cancel_requested)
-        return end_job(w, j, JOB_CANCELLED, "cancelled");
+        return cancel_job(w, j);
     if (w->n_kind[JOBS_REMOTE] - w->n_held > WORKER_MAX_REMOTE)
         return end_job(w, j, JOB_WAIT, NULL); /* too many transfers: handed back, due now */
     remote_job_start(w, j);
@@ -608,7 +642,7 @@ static void renewed(struct worker *w, struct job *j, const struct job_renewal *r
     j->g.cancel_requested = r->cancel_requested;
     if (j->held && r->cancel_requested) {
         unhold(w, j);
-        end_job(w, j, JOB_CANCELLED, "cancelled");
+        cancel_job(w, j);
     } else if (j->held && r->webhook_woken) {
         unhold(w, j);
         end_job(w, j, JOB_WAIT, NULL); /* the release makes it due now and clears the mark */

@@ -84,6 +84,9 @@ static const struct bad_case bad[] = {
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"resolutions\":[\"1080p\"]}]}", "must include 720p"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"aspectRatios\":[\"wide\"]}]}", "aspectRatios"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"route\":[]}]}", "route"},
+    {"{\"models\":[{\"id\":\"a\"," MODEL_OK
+     ",\"route\":[{\"provider\":\"kling\",\"model\":\"x\"},{\"provider\":\"kling\",\"model\":\"y\"}]}]}",
+     "names a provider twice"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"supportsTextToVideo\":\"yes\"}]}", "supportsTextToVideo"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"durations\":[5,12]}]}", "durations"},
     {"{\"models\":[{\"id\":\"a\"," MODEL_OK ",\"supportsEndImage\":true}]}", "supportsEndImage"},

@@ -438,6 +438,7 @@ Test(edenai, webhook_v3_success_and_fail)
     cr_expect_eq(ed()->parse_webhook(bad, strlen(bad), &r), 0);
     expect_state(&r, REMOTE_FAILED, "fail webhook");
     cr_expect(says(&r, "unsafe prompt"));
+    cr_expect(r.content_refused, "a moderation refusal never goes to another provider");
     const char *old = "{\"job_id\":\"" JOB_ID "\",\"status\":\"fail\",\"cost\":\"0\","
                       "\"error\":{\"message\":\"m\",\"error_code\":\"PROVIDER_ERROR\"}}";
     cr_expect_eq(ed()->parse_webhook(old, strlen(old), &r), 0, "the older unsigned form");

@@ -240,6 +240,8 @@ Test(kling, errors_branch_on_the_code_not_the_http_status)
         struct remote_reply r = parsed(cases[i].http, body, cases[i].poll);
         expect_state(&r, cases[i].want, body);
         cr_expect(says(&r, cases[i].says) && says(&r, "words"), "%d: %s", cases[i].code, r.message);
+        cr_expect_eq(r.content_refused, cases[i].code == 1301, "%d: only a content refusal stops a fallback",
+                     cases[i].code);
     }
     struct remote_reply r =
         parsed(429, "{\"code\":1303,\"message\":\"parallel task over resource pack limit\"}", false);

@@ -387,6 +387,7 @@ Test(modelslab, error_fails_with_modelslabs_message_in_either_spelling)
     struct remote_reply r = submit(200, "{\"status\":\"error\",\"message\":\"Invalid API Request\",\"tip\":\"...\"}");
     expect_state(&r, REMOTE_FAILED, "error");
     cr_expect(says(&r, "Invalid API Request"), "%s", r.message);
+    cr_expect(!r.content_refused, "a bad request may go to a model's next route");
     r = submit(400, "{\"status\":\"error\",\"messege\":\"prompt is required\"}");
     expect_state(&r, REMOTE_FAILED, "messege");
     cr_expect(says(&r, "prompt is required"), "messege was not read: %s", r.message);
@@ -396,6 +397,7 @@ Test(modelslab, error_fails_with_modelslabs_message_in_either_spelling)
     r = poll(200, "{\"status\":\"failed\",\"id\":7,\"message\":\"NSFW content detected\"}");
     expect_state(&r, REMOTE_FAILED, "a failed job");
     cr_expect(says(&r, "NSFW content detected"), "%s", r.message);
+    cr_expect(r.content_refused, "a moderation refusal never goes to another provider");
     r = poll(200, "{\"status\":\"failed\",\"id\":7}");
     expect_state(&r, REMOTE_FAILED, "a failed job without a reason");
     cr_expect(says(&r, "without a reason"), "%s", r.message);

@@ -222,6 +222,8 @@ Test(runway, failure_codes_are_final_and_only_runways_own_faults_may_be_resubmit
         struct remote_reply r = parsed(200, body, true);
         expect_state(&r, REMOTE_FAILED, cases[i].code);
         cr_expect_eq(r.resubmit, cases[i].resubmit, "%s", cases[i].code);
+        /* only moderation keeps a model's next route from being tried */
+        cr_expect_eq(r.content_refused, strcmp(cases[i].says, "moderation") == 0, "%s", cases[i].code);
         cr_expect(says(&r, cases[i].says) && says(&r, "human text"), "%s: %s", cases[i].code, r.message);
     }
     struct remote_reply r = parsed(200, "{\"id\":\"" TASK "\",\"status\":\"FAILED\"}", true);
