@@ -181,9 +181,12 @@ def test_a_route_that_cannot_fetch_the_images_is_refused_before_any_charge(make_
 # -- Runway's cancel, Kling's lookup --------------------------------------------------------------
 
 def test_a_runway_cancel_deletes_the_remote_task(srv, rw, kl):
-    rw.plan(polls=1000)
+    rw.plan(polls=1000)  # PENDING, THROTTLED, then RUNNING with progress, for 1000 polls
     gen = submit(srv, prompt="cancel me")
-    wait_for(srv, srv.token, gen["id"], predicate=lambda st: st["phase"] in ("polling", "provider_queue"),
+    # Waiting in Runway's queue is its own phase ("queued" is vidgen's, before any submit) ...
+    wait_for(srv, srv.token, gen["id"], predicate=lambda st: st["phase"] == "provider_queue", timeout=DONE)
+    # ... and RUNNING's progress moves the bar
+    wait_for(srv, srv.token, gen["id"], predicate=lambda st: st["phase"] == "polling" and st["progress"] > 5,
              timeout=DONE)
     [task] = rw.jobs.values()
     assert_ok(srv.api("POST", f"/generations/{gen['id']}/cancel", token=srv.token))
