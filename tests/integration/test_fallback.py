@@ -14,7 +14,7 @@ import pytest
 
 from conftest import assert_error, assert_ok, free_port
 from pipeline import balance, generate, ledger_rows, make_project, wait_for
-from test_runway_kling import frame
+from test_runway_kling import frame, keys, kl, rw  # noqa: F401 (kl, rw: the fakes' fixtures)
 from test_uploads import upload
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
@@ -37,26 +37,6 @@ def two_route_catalog(tmp_path):
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps(catalog))
     return path
-
-
-@pytest.fixture
-def rw():
-    with runway.RunwayFake(polls=0) as fake:
-        yield fake
-    assert not fake.errors, fake.errors
-
-
-@pytest.fixture
-def kl():
-    with kling.KlingFake(polls=0, after=0.3) as fake:
-        yield fake
-    assert not fake.errors, fake.errors
-
-
-def keys(rw, kl):
-    return {"RUNWAY_API_KEY": runway.KEY, "RUNWAY_BASE_URL": rw.base_url,
-            "KLING_ACCESS_KEY": kling.ACCESS_KEY, "KLING_SECRET_KEY": kling.SECRET_KEY,
-            "KLING_BASE_URL": kl.base_url}
 
 
 @pytest.fixture
