@@ -12,8 +12,8 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev nodejs
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
@@ -25,7 +25,7 @@ LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LDFLAGS = $(SANITIZE)
 
 SRCS      := $(shell find src -name '*.c' | sort)
-OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
+OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o $(BUILD)/obj/web_assets.o
 LIB_OBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -47,8 +47,11 @@ define apt_install
 	fi
 endef
 
+# npm comes with Debian's nodejs as its own package, and inside NodeSource's nodejs (which
+# conflicts with Debian's npm): installed only when there is none.
 deps:
 	$(call apt_install,$(BUILD_DEBS))
+	$(if $(shell command -v npm),,$(call apt_install,npm))
 test-deps: deps
 	$(call apt_install,$(TEST_DEBS))
 bench-deps: deps
@@ -66,6 +69,19 @@ $(BUILD)/gen/embedded.c: tools/embed.sh $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $(EMBEDDED) > $@
 $(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The web app (web/) and its UI library (package.json, pinned in package-lock.json), built
+# into the binary: see tools/web_build.sh and src/http/assets.h.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(BUILD)/gen/web_assets.c: tools/web_build.sh $(sort $(wildcard web/*)) $(NPM_STAMP)
+	@mkdir -p $(dir $@)
+	sh tools/web_build.sh $(BUILD)/web > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

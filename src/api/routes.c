@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "api/uploads.h"
 #include "core/token.h"
+#include "http/assets.h"
 #include "http/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -148,6 +149,11 @@ int api_handle(h2o_req_t *req, void *thread)
         memcmp(path, HTTP_SERVER_ERROR_PREFIX, sizeof HTTP_SERVER_ERROR_PREFIX - 1) == 0)
         return protocol_error(&c, path + sizeof HTTP_SERVER_ERROR_PREFIX - 1,
                               path_len - (sizeof HTTP_SERVER_ERROR_PREFIX - 1));
+    /* The web app's files: "/" and /assets/… (http/assets.h). */
+    const struct http_asset *asset = http_asset_find(path, path_len);
+    if (asset != NULL && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+                          h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
+        return http_asset_send(req, asset);
     size_t skip = sizeof API_PREFIX - 1;
     if (path_len >= sizeof AUTH_PREFIX - 1 && memcmp(path, AUTH_PREFIX, sizeof AUTH_PREFIX - 1) == 0)
         skip = 0; /* /auth/… answers at the root too */
