@@ -1,7 +1,8 @@
 # vidgen — build, run, test.
 #
 #   make run    installs what the build needs (Debian packages), builds, starts `vidgen serve`
-#   make test   installs what the tests need, builds, runs every test suite
+#   make test   installs what the tests need, builds, runs every test suite (C units, the
+#               fake providers, the integration suite, the web app in headless Chromium)
 #   make asan   the same tests against an AddressSanitizer + UBSan build
 #   make bench  the benchmarks in bench/ (results go in bench/README.md)
 
@@ -31,7 +32,7 @@ EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit fakes integration asan bench fuzz format format-check clean
+.PHONY: all deps test-deps bench-deps run test unit fakes integration e2e asan bench fuzz format format-check clean
 
 all: $(BUILD)/vidgen
 
@@ -95,7 +96,7 @@ run: deps
 	./$(BUILD)/vidgen serve
 
 test: test-deps
-	$(MAKE) --no-print-directory format-check unit fakes integration
+	$(MAKE) --no-print-directory format-check unit fakes integration e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
@@ -106,6 +107,11 @@ fakes:
 
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
+
+# The web app in headless Chromium (Debian's, driven by playwright-core from package.json):
+# tests/e2e/*.test.mjs under node's test runner; screenshots of each step in $(BUILD)/e2e.
+e2e: $(BUILD)/vidgen $(NPM_STAMP)
+	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) E2E_OUT=$(abspath $(BUILD)/e2e) node --test tests/e2e/*.test.mjs
 
 # Sanitizer build in its own directory, so it never mixes objects with the normal one.
 asan: test-deps
