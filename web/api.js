@@ -10,6 +10,8 @@ export function setCsrfToken(token) {
   csrfToken = token;
 }
 
+export const getCsrfToken = () => csrfToken;
+
 // fn() runs when the server says the session is gone (401 on an API call).
 export function onUnauthorized(fn) {
   unauthorizedListeners.add(fn);

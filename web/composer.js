@@ -3,6 +3,7 @@
 import { html, useState, useEffect, useRef, useMemo } from './lib.js';
 import { api } from './api.js';
 import { credits, rupiah } from './format.js';
+import { ImageZone } from './images.js';
 
 const ESTIMATE_DELAY_MS = 250;
 
@@ -18,6 +19,8 @@ function fit(m, s) {
     generateAudio: m.supportsAudioGeneration ? s.generateAudio : false,
     enhancePrompt: m.supportsPromptEnhancement ? s.enhancePrompt : false,
     negativePrompt: m.supportsNegativePrompt ? s.negativePrompt : '',
+    startImage: m.supportsImageToVideo ? s.startImage : null,
+    endImage: m.supportsEndImage ? s.endImage : null,
   };
 }
 
@@ -31,7 +34,8 @@ function randomKey() {
 function useEstimate(s) {
   const [state, setState] = useState({ estimate: null, error: null, busy: false });
   const seq = useRef(0);
-  const key = s && JSON.stringify([s.modelId, s.resolution, s.duration, s.aspectRatio, s.generateAudio, s.enhancePrompt]);
+  const key = s && JSON.stringify([s.modelId, s.resolution, s.duration, s.aspectRatio, s.generateAudio, s.enhancePrompt,
+    s.startImage && s.startImage.uploadId, s.endImage && s.endImage.uploadId]);
   useEffect(() => {
     if (!s) return undefined;
     const mine = ++seq.current;
@@ -40,7 +44,7 @@ function useEstimate(s) {
     const timer = setTimeout(async () => {
       const body = {
         modelId: s.modelId, resolution: s.resolution, duration: s.duration, aspectRatio: s.aspectRatio,
-        generateAudio: s.generateAudio, enhancePrompt: s.enhancePrompt,
+        generateAudio: s.generateAudio, enhancePrompt: s.enhancePrompt, ...imageFields(s),
       };
       try {
         const r = await api('POST', '/estimate-credits', body, { signal: ctl.signal });
@@ -55,6 +59,14 @@ function useEstimate(s) {
     };
   }, [key]);
   return state;
+}
+
+// The uploads chosen for the start and end images, as the API takes them.
+function imageFields(s) {
+  const f = {};
+  if (s.startImage) f.startImageId = s.startImage.uploadId;
+  if (s.endImage) f.endImageId = s.endImage.uploadId;
+  return f;
 }
 
 function Select({ id, label, value, options, onChange, format = String }) {
@@ -125,7 +137,7 @@ export function Composer({ models, project, balance, onGenerated }) {
   const idempotency = useRef(null);
 
   useEffect(() => {
-    if (models && !s && usable.length) setS(fit(usable[0], { prompt: '', negativePrompt: '', generateAudio: false, enhancePrompt: false }));
+    if (models && !s && usable.length) setS(fit(usable[0], { prompt: '', negativePrompt: '', generateAudio: false, enhancePrompt: false, startImage: null, endImage: null }));
   }, [models]);
 
   const est = useEstimate(s);
@@ -155,6 +167,7 @@ export function Composer({ models, project, balance, onGenerated }) {
     const body = {
       projectId: project.id, modelId: s.modelId, prompt: s.prompt, resolution: s.resolution,
       duration: s.duration, aspectRatio: s.aspectRatio, generateAudio: s.generateAudio, enhancePrompt: s.enhancePrompt,
+      ...imageFields(s),
     };
     if (s.negativePrompt) body.negativePrompt = s.negativePrompt;
     try {
@@ -184,6 +197,11 @@ export function Composer({ models, project, balance, onGenerated }) {
           ${m.supportsPromptEnhancement && html`
             <label class="check"><input type="checkbox" checked=${s.enhancePrompt} onChange=${(e) => set({ enhancePrompt: e.currentTarget.checked })} /> Enhance prompt</label>`}
         </div>
+        ${m.supportsImageToVideo && html`
+          <div class="images">
+            <${ImageZone} kind="start" label="Start image" value=${s.startImage} onChange=${(v) => set({ startImage: v })} />
+            ${m.supportsEndImage && html`<${ImageZone} kind="end" label="End image" value=${s.endImage} onChange=${(v) => set({ endImage: v })} />`}
+          </div>`}
         <div class="field">
           <label for="prompt">Prompt</label>
           <textarea id="prompt" rows="3" value=${s.prompt} aria-describedby="prompt-count" aria-invalid=${tooLong ? 'true' : 'false'}

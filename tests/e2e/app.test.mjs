@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { Server, launch, newPage, shot, login } from './harness.mjs';
+import { Server, launch, newPage, shot, login, makePng } from './harness.mjs';
 
 const PASSWORD = 'fox in the snow 42';
 let server;
@@ -170,10 +170,71 @@ test('another user sees none of it; a short balance disables Generate with the r
   await page.context().close();
 });
 
+// Presses Tab until the focused element matches `want` (a CSS selector); fails after `max`.
+async function tabTo(page, want, max = 40) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel), want)) return;
+  }
+  assert.fail(`Tab never reached ${want}`);
+}
+
+test('keyboard only: log in, create a project, compose and generate', async () => {
+  const page = await newPage(browser);
+  await page.goto(server.url + '/');
+  await page.getByLabel('User name').waitFor();
+  await page.keyboard.type('ana'); // the name field has focus when the page opens
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.getByRole('navigation', { name: 'Projects' }).waitFor();
+  await tabTo(page, '#new-project-name');
+  await page.keyboard.type('Keys only');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'New video in Keys only' }).waitFor();
+  await tabTo(page, '#prompt');
+  await page.keyboard.type('typed without a mouse');
+  await tabTo(page, 'button[type=submit].primary');
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(ring, 'none', 'the focused button shows no focus ring');
+  await page.keyboard.press('Enter');
+  await page.getByRole('article', { name: 'Video: typed without a mouse' }).getByText('Completed', { exact: true })
+    .waitFor({ timeout: 30000 });
+  await shot(page, '09-keyboard');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('images: pick a start image, see it priced in, a refused end image explained, remove', async () => {
+  const page = await newPage(browser);
+  await login(page, server, 'ana', PASSWORD);
+  await page.getByRole('heading', { name: /^New video in/ }).waitFor();
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('local-preview');
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('5');
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('720p');
+  await estimate(page).filter({ hasText: /^10 credits/ }).waitFor();
+  await page.getByLabel('Start image').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: makePng(96, 64, [200, 30, 30]) });
+  await page.getByRole('img', { name: 'Start image: red.png' }).waitFor();
+  await estimate(page).filter({ hasText: /^12 credits/ }).waitFor(); // +20 % for a start image
+  await page.getByLabel('End image').setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') });
+  const refusal = page.locator('.zone').filter({ has: page.getByLabel('End image') }).getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await refusal.innerText(), /JPEG|PNG|WebP|image/i);
+  await shot(page, '10-images');
+  await page.getByRole('textbox', { name: 'Prompt' }).fill('zoom into the red');
+  await page.getByRole('button', { name: 'Generate · 12 credits' }).click();
+  await page.getByRole('article', { name: 'Video: zoom into the red' }).getByText('Completed', { exact: true })
+    .waitFor({ timeout: 30000 });
+  await page.getByRole('button', { name: 'Remove start image' }).click();
+  await estimate(page).filter({ hasText: /^10 credits/ }).waitFor();
+  assert.deepEqual(page.errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+  await page.context().close();
+});
+
 test('phone width: the zones stack and stay usable', async () => {
   const page = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await login(page, server, 'ana', PASSWORD);
-  await page.getByRole('article', { name: 'Video: a red fox in the snow' }).waitFor();
+  await page.getByRole('article').first().waitFor();
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `the page scrolls sideways: ${width} px`);
   await shot(page, '08-phone');
