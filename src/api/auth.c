@@ -120,7 +120,7 @@ static int login_with_token(struct api_call *c, json_t *token, const char *addr)
     token_hash(json_string_value(token), json_string_length(token), c->token_hash);
     enum vg_err e = store_token_user(c->t->store, c->token_hash, &c->user, &err);
     if (e == VG_ERR_UNAUTHORIZED || e == VG_ERR_NOT_FOUND) {
-        login_limit_failed(c->t->api->login_limit, "", addr, clock_now_ms());
+        login_limit_failed(c->t->api->login_limit, NULL, addr, clock_now_ms());
         return api_fail_with(c, VG_ERR_UNAUTHORIZED, "token", "the API token is unknown or revoked");
     }
     return e != VG_OK ? api_fail(c, &err) : start_session(c);
@@ -154,8 +154,9 @@ static int login(struct api_call *c, json_t *body)
     memset(l, 0, sizeof *l);
     peer_address(c->req, l->addr, sizeof l->addr);
     json_t *token = json_object_get(body, "token");
-    const char *limited_name = token ? "" : json_string_value(json_object_get(body, "name"));
-    int wait = login_limit_wait(c->t->api->login_limit, limited_name ? limited_name : "", l->addr, clock_now_ms());
+    /* a token login names nobody: only its address is limited, so it cannot lock anyone out */
+    const char *name = json_string_value(json_object_get(body, "name"));
+    int wait = login_limit_wait(c->t->api->login_limit, token ? NULL : name ? name : "", l->addr, clock_now_ms());
     if (wait > 0) {
         vg_fail(&err, VG_ERR_RATE_LIMITED, "", "too many failed logins: try again in %d s", wait);
         err.retry_after_s = wait;

@@ -96,7 +96,7 @@ static void count(struct table *t, uint64_t key, int64_t now_ms)
 int login_limit_wait(struct login_limit *l, const char *name, const char *addr, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
-    int a = wait_for(&l->names, key_of(l, name), now_ms), b = wait_for(&l->addrs, key_of(l, addr), now_ms);
+    int a = name ? wait_for(&l->names, key_of(l, name), now_ms) : 0, b = wait_for(&l->addrs, key_of(l, addr), now_ms);
     pthread_mutex_unlock(&l->lock);
     return a > b ? a : b;
 }
@@ -104,7 +104,8 @@ int login_limit_wait(struct login_limit *l, const char *name, const char *addr, 
 void login_limit_failed(struct login_limit *l, const char *name, const char *addr, int64_t now_ms)
 {
     pthread_mutex_lock(&l->lock);
-    count(&l->names, key_of(l, name), now_ms);
+    if (name != NULL)
+        count(&l->names, key_of(l, name), now_ms);
     count(&l->addrs, key_of(l, addr), now_ms);
     pthread_mutex_unlock(&l->lock);
 }

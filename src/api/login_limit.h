@@ -20,9 +20,10 @@ struct login_limit;
 struct login_limit *login_limit_new(void);
 void login_limit_free(struct login_limit *l);
 
-/* 0 when an attempt for `name` from `addr` may go ahead now, else the seconds to wait. */
+/* 0 when an attempt for `name` from `addr` may go ahead now, else the seconds to wait.
+ * `name` NULL: an attempt that names no user (an API token), limited by its address only. */
 int login_limit_wait(struct login_limit *l, const char *name, const char *addr, int64_t now_ms);
-/* Counts a failed attempt against both. */
+/* Counts a failed attempt against both (`name` NULL: the address only). */
 void login_limit_failed(struct login_limit *l, const char *name, const char *addr, int64_t now_ms);
 /* Clears the count of `name`. */
 void login_limit_succeeded(struct login_limit *l, const char *name);

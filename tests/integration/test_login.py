@@ -198,6 +198,14 @@ def test_rate_limit_per_name(make_server):
     session_of(login(s, "mike"))  # another name from the same address still logs in
 
 
+def test_failed_token_logins_lock_nobody_else_out(make_server):
+    s = make_server()
+    token = s.add_user("pat")
+    for _ in range(8):
+        assert_error(s.request("POST", "/auth/login", body={"token": "vg_guess"}), 401, "unauthorized")
+    session_of(s.request("POST", "/auth/login", body={"token": token}))
+
+
 def test_rate_limit_per_address(make_server):
     s = make_server()
     add_user(s, "nina")

@@ -98,3 +98,16 @@ Test(login_limit, a_success_clears_the_name_but_not_the_address)
     cr_expect_eq(login_limit_wait(l, "zed", "10.0.0.4", 1000), 0);
     login_limit_free(l);
 }
+
+Test(login_limit, failures_without_a_name_count_against_the_address_only)
+{
+    struct login_limit *l = login_limit_new();
+    for (int i = 0; i < LOGIN_LIMIT_PER_NAME + 1; i++)
+        login_limit_failed(l, NULL, "10.0.0.5", 0);
+    cr_expect_eq(login_limit_wait(l, NULL, "10.0.0.6", 0), 0, "token logins from elsewhere go on");
+    cr_expect_eq(login_limit_wait(l, "", "10.0.0.6", 0), 0);
+    for (int i = 0; i < LOGIN_LIMIT_PER_ADDR; i++)
+        login_limit_failed(l, NULL, "10.0.0.5", 0);
+    cr_expect_gt(login_limit_wait(l, NULL, "10.0.0.5", 0), 0);
+    login_limit_free(l);
+}
