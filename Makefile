@@ -1,7 +1,8 @@
 # vidgen — build, run, test.
 #
 #   make run    installs what the build needs (Debian packages), builds, starts `vidgen serve`
-#   make test   installs what the tests need, builds, runs every test suite
+#   make test   installs what the tests need, builds, runs every test suite (C units, the
+#               fake providers, the integration suite, the web app in headless Chromium)
 #   make asan   the same tests against an AddressSanitizer + UBSan build
 #   make bench  the benchmarks in bench/ (results go in bench/README.md)
 
@@ -12,8 +13,8 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev nodejs
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
@@ -25,13 +26,13 @@ LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LDFLAGS = $(SANITIZE)
 
 SRCS      := $(shell find src -name '*.c' | sort)
-OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
+OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o $(BUILD)/obj/web_assets.o
 LIB_OBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit fakes integration asan bench fuzz format format-check clean
+.PHONY: all deps test-deps bench-deps run test unit fakes integration e2e asan bench fuzz format format-check clean
 
 all: $(BUILD)/vidgen
 
@@ -47,8 +48,11 @@ define apt_install
 	fi
 endef
 
+# npm comes with Debian's nodejs as its own package, and inside NodeSource's nodejs (which
+# conflicts with Debian's npm): installed only when there is none.
 deps:
 	$(call apt_install,$(BUILD_DEBS))
+	$(if $(shell command -v npm),,$(call apt_install,npm))
 test-deps: deps
 	$(call apt_install,$(TEST_DEBS))
 bench-deps: deps
@@ -69,6 +73,19 @@ $(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The web app (web/) and its UI library (package.json, pinned in package-lock.json), built
+# into the binary: see tools/web_build.sh and src/http/assets.h.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(BUILD)/gen/web_assets.c: tools/web_build.sh $(sort $(wildcard web/*)) $(NPM_STAMP)
+	@mkdir -p $(dir $@)
+	sh tools/web_build.sh $(BUILD)/web > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) -o $@ $< $(LIB_OBJS) \
@@ -79,7 +96,7 @@ run: deps
 	./$(BUILD)/vidgen serve
 
 test: test-deps
-	$(MAKE) --no-print-directory format-check unit fakes integration
+	$(MAKE) --no-print-directory format-check unit fakes integration e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
@@ -90,6 +107,11 @@ fakes:
 
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
+
+# The web app in headless Chromium (Debian's, driven by playwright-core from package.json):
+# tests/e2e/*.test.mjs under node's test runner; screenshots of each step in $(BUILD)/e2e.
+e2e: $(BUILD)/vidgen $(NPM_STAMP)
+	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) E2E_OUT=$(abspath $(BUILD)/e2e) node --test tests/e2e/*.test.mjs
 
 # Sanitizer build in its own directory, so it never mixes objects with the normal one.
 asan: test-deps

@@ -280,6 +280,17 @@ static int read_provider_limits(struct config *c, const struct dotenv *d, char *
                : 0;
 }
 
+/* The web app's logins (api/auth.c). */
+static int read_session(struct config *c, const struct dotenv *d, char *err, size_t errlen)
+{
+    long seconds;
+    if (parse_long("VIDGEN_SESSION_SECONDS", lookup(d, "VIDGEN_SESSION_SECONDS", "604800"), 1, 31536000, &seconds, err,
+                   errlen))
+        return -1;
+    c->session_seconds = (int)seconds;
+    return 0;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     struct dotenv d = {0};
@@ -289,6 +300,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         rc = read_all(cfg, &d, err, errlen);
     if (rc == 0)
         rc = read_provider_limits(cfg, &d, err, errlen);
+    if (rc == 0)
+        rc = read_session(cfg, &d, err, errlen);
     dotenv_free(&d);
     return rc;
 }

@@ -41,6 +41,7 @@ struct config {
     int render_threads;         /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
     int lease_seconds;          /* VIDGEN_LEASE_SECONDS: a worker's hold on a job, renewed at a third */
     long admin_credits;         /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
+    int session_seconds;        /* VIDGEN_SESSION_SECONDS: how long a web login lasts */
     int64_t upload_quota_bytes; /* VIDGEN_UPLOAD_QUOTA_MB: what each user's uploaded images may hold */
     enum log_level log_level;   /* VIDGEN_LOG_LEVEL */
 };

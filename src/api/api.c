@@ -8,6 +8,7 @@
 
 #include "api/events.h"
 #include "api/handlers.h"
+#include "api/login_limit.h"
 #include "api/views.h"
 #include "core/upload.h"
 #include "events/bus.h"
@@ -55,6 +56,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
     api->queue = queue;
     api->bus = NULL;
     api->edenai_webhook_key = NULL;
+    api->login_limit = NULL;
     if (make_upload_dirs(cfg->data_dir, err, errlen) != 0 ||
         image_link_key_load(cfg->data_dir, &api->link_key, err, errlen) != 0 ||
         catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
@@ -63,7 +65,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
         catalog_free(&api->catalog);
         return -1;
     }
-    if ((api->bus = events_bus_new()) == NULL) {
+    if ((api->bus = events_bus_new()) == NULL || (api->login_limit = login_limit_new()) == NULL) {
         snprintf(err, errlen, "out of memory");
         api_dispose(api);
         return -1;
@@ -77,6 +79,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
 
 void api_dispose(struct api *api)
 {
+    login_limit_free(api->login_limit);
     edenai_webhook_key_free(api->edenai_webhook_key);
     events_bus_free(api->bus);
     free(api->models_json);

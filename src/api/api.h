@@ -29,7 +29,8 @@ struct api {
     struct queue *queue;    /* borrowed: wakes the workers after POST /generate */
     /* owned: Eden AI's webhook key (EDENAI_WEBHOOK_PUBLIC_KEY); NULL = callbacks unverified */
     struct edenai_webhook_key *edenai_webhook_key;
-    struct image_link_key link_key; /* signs and checks links to images (core/image_link.h) */
+    struct image_link_key link_key;  /* signs and checks links to images (core/image_link.h) */
+    struct login_limit *login_limit; /* owned: failed logins counted (api/login_limit.h); thread-safe */
 };
 
 struct store;
@@ -39,6 +40,7 @@ struct generation;
 struct events_loop;
 
 struct events_recheck;
+struct login_limit;
 struct edenai_webhook_key;
 
 struct api_thread {

@@ -19,6 +19,8 @@ struct api_call {
     struct route_match match;
     struct user user;                    /* filled when the route needs auth */
     char token_hash[TOKEN_HASH_LEN + 1]; /* the hash of its API token (core/token.h), likewise */
+    h2o_iovec_t session;                 /* authenticated by the session cookie: its value (in the
+                                          * request's headers); {NULL, 0} with a Bearer token */
     bool body_deferred;                  /* the body is unread (API_DEFER_BODY): read it with body */
     struct http_body body;
 };
@@ -26,7 +28,7 @@ struct api_call {
 typedef int (*api_handler)(struct api_call *c);
 
 /* Route flags. */
-#define API_AUTH 1u /* Authorization: Bearer required */
+#define API_AUTH 1u /* Authorization: Bearer, or the session cookie (api/auth.h), required */
 #define API_BODY 2u /* a JSON object body expected */
 /* The handler runs on the head alone and reads a body larger than API_MAX_BODY itself
  * (http/body.h); h2o's limit still applies when the body comes chunked or over HTTP/2. */

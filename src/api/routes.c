@@ -3,11 +3,13 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/events.h"
 #include "api/files.h"
 #include "api/handlers.h"
 #include "api/uploads.h"
 #include "core/token.h"
+#include "http/assets.h"
 #include "http/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -17,7 +19,13 @@
         method, pattern, (void *)fn, flags                                                                             \
     }
 
+/* The login routes, also at the root of the server (api/auth.h). */
+#define AUTH_PREFIX "/auth/"
+
 static const struct route routes[] = {
+    R("POST", "/auth/login", api_auth_login, API_BODY),
+    R("POST", "/auth/logout", api_auth_logout, API_AUTH),
+    R("GET", "/auth/session", api_auth_session, API_AUTH),
     R("GET", "/models", api_models_list, 0),
     R("GET", "/providers", api_providers_list, API_AUTH),
     R("POST", "/estimate-credits", api_estimate, API_BODY),
@@ -88,13 +96,14 @@ static h2o_iovec_t bearer_token(h2o_iovec_t v)
     return i < end ? h2o_iovec_init(v.base + i, end - i) : h2o_iovec_init(NULL, 0);
 }
 
-/* Finds the user behind "Authorization: Bearer TOKEN". */
+/* Finds the user behind "Authorization: Bearer TOKEN", or without that header, behind the
+ * session cookie of the web app (api/auth.h). */
 static enum vg_err authenticate(struct api_call *c, struct vg_error *err)
 {
     h2o_req_t *req = c->req;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (i < 0)
-        return vg_fail(err, VG_ERR_UNAUTHORIZED, "", "send an API token as Authorization: Bearer TOKEN");
+        return api_auth_cookie(c, err);
     if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, i) >= 0)
         return vg_fail(err, VG_ERR_BAD_REQUEST, "", "send one Authorization header, not several");
     h2o_iovec_t tok = bearer_token(req->headers.entries[i].value);
@@ -140,11 +149,19 @@ int api_handle(h2o_req_t *req, void *thread)
         memcmp(path, HTTP_SERVER_ERROR_PREFIX, sizeof HTTP_SERVER_ERROR_PREFIX - 1) == 0)
         return protocol_error(&c, path + sizeof HTTP_SERVER_ERROR_PREFIX - 1,
                               path_len - (sizeof HTTP_SERVER_ERROR_PREFIX - 1));
-    if (path_len < sizeof API_PREFIX - 1 || memcmp(path, API_PREFIX, sizeof API_PREFIX - 1) != 0)
+    /* The web app's files: "/" and /assets/… (http/assets.h). */
+    const struct http_asset *asset = http_asset_find(path, path_len);
+    if (asset != NULL && (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+                          h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
+        return http_asset_send(req, asset);
+    size_t skip = sizeof API_PREFIX - 1;
+    if (path_len >= sizeof AUTH_PREFIX - 1 && memcmp(path, AUTH_PREFIX, sizeof AUTH_PREFIX - 1) == 0)
+        skip = 0; /* /auth/… answers at the root too */
+    else if (path_len < skip || memcmp(path, API_PREFIX, skip) != 0)
         return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
 
-    switch (router_match(routes, sizeof routes / sizeof routes[0], req->method.base, req->method.len,
-                         path + sizeof API_PREFIX - 1, path_len - (sizeof API_PREFIX - 1), &c.match)) {
+    switch (router_match(routes, sizeof routes / sizeof routes[0], req->method.base, req->method.len, path + skip,
+                         path_len - skip, &c.match)) {
     case ROUTER_NOT_FOUND: return api_fail_with(&c, VG_ERR_NOT_FOUND, "", "no such endpoint");
     case ROUTER_BAD_METHOD:
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, c.match.allow, strlen(c.match.allow));

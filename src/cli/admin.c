@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/password.h"
 #include "core/token.h"
 #include "store/store.h"
 #include "util/parse.h"
@@ -69,11 +70,20 @@ static int valid_user_name(const char *name)
     return 1;
 }
 
+#define USER_ADD_USAGE                                                                                                 \
+    "usage: vidgen user add NAME [--credits N] [--admin] [--password-stdin]\n"                                         \
+    "  NAME: 1-64 letters, digits, '.', '_' or '-'\n"                                                                  \
+    "  --password-stdin: the password for the web app, one line on standard input\n"
+
 static int user_add(int argc, char **argv)
 {
-    static const struct option opts[] = {{"credits", required_argument, 0, 'c'}, {"admin", no_argument, 0, 'a'}, {0}};
+    static const struct option opts[] = {{"credits", required_argument, 0, 'c'},
+                                         {"admin", no_argument, 0, 'a'},
+                                         {"password-stdin", no_argument, 0, 'p'},
+                                         {0}};
     long long credits = 0;
-    int admin = 0, o;
+    int admin = 0, with_password = 0, o;
+    char pw[PASSWORD_MAX + 2] = "";
     optind = 1;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'c' && parse_int64(optarg, 0, CREDITS_MAX, &credits) != 0) {
@@ -81,14 +91,17 @@ static int user_add(int argc, char **argv)
             return 2;
         } else if (o == 'a')
             admin = 1;
+        else if (o == 'p')
+            with_password = 1;
         else if (o == '?')
             return 2;
     }
     if (optind != argc - 1 || !valid_user_name(argv[optind])) {
-        fprintf(stderr, "usage: vidgen user add NAME [--credits N] [--admin]\n"
-                        "  NAME: 1-64 letters, digits, '.', '_' or '-'\n");
+        fprintf(stderr, USER_ADD_USAGE);
         return 2;
     }
+    if (with_password && cli_read_password(true, pw, sizeof pw) != 0)
+        return 1; /* before the user exists: nothing half made */
     struct config cfg;
     struct vg_error err;
     struct user u;
@@ -98,8 +111,9 @@ static int user_add(int argc, char **argv)
     int rc = 1;
     if (store_user_create(s, argv[optind], admin, credits, &u, &err) != VG_OK)
         fprintf(stderr, "vidgen: %s\n", err.message);
-    else
+    else if (!with_password || cli_set_password(s, &u, pw) == 0)
         rc = issue_token(s, u.id, "created with user");
+    memset(pw, 0, sizeof pw);
     store_close(s);
     return rc;
 }
@@ -108,7 +122,9 @@ int cli_user(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return user_add(argc - 1, argv + 1);
-    fprintf(stderr, "usage: vidgen user add NAME [--credits N] [--admin]\n");
+    if (argc >= 2 && strcmp(argv[1], "passwd") == 0)
+        return cli_user_passwd(argc - 1, argv + 1);
+    fprintf(stderr, USER_ADD_USAGE "       vidgen user passwd NAME [--password-stdin]\n");
     return 2;
 }
 

@@ -5,6 +5,8 @@
 #define VIDGEN_CLI_CLI_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -34,6 +36,16 @@ struct generation;
 /* Starts a worker with the configuration's sizes; NULL after printing the error. */
 struct worker *cli_start_worker(const struct config *cfg, struct queue *queue,
                                 void (*on_change)(const struct generation *g, void *arg), void *arg);
+
+struct user;
+/* Reads a new password (cli/password.c): one line of standard input when `from_stdin` or
+ * when it is not a terminal, else typed twice without echo; checked (core/password.h).
+ * 0, or -1 after printing why. `buf` holds PASSWORD_MAX + 2 bytes. */
+int cli_read_password(bool from_stdin, char *buf, size_t cap);
+/* Hashes `pw` and stores it as the password of `u`; 0, or -1 after printing why. */
+int cli_set_password(struct store *s, const struct user *u, const char *pw);
+/* vidgen user passwd NAME [--password-stdin] */
+int cli_user_passwd(int argc, char **argv);
 
 /* mkdir -p; 0 or -1 with errno set. */
 int cli_make_dirs(const char *path);

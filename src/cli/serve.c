@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+#include "core/password.h"
 #include "core/token.h"
 #include "http/server.h"
 #include "queue/queue.h"
@@ -18,13 +19,15 @@
 #include "worker/worker.h"
 
 /* On a fresh database, creates the first admin with starting credits and tells how to log
- * in. The token is also written to DATA_DIR/admin-token (mode 0600), since it is shown once. */
+ * in: an API token, also written to DATA_DIR/admin-token (mode 0600), and a password for
+ * the web app, printed this once only (`vidgen user passwd admin` sets another). */
 static int first_run(struct store *s, const struct config *cfg)
 {
     struct vg_error err;
     struct user u;
     long users;
     char token[TOKEN_LEN + 1], hash[TOKEN_HASH_LEN + 1], path[1100];
+    char password[PASSWORD_NEW_LEN + 1], password_hashed[PASSWORD_HASH_MAX];
     if (store_user_count(s, &users, &err) != VG_OK)
         return log_error("store: %s", err.message), -1;
     if (users > 0)
@@ -35,6 +38,11 @@ static int first_run(struct store *s, const struct config *cfg)
     token_hash(token, strlen(token), hash);
     if (store_token_create(s, u.id, hash, "first admin", NULL, &err) != VG_OK)
         return log_error("store: %s", err.message), -1;
+    password_new(password);
+    if (password_hash(password, strlen(password), password_hashed) != 0)
+        return log_error("first start: not enough memory to hash the admin's password"), -1;
+    if (store_password_set(s, u.id, password_hashed, &err) != VG_OK)
+        return log_error("store: %s", err.message), -1;
     snprintf(path, sizeof path, "%s/admin-token", cfg->data_dir);
     FILE *fp = fopen(path, "w"); /* a stale file from an earlier data dir is replaced */
     if (fp != NULL) {
@@ -43,9 +51,10 @@ static int first_run(struct store *s, const struct config *cfg)
         fclose(fp);
     }
     printf("\nvidgen: first start: created the admin user 'admin' with %ld credits.\n"
+           "  Web app: http://%s:%u/  user admin, password (shown this once): %s\n"
            "  API token (also saved in %s): %s\n"
            "  Try:  curl -H 'Authorization: Bearer %s' http://%s:%u" API_PREFIX "/projects\n\n",
-           cfg->admin_credits, path, token, token, cfg->host, cfg->port);
+           cfg->admin_credits, cfg->host, cfg->port, password, path, token, token, cfg->host, cfg->port);
     fflush(stdout);
     return 0;
 }

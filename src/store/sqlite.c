@@ -32,7 +32,9 @@ static const char *const sql[SQ_COUNT] = {
                         "AND revoked_at IS NULL",
     /* ?1 is a JSON array of hashes; each row is the index of a live one */
     [SQ_TOKENS_LIVE] = "SELECT j.key FROM json_each(?1) j JOIN api_tokens t ON t.token_hash = j.value "
-                       "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL",
+                       "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL "
+                       "UNION SELECT j.key FROM json_each(?1) j JOIN sessions s ON s.token_hash = j.value "
+                       "WHERE s.revoked_at IS NULL AND s.expires_at > ?2",
     [SQ_PROJECT_INSERT] = "INSERT INTO projects (" PROJECT_COLS ") VALUES (?, ?, ?, ?, ?, ?)",
     [SQ_PROJECT_GET] = "SELECT " PROJECT_COLS " FROM projects WHERE user_id = ? AND id = ?",
     [SQ_PROJECT_UPDATE] = "UPDATE projects SET name = coalesce(?3, name), "
@@ -190,6 +192,18 @@ static const char *const sql[SQ_COUNT] = {
                         "coalesce(a.outcome, ''), a.error, coalesce(a.http_status, 0) FROM generation_attempts a "
                         "JOIN generations g ON g.id = a.generation_id WHERE a.generation_id = ?1 "
                         "AND (?2 IS NULL OR g.user_id = ?2) ORDER BY a.n",
+    [SQ_PASSWORD_SET] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+    [SQ_PASSWORD_GET] = "SELECT " USER_COLS ", coalesce(password_hash, '') FROM users WHERE name = ?",
+    [SQ_SESSION_INSERT] =
+        "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    [SQ_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
+    [SQ_SESSION_USER] = "SELECT u.id, u.name, u.is_admin, u.balance, u.created_at, s.expires_at FROM sessions s "
+                        "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.revoked_at IS NULL "
+                        "AND s.expires_at > ?2",
+    [SQ_SESSION_REVOKE] = "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL "
+                          "AND expires_at > ?2",
+    [SQ_SESSIONS_REVOKE_USER] = "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL "
+                                "AND expires_at > ?2",
 };
 
 enum vg_err sq_fail(struct sqlite_store *s, int rc, struct vg_error *err)
@@ -414,6 +428,12 @@ static const struct store_ops ops = {
     .token_user = sq_token_user,
     .token_revoke = sq_token_revoke,
     .tokens_live = sq_tokens_live,
+    .password_set = sq_password_set,
+    .password_get = sq_password_get,
+    .session_create = sq_session_create,
+    .session_user = sq_session_user,
+    .session_revoke = sq_session_revoke,
+    .sessions_revoke_user = sq_sessions_revoke_user,
     .project_create = sq_project_create,
     .project_get = sq_project_get,
     .project_list = sq_project_list,

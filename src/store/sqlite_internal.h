@@ -81,6 +81,13 @@ enum sq_stmt {
     SQ_ATTEMPT_JOB_ID,
     SQ_ATTEMPT_END,
     SQ_ATTEMPT_LIST,
+    SQ_PASSWORD_SET,
+    SQ_PASSWORD_GET,
+    SQ_SESSION_INSERT,
+    SQ_SESSION_PURGE,
+    SQ_SESSION_USER,
+    SQ_SESSION_REVOKE,
+    SQ_SESSIONS_REVOKE_USER,
     SQ_COUNT
 };
 
@@ -131,6 +138,9 @@ enum vg_err sq_read_all(struct sqlite_store *s, sqlite3_stmt *st, void **items, 
 
 /* Binds text, or NULL when `v` is NULL. */
 void sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
+
+/* Fills `u` from a row whose first columns are id, name, is_admin, balance, created_at. */
+void sq_read_user(sqlite3_stmt *st, struct user *u);
 
 /* Fills `g` from a row of GENERATION_COLS (heap strings: generation_free). */
 void sq_read_generation(sqlite3_stmt *st, struct generation *g);
@@ -215,6 +225,15 @@ enum vg_err sq_upload_delete(struct store *s, const char *user_id, const char *i
                              bool *file_in_use, struct vg_error *err);
 enum vg_err sq_upload_usage(struct store *s, const char *user_id, int64_t *used, struct vg_error *err);
 enum vg_err sq_image_in_use(struct store *s, const char *file_path, bool *in_use, struct vg_error *err);
+enum vg_err sq_password_set(struct store *s, const char *user_id, const char *hash, struct vg_error *err);
+enum vg_err sq_password_get(struct store *s, const char *name, struct user *out, char hash[STORE_PASSWORD_MAX + 1],
+                            struct vg_error *err);
+enum vg_err sq_session_create(struct store *s, const char *user_id, const char *token_hash, int64_t expires_at,
+                              struct vg_error *err);
+enum vg_err sq_session_user(struct store *s, const char *token_hash, struct user *out, int64_t *expires_at,
+                            struct vg_error *err);
+enum vg_err sq_session_revoke(struct store *s, const char *token_hash, struct vg_error *err);
+enum vg_err sq_sessions_revoke_user(struct store *s, const char *user_id, long *ended, struct vg_error *err);
 enum vg_err sq_webhook_known(struct store *s, const char *provider, const char *token_hash, struct vg_error *err);
 enum vg_err sq_webhook_wake(struct store *s, const char *provider, const char *token_hash, const char *provider_job_id,
                             char id[ID_LEN + 1], struct vg_error *err);

@@ -6,7 +6,7 @@
 
 #include "store/sqlite_internal.h"
 
-static void read_user(sqlite3_stmt *st, struct user *u)
+void sq_read_user(sqlite3_stmt *st, struct user *u)
 {
     sq_text_copy(st, 0, u->id, sizeof u->id);
     sq_text_copy(st, 1, u->name, sizeof u->name);
@@ -26,7 +26,7 @@ static enum vg_err user_query(struct sqlite_store *s, enum sq_stmt which, const 
     int rc = sqlite3_step(st);
     enum vg_err e = VG_OK;
     if (rc == SQLITE_ROW)
-        read_user(st, out);
+        sq_read_user(st, out);
     else if (rc == SQLITE_DONE)
         e = vg_fail(err, missing, "",
                     missing == VG_ERR_UNAUTHORIZED ? "the token is unknown or revoked" : "no such user");
@@ -222,6 +222,7 @@ enum vg_err sq_tokens_live(struct store *base, const char *const *hashes, size_t
         return VG_ERR_INTERNAL;
     }
     sqlite3_bind_text(st, 1, list, -1, free);
+    sqlite3_bind_int64(st, 2, clock_now_ms());
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         sqlite3_int64 i = sqlite3_column_int64(st, 0);

@@ -18,7 +18,8 @@
 #include "core/err.h"
 #include "util/id.h"
 
-#define STORE_NAME_MAX 64 /* user names, bytes */
+#define STORE_NAME_MAX 64      /* user names, bytes */
+#define STORE_PASSWORD_MAX 255 /* a stored password hash (crypto_pwhash_str's string), bytes */
 
 struct user {
     char id[ID_LEN + 1];
@@ -259,6 +260,16 @@ struct store_ops {
     enum vg_err (*token_revoke)(struct store *s, const char *id_or_hash, struct vg_error *err);
     enum vg_err (*tokens_live)(struct store *s, const char *const *hashes, size_t n, bool *live, struct vg_error *err);
 
+    enum vg_err (*password_set)(struct store *s, const char *user_id, const char *hash, struct vg_error *err);
+    enum vg_err (*password_get)(struct store *s, const char *name, struct user *out, char hash[STORE_PASSWORD_MAX + 1],
+                                struct vg_error *err);
+    enum vg_err (*session_create)(struct store *s, const char *user_id, const char *token_hash, int64_t expires_at,
+                                  struct vg_error *err);
+    enum vg_err (*session_user)(struct store *s, const char *token_hash, struct user *out, int64_t *expires_at,
+                                struct vg_error *err);
+    enum vg_err (*session_revoke)(struct store *s, const char *token_hash, struct vg_error *err);
+    enum vg_err (*sessions_revoke_user)(struct store *s, const char *user_id, long *ended, struct vg_error *err);
+
     enum vg_err (*project_create)(struct store *s, const char *user_id, const char *name, const char *description,
                                   struct project *out, struct vg_error *err);
     enum vg_err (*project_get)(struct store *s, const char *user_id, const char *id, struct project *out,
@@ -388,11 +399,50 @@ static inline enum vg_err store_token_revoke(struct store *s, const char *id_or_
     return s->ops->token_revoke(s, id_or_hash, err);
 }
 /* Which of `n` token hashes still authenticate, in one query: live[i] (the caller's array)
- * is set to whether hashes[i] is a token that is not revoked and whose user still exists. */
+ * is set to whether hashes[i] is a token that is not revoked and whose user still exists, or
+ * a live login session (below). */
 static inline enum vg_err store_tokens_live(struct store *s, const char *const *hashes, size_t n, bool *live,
                                             struct vg_error *err)
 {
     return s->ops->tokens_live(s, hashes, n, live, err);
+}
+
+/* Passwords and login sessions (core/password.h, core/session.h make what is stored).
+ * password_set replaces the user's password hash. password_get finds the user by name with
+ * the hash ("" when the user has no password); VG_ERR_NOT_FOUND when there is no such user.
+ * A session is stored as the hash of its cookie value: session_create records one lasting
+ * until expires_at (ms), and drops sessions that ended long ago; session_user finds the
+ * owner of a live one (not revoked, not expired: otherwise VG_ERR_UNAUTHORIZED) and when it
+ * ends (may be NULL); session_revoke ends one (VG_ERR_NOT_FOUND when it was not live);
+ * sessions_revoke_user ends all of a user's (*ended: how many, may be NULL). */
+static inline enum vg_err store_password_set(struct store *s, const char *user_id, const char *hash,
+                                             struct vg_error *err)
+{
+    return s->ops->password_set(s, user_id, hash, err);
+}
+static inline enum vg_err store_password_get(struct store *s, const char *name, struct user *out,
+                                             char hash[STORE_PASSWORD_MAX + 1], struct vg_error *err)
+{
+    return s->ops->password_get(s, name, out, hash, err);
+}
+static inline enum vg_err store_session_create(struct store *s, const char *user_id, const char *token_hash,
+                                               int64_t expires_at, struct vg_error *err)
+{
+    return s->ops->session_create(s, user_id, token_hash, expires_at, err);
+}
+static inline enum vg_err store_session_user(struct store *s, const char *token_hash, struct user *out,
+                                             int64_t *expires_at, struct vg_error *err)
+{
+    return s->ops->session_user(s, token_hash, out, expires_at, err);
+}
+static inline enum vg_err store_session_revoke(struct store *s, const char *token_hash, struct vg_error *err)
+{
+    return s->ops->session_revoke(s, token_hash, err);
+}
+static inline enum vg_err store_sessions_revoke_user(struct store *s, const char *user_id, long *ended,
+                                                     struct vg_error *err)
+{
+    return s->ops->sessions_revoke_user(s, user_id, ended, err);
 }
 
 /* Projects, always scoped to their owner. project_update changes `name` when not NULL and

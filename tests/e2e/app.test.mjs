@@ -1,0 +1,255 @@
+// The web app in headless Chromium, found by roles and accessible names as a screen reader
+// user would: log in, make a project, compose with local-preview, watch the estimate follow
+// the settings, generate, see the progress reach completed live, play and download the
+// video, see the balance drop, and find it all again after a reload.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { Server, launch, newPage, shot, login, makePng } from './harness.mjs';
+
+const PASSWORD = 'fox in the snow 42';
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  server.addUser('ana', PASSWORD, 1000);
+  server.addUser('ben', PASSWORD, 20);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const balanceOf = async (page) => (await page.getByTestId('balance').innerText()).trim();
+const estimate = (page) => page.getByRole('status', { name: 'Estimate' });
+
+test('main flow: login, project, estimate, generate, live progress, play, download, reload', async () => {
+  const page = await newPage(browser);
+  await page.goto(server.url + '/');
+  await shot(page, '01-login');
+  await page.getByLabel('User name').fill('ana');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'wrong user name or password' }).waitFor();
+  await login(page, server, 'ana', PASSWORD);
+  await page.getByRole('heading', { name: 'Start with a project' }).waitFor();
+  assert.equal(await balanceOf(page), '1,000 credits');
+  await shot(page, '02-empty');
+
+  await page.getByLabel('New project name').fill('Fox film');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  const link = page.getByRole('link', { name: /Fox film/ });
+  await link.waitFor();
+  assert.equal(await link.getAttribute('aria-current'), 'page');
+  const projectId = new URL(page.url()).searchParams.get('project');
+  assert.match(projectId, /^[0-9A-Z]{26}$/);
+
+  // the model selector: grouped by provider, the unconfigured ones greyed with the reason
+  const model = page.getByRole('combobox', { name: 'Model' });
+  await model.selectOption('local-preview');
+  const veo = page.getByRole('option', { name: /Google Veo 3.*unavailable: MODELSLAB_API_KEY is not set/ });
+  assert.equal(await veo.isDisabled(), true);
+  assert.ok(await page.locator('optgroup[label="ModelsLab"] option[value="veo3"]').count());
+
+  // the estimate follows the settings: base 10, 10 s = +5, 1080p = +3
+  await estimate(page).filter({ hasText: '10 credits' }).waitFor();
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('10');
+  await estimate(page).filter({ hasText: '15 credits' }).waitFor();
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('1080p');
+  await estimate(page).filter({ hasText: '18 credits' }).waitFor();
+  assert.match(await estimate(page).innerText(), /Rp 900/);
+  const generate = page.getByRole('button', { name: 'Generate · 18 credits' });
+  assert.equal(await generate.isDisabled(), true, 'no prompt yet');
+  await page.getByRole('textbox', { name: 'Prompt' }).fill('a red fox in the snow');
+  assert.match(await page.locator('#prompt-count').innerText(), /^21 \/ 2000/);
+  await shot(page, '03-composed');
+
+  // generate: the card appears and reaches completed with no reload
+  await page.evaluate(() => { window.noReload = true; });
+  await generate.click();
+  const card = page.getByRole('article', { name: 'Video: a red fox in the snow' });
+  await card.waitFor();
+  await card.getByText('Completed', { exact: true }).waitFor({ timeout: 30000 });
+  assert.equal(await page.evaluate(() => window.noReload), true, 'the page was reloaded');
+  assert.equal(await balanceOf(page), '982 credits');
+  await shot(page, '04-completed');
+
+  // the video plays inline: metadata, a 10 s duration, time moving
+  const video = card.getByLabel('Player: a red fox in the snow');
+  const media = await video.evaluate(async (v) => {
+    v.muted = true;
+    if (v.readyState < 1) await new Promise((r) => v.addEventListener('loadedmetadata', r, { once: true }));
+    await v.play();
+    await new Promise((r) => setTimeout(r, 600));
+    return { readyState: v.readyState, duration: v.duration, time: v.currentTime, w: v.videoWidth, h: v.videoHeight };
+  });
+  assert.ok(media.readyState >= 2, `readyState ${media.readyState}`);
+  assert.ok(Math.abs(media.duration - 10) < 0.2, `duration ${media.duration}`);
+  assert.ok(media.time > 0, 'the video does not play');
+  assert.deepEqual([media.w, media.h], [1920, 1080]);
+  await shot(page, '05-playing');
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    card.getByRole('link', { name: 'Download' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /\.mp4$/);
+  assert.ok(statSync(await download.path()).size > 10000);
+
+  // the ledger lists the charge
+  await page.getByRole('button', { name: 'Credit history' }).click();
+  const ledger = page.getByRole('dialog', { name: 'Credit history' });
+  await ledger.getByRole('cell', { name: '-18 credits' }).waitFor();
+  await ledger.getByRole('button', { name: 'Close' }).click();
+
+  // reload: the same project, its finished video, the same balance
+  await page.reload();
+  await page.getByRole('link', { name: /Fox film/ }).waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('project'), projectId);
+  assert.equal(await page.getByRole('link', { name: /Fox film/ }).getAttribute('aria-current'), 'page');
+  await page.getByRole('article', { name: 'Video: a red fox in the snow' }).getByText('Completed', { exact: true }).waitFor();
+  assert.equal(await balanceOf(page), '982 credits');
+  await shot(page, '06-reloaded');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('projects: rename, delete with a confirmation naming the loss; the URL follows', async () => {
+  const page = await newPage(browser);
+  await login(page, server, 'ana', PASSWORD);
+  await page.getByLabel('New project name').fill('Scratch');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('link', { name: /Scratch/ }).waitFor();
+  const scratchId = new URL(page.url()).searchParams.get('project');
+
+  await page.getByRole('button', { name: 'Rename Scratch' }).click();
+  const name = page.getByRole('textbox', { name: 'New name for Scratch' });
+  await name.fill('Scratch two');
+  await name.press('Enter');
+  await page.getByRole('link', { name: /Scratch two/ }).waitFor();
+
+  // switching projects changes the URL; Back returns
+  await page.getByRole('link', { name: /Fox film/ }).click();
+  await page.getByRole('heading', { name: 'New video in Fox film' }).waitFor();
+  assert.notEqual(new URL(page.url()).searchParams.get('project'), scratchId);
+  await page.goBack();
+  await page.getByRole('heading', { name: 'New video in Scratch two' }).waitFor();
+
+  await page.getByRole('button', { name: 'Delete Fox film' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Delete “Fox film”?' });
+  assert.match(await confirm.innerText(), /1 generation and their videos/);
+  await shot(page, '07-confirm-delete');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Delete Scratch two' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Delete project' }).click();
+  await page.getByRole('link', { name: /Scratch two/ }).waitFor({ state: 'detached' });
+  await page.getByRole('heading', { name: 'New video in Fox film' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('another user sees none of it; a short balance disables Generate with the reason', async () => {
+  const page = await newPage(browser);
+  await login(page, server, 'ben', PASSWORD);
+  await page.getByRole('heading', { name: 'Start with a project' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: /Fox film/ }).count(), 0);
+  await page.getByLabel('New project name').fill('Ben');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('local-preview');
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('4K');
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('20');
+  await page.getByRole('textbox', { name: 'Prompt' }).fill('too dear');
+  await estimate(page).filter({ hasText: '35 credits' }).waitFor();
+  const button = page.getByRole('button', { name: 'Generate · 35 credits' });
+  assert.equal(await button.isDisabled(), true);
+  await page.getByText('You need 15 credits more.').waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+// Presses Tab until the focused element matches `want` (a CSS selector); fails after `max`.
+async function tabTo(page, want, max = 40) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel), want)) return;
+  }
+  assert.fail(`Tab never reached ${want}`);
+}
+
+test('keyboard only: log in, create a project, compose and generate', async () => {
+  const page = await newPage(browser);
+  await page.goto(server.url + '/');
+  await page.getByLabel('User name').waitFor();
+  await page.keyboard.type('ana'); // the name field has focus when the page opens
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.getByRole('navigation', { name: 'Projects' }).waitFor();
+  await tabTo(page, '#new-project-name');
+  await page.keyboard.type('Keys only');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'New video in Keys only' }).waitFor();
+  await tabTo(page, '#prompt');
+  await page.keyboard.type('typed without a mouse');
+  await tabTo(page, 'button[type=submit].primary');
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(ring, 'none', 'the focused button shows no focus ring');
+  await page.keyboard.press('Enter');
+  await page.getByRole('article', { name: 'Video: typed without a mouse' }).getByText('Completed', { exact: true })
+    .waitFor({ timeout: 30000 });
+  await shot(page, '09-keyboard');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('images: pick a start image, see it priced in, a refused end image explained, remove', async () => {
+  const page = await newPage(browser);
+  await login(page, server, 'ana', PASSWORD);
+  await page.getByRole('heading', { name: /^New video in/ }).waitFor();
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('local-preview');
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('5');
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('720p');
+  await estimate(page).filter({ hasText: /^10 credits/ }).waitFor();
+  await page.getByLabel('Start image').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: makePng(96, 64, [200, 30, 30]) });
+  await page.getByRole('img', { name: 'Start image: red.png' }).waitFor();
+  await estimate(page).filter({ hasText: /^12 credits/ }).waitFor(); // +20 % for a start image
+  await page.getByLabel('End image').setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') });
+  const refusal = page.locator('.zone').filter({ has: page.getByLabel('End image') }).getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await refusal.innerText(), /JPEG|PNG|WebP|image/i);
+  await shot(page, '10-images');
+  await page.getByRole('textbox', { name: 'Prompt' }).fill('zoom into the red');
+  await page.getByRole('button', { name: 'Generate · 12 credits' }).click();
+  await page.getByRole('article', { name: 'Video: zoom into the red' }).getByText('Completed', { exact: true })
+    .waitFor({ timeout: 30000 });
+  await page.getByRole('button', { name: 'Remove start image' }).click();
+  await estimate(page).filter({ hasText: /^10 credits/ }).waitFor();
+  assert.deepEqual(page.errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+  await page.context().close();
+});
+
+test('phone width: the zones stack and stay usable', async () => {
+  const page = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await login(page, server, 'ana', PASSWORD);
+  await page.getByRole('article').first().waitFor();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `the page scrolls sideways: ${width} px`);
+  await shot(page, '08-phone');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('logout ends the session; the page asks to log in again', async () => {
+  const page = await newPage(browser);
+  await login(page, server, 'ana', PASSWORD);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+  await page.reload();
+  await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+  const r = await page.evaluate(async () => (await fetch('/api/apps/video-generator/projects')).status);
+  assert.equal(r, 401);
+  await page.context().close();
+});
