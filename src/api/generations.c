@@ -10,6 +10,7 @@
 #include "api/views.h"
 #include "core/gen_request.h"
 #include "core/upload.h"
+#include "metrics/metrics.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/parse.h"
@@ -319,9 +320,10 @@ int api_generation_cancel(struct api_call *c)
      * as it announces every change it makes; an event from this thread could trail that
      * one and show the status go back (see create). A pending one that no worker ever
      * held is ended by this call alone and nothing follows, so it is announced here. */
-    if (strcmp(g.status, "cancelled") == 0)
+    if (strcmp(g.status, "cancelled") == 0) {
         api_notify(c->t->api, &g);
-    else /* a worker may hold it between polls: it looks at once */
+        metrics_generation_ended(g.model_id, g.provider, g.status);
+    } else /* a worker may hold it between polls: it looks at once */
         queue_push(c->t->api->queue, g.id);
     return reply_generation(c, "generation", view_generation, &g);
 }

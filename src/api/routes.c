@@ -6,6 +6,7 @@
 #include "api/events.h"
 #include "api/files.h"
 #include "api/handlers.h"
+#include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/routes.h"
 #include "api/uploads.h"
@@ -25,6 +26,7 @@ static int healthz(struct api_call *c);
 static const struct route root_routes[] = {
     R("GET", "/healthz", healthz, 0),
     R("GET", "/api/openapi.json", api_openapi, 0),
+    R("GET", "/metrics", api_metrics, API_ADMIN),
 };
 
 static const struct route routes[] = {
@@ -146,10 +148,13 @@ static int healthz(struct api_call *c)
 }
 
 /* Checks the matched route's body size and token, then calls its handler. */
-static int dispatch(struct api_call *c)
+static int dispatch(struct api_call *c, struct api_metrics_req *counted)
 {
     struct vg_error err;
     unsigned flags = c->match.route->flags;
+    api_metrics_route(counted, c->match.route);
+    if ((flags & API_ADMIN) && (authenticate(c, &err) != VG_OK || !c->user.is_admin))
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "no such endpoint");
     if (!(flags & API_BODY) && c->req->entity.len > API_JSON_BODY_MAX)
         return api_fail_with(c, VG_ERR_TOO_LARGE, "", "this endpoint takes no body");
     if ((flags & API_AUTH) && authenticate(c, &err) != VG_OK)
@@ -160,13 +165,14 @@ static int dispatch(struct api_call *c)
 int api_handle(h2o_req_t *req, void *thread)
 {
     struct api_call c = {.req = req, .t = thread};
+    struct api_metrics_req *counted = api_metrics_begin(req);
     c.body_deferred = http_body_deferred(req, &c.body);
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     const char *path = req->path.base;
 
     if (router_match(root_routes, sizeof root_routes / sizeof root_routes[0], req->method.base, req->method.len, path,
                      path_len, &c.match) == ROUTER_FOUND)
-        return dispatch(&c);
+        return dispatch(&c, counted);
     /* Only by h2o's internal redirect: a client asking for this path gets 404 like any other. */
     if (!h2o_memis(req->input.path.base, req->input.path.len, req->path.base, req->path.len) &&
         path_len > sizeof HTTP_SERVER_ERROR_PREFIX - 1 &&
@@ -184,5 +190,5 @@ int api_handle(h2o_req_t *req, void *thread)
         return api_fail_with(&c, VG_ERR_METHOD, "", "this endpoint does not take that method");
     case ROUTER_FOUND: break;
     }
-    return dispatch(&c);
+    return dispatch(&c, counted);
 }

@@ -430,6 +430,7 @@ static const struct store_ops ops = {
     .job_claim = sq_job_claim,
     .provider_in_flight = sq_provider_in_flight,
     .provider_queued = sq_provider_queued,
+    .summary = sq_summary,
     .provider_health_get = sq_provider_health_get,
     .provider_health_put = sq_provider_health_put,
     .job_next_due = sq_job_next_due,
