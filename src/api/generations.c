@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/admin.h"
 #include "api/handlers.h"
 #include "api/uploads.h"
 #include "api/views.h"
@@ -312,9 +313,14 @@ int api_generations_list(struct api_call *c)
 
 int api_generation_cancel(struct api_call *c)
 {
+    return api_cancel_generation(c, c->user.id, api_param(c, "id"));
+}
+
+int api_cancel_generation(struct api_call *c, const char *user_id, const char *id)
+{
     struct vg_error err;
     struct generation g;
-    if (store_generation_cancel(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
+    if (store_generation_cancel(c->t->store, user_id, id, &g, &err) != VG_OK)
         return api_fail(c, &err);
     /* A running generation is only flagged: its worker announces the cancel when it stops,
      * as it announces every change it makes; an event from this thread could trail that

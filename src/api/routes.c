@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "api/admin.h"
 #include "api/events.h"
 #include "api/files.h"
 #include "api/handlers.h"
@@ -65,6 +66,17 @@ static const struct route routes[] = {
     R("HEAD", "/public/images/:user/:name", api_public_image, 0),
     /* No Authorization: the token in the path is the credential (core/webhook.h). */
     R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY),
+    /* Admins only (api/admin.h); 404 for everyone else. */
+    R("GET", "/admin/users", api_admin_users_list, API_ADMIN),
+    R("POST", "/admin/users", api_admin_users_create, API_ADMIN | API_BODY),
+    R("POST", "/admin/users/:id/credits", api_admin_credits, API_ADMIN | API_BODY),
+    R("POST", "/admin/users/:id/tokens", api_admin_tokens_create, API_ADMIN | API_BODY),
+    R("GET", "/admin/tokens", api_admin_tokens_list, API_ADMIN),
+    R("DELETE", "/admin/tokens/:id", api_admin_token_revoke, API_ADMIN),
+    R("GET", "/admin/generations", api_admin_generations_list, API_ADMIN),
+    R("POST", "/admin/generations/:id/cancel", api_admin_generation_cancel, API_ADMIN),
+    R("POST", "/admin/generations/:id/refund", api_admin_generation_refund, API_ADMIN | API_BODY),
+    R("GET", "/admin/failed", api_admin_failed, API_ADMIN),
 };
 
 size_t api_route_tables(const struct api_route_table **out)

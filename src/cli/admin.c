@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/token.h"
+#include "core/user_name.h"
 #include "store/store.h"
 #include "util/parse.h"
 
@@ -57,18 +58,6 @@ static int issue_token(struct store *s, const char *user_id, const char *label)
     return 0;
 }
 
-/* User names: 1–64 bytes of letters, digits, '.', '_', '-' (they appear in commands and logs). */
-static int valid_user_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > STORE_NAME_MAX)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("._-", *p)))
-            return 0;
-    return 1;
-}
-
 static int user_add(int argc, char **argv)
 {
     static const struct option opts[] = {{"credits", required_argument, 0, 'c'}, {"admin", no_argument, 0, 'a'}, {0}};
@@ -84,7 +73,7 @@ static int user_add(int argc, char **argv)
         else if (o == '?')
             return 2;
     }
-    if (optind != argc - 1 || !valid_user_name(argv[optind])) {
+    if (optind != argc - 1 || !user_name_valid(argv[optind])) {
         fprintf(stderr, "usage: vidgen user add NAME [--credits N] [--admin]\n"
                         "  NAME: 1-64 letters, digits, '.', '_' or '-'\n");
         return 2;

@@ -431,6 +431,7 @@ static const struct store_ops ops = {
     .provider_in_flight = sq_provider_in_flight,
     .provider_queued = sq_provider_queued,
     .summary = sq_summary,
+    .admin = &sq_admin_ops,
     .provider_health_get = sq_provider_health_get,
     .provider_health_put = sq_provider_health_put,
     .job_next_due = sq_job_next_due,

@@ -302,6 +302,7 @@ struct store_ops {
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*summary)(struct store *s, struct store_summary *io, struct vg_error *err);
+    const struct store_admin_ops *admin; /* store/store_admin.h */
     enum vg_err (*provider_health_get)(struct store *s, const char *provider, struct provider_health *out,
                                        struct vg_error *err);
     enum vg_err (*provider_health_put)(struct store *s, const char *provider, const struct provider_health *h,
