@@ -13,7 +13,7 @@ OPT       ?= -O2
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl nodejs npm prometheus
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl nodejs prometheus
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
@@ -49,8 +49,11 @@ endef
 
 deps:
 	$(call apt_install,$(BUILD_DEBS))
+# npm comes with Debian's nodejs as its own package, and inside NodeSource's nodejs (which
+# conflicts with Debian's npm): installed only when there is none.
 test-deps: deps
 	$(call apt_install,$(TEST_DEBS))
+	$(if $(shell command -v npm),,$(call apt_install,npm))
 bench-deps: deps
 	$(call apt_install,$(BENCH_DEBS))
 

@@ -22,6 +22,7 @@ static struct metrics_histogram http_latency;
 
 static struct metrics_histogram provider_latency[PROVIDERS_MAX][STEPS];
 static atomic_uint_fast64_t provider_failures[PROVIDERS_MAX][FAILURE_KINDS];
+static atomic_uint_fast64_t provider_retries[PROVIDERS_MAX][2]; /* [0] retried there, [1] fell back */
 
 /* (model, provider) pairs in the order first seen; an entry is written once, under the lock,
  * before `pairs_used` publishes it, and never changes after. Pairs past the table, or with
@@ -170,6 +171,27 @@ void metrics_provider_request(const char *provider, const char *step, int transp
         add(&provider_failures[p][kind], 1);
 }
 
+void metrics_provider_retry(const char *provider, int fell_back)
+{
+    int p = provider_index(provider);
+    if (p >= 0)
+        add(&provider_retries[p][fell_back ? 1 : 0], 1);
+}
+
+static void write_retries(FILE *out)
+{
+    static const char *const names[2] = {"vidgen_provider_retries_total", "vidgen_provider_fallbacks_total"};
+    static const char *const help[2] = {"Jobs tried again at the same provider after a transient fault.",
+                                        "Jobs that moved on from this provider to the next route of their model."};
+    for (int k = 0; k < 2; k++) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", names[k], help[k], names[k]);
+        for (size_t p = 0; p < provider_count() && p < PROVIDERS_MAX; p++)
+            if (provider_at(p)->kind == PROVIDER_HTTP)
+                fprintf(out, "%s{provider=\"%s\"} %llu\n", names[k], provider_at(p)->name,
+                        (unsigned long long)get(&provider_retries[p][k]));
+    }
+}
+
 static void write_generations(FILE *out)
 {
     fputs("# HELP vidgen_generations_total Generations that reached a final status, by model and provider.\n"
@@ -190,6 +212,7 @@ void metrics_jobs_write(FILE *out)
 {
     char labels[96];
     write_generations(out);
+    write_retries(out);
     fputs("# HELP vidgen_provider_request_duration_seconds Requests to remote providers, by step, reply or not.\n"
           "# TYPE vidgen_provider_request_duration_seconds histogram\n",
           out);

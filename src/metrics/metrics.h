@@ -46,8 +46,12 @@ void metrics_generation_ended(const char *model, const char *provider, const cha
 void metrics_provider_request(const char *provider, const char *step, int transport_failed, int timed_out,
                               long http_status, double seconds);
 
-/* Writes vidgen_generations_total, vidgen_provider_requests_total,
- * vidgen_provider_request_duration_seconds and vidgen_provider_failures_total. */
+/* A job will be tried again at the same provider after a transient fault (`fell_back`
+ * false), or moves on to the next route of its model (true). */
+void metrics_provider_retry(const char *provider, int fell_back);
+
+/* Writes vidgen_generations_total, vidgen_provider_retries_total, vidgen_provider_fallbacks_total,
+ * vidgen_provider_requests_total, vidgen_provider_request_duration_seconds and vidgen_provider_failures_total. */
 void metrics_jobs_write(FILE *out);
 
 #endif

@@ -26,8 +26,11 @@ static enum vg_err refresh(struct store *store, int64_t now, struct vg_error *er
         if (p->kind != PROVIDER_HTTP)
             continue;
         next.provider[next.n_providers] = p->name;
-        if ((e = store_provider_in_flight(store, p->name, &next.in_flight[next.n_providers], err)) != VG_OK)
+        struct provider_health h;
+        if ((e = store_provider_in_flight(store, p->name, &next.in_flight[next.n_providers], err)) != VG_OK ||
+            (e = store_provider_health_get(store, p->name, &h, err)) != VG_OK)
             return e;
+        next.circuit_open[next.n_providers] = now < h.open_until;
         next.n_providers++;
     }
     next.queued = io.queued;
@@ -66,6 +69,11 @@ void metrics_summary_write(FILE *out, const struct metrics_summary *s)
           out);
     for (size_t i = 0; i < s->n_providers; i++)
         fprintf(out, "vidgen_provider_jobs_in_flight{provider=\"%s\"} %ld\n", s->provider[i], s->in_flight[i]);
+    fputs("# HELP vidgen_provider_circuit_open 1 while a provider's circuit is open (it failed too often).\n"
+          "# TYPE vidgen_provider_circuit_open gauge\n",
+          out);
+    for (size_t i = 0; i < s->n_providers; i++)
+        fprintf(out, "vidgen_provider_circuit_open{provider=\"%s\"} %d\n", s->provider[i], s->circuit_open[i] ? 1 : 0);
     /* Charges are negative in the ledger; counters only go up, so they show as credits charged. */
     fprintf(out,
             "# HELP vidgen_credits_charged_total Credits charged for generations.\n"

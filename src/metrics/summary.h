@@ -5,6 +5,7 @@
 #ifndef VIDGEN_METRICS_SUMMARY_H
 #define VIDGEN_METRICS_SUMMARY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,6 +23,7 @@ struct metrics_summary {
     size_t n_providers;                              /* the registry's remote providers */
     const char *provider[METRICS_SUMMARY_PROVIDERS]; /* static names (providers/registry.h) */
     long in_flight[METRICS_SUMMARY_PROVIDERS];       /* jobs at each provider now */
+    bool circuit_open[METRICS_SUMMARY_PROVIDERS];    /* failing: new jobs go elsewhere or wait */
 };
 
 /* Copies the summary into *out, refreshing it through `store` (the caller's connection)

@@ -229,6 +229,8 @@ static enum vg_err update(struct worker *w, struct job *j, struct job_update *u,
     }
     if (u->outcome == JOB_COMPLETED || u->outcome == JOB_FAILED || u->outcome == JOB_CANCELLED)
         metrics_generation_ended(g.model_id, g.provider, g.status);
+    else if (u->outcome == JOB_RETRY || u->outcome == JOB_REROUTE)
+        metrics_provider_retry(j->g.provider, u->outcome == JOB_REROUTE);
     if (w->wc.on_change && !unseen_wait(j, u, &g))
         w->wc.on_change(&g, w->wc.arg);
     j->g.cancel_requested = g.cancel_requested;

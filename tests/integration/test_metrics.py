@@ -3,11 +3,13 @@ counters move as a scripted run of local-preview generations says they must (one
 one failed, one cancelled; the failed and the cancelled refunded), as do the HTTP, stream,
 queue and credit figures."""
 
+import pathlib
 import re
 import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
@@ -163,3 +165,60 @@ def test_open_event_streams_are_a_gauge(server):
     assert_ok(generate(server, server.admin_token, pid), 201)
     text = wait_until(server, lambda t: value(t, "vidgen_sse_streams_open") == 0, timeout=40)
     assert value(text, "vidgen_sse_streams_open") == 0
+
+
+# -- remote providers (the fake ModelsLab of tests/fakes) ---------------------------------------
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
+import modelslab  # noqa: E402
+
+
+@pytest.fixture
+def ml():
+    with modelslab.ModelsLabFake(polls=1) as fake:
+        yield fake
+    assert not fake.errors, fake.errors
+
+
+@pytest.fixture
+def remote(make_server, ml):
+    s = make_server(extra_env={"MODELSLAB_API_KEY": modelslab.KEY, "MODELSLAB_BASE_URL": ml.base_url,
+                               "VIDGEN_ADMIN_CREDITS": 1000000})
+    s.project = make_project(s, s.admin_token)
+    return s
+
+
+def test_provider_requests_failures_and_retries_are_counted(remote, ml):
+    ml.script("submit", modelslab.rate_limited(retry_after=1))
+    ml.script("poll", modelslab.server_error(500))
+    before = scrape(remote)
+    gen = assert_ok(generate(remote, remote.admin_token, remote.project, modelId="veo3", duration=8), 201)
+    assert wait_for(remote, remote.admin_token, gen["generation"]["id"], timeout=60)["status"] == "completed"
+    after = scrape(remote)
+    promtool_check(after)
+    moved = lambda name, **l: value(after, name, **l) - value(before, name, **l)
+    assert moved("vidgen_provider_failures_total", provider="modelslab", kind="rate_limited") == 1
+    assert moved("vidgen_provider_failures_total", provider="modelslab", kind="http_5xx") == 1
+    assert moved("vidgen_provider_failures_total", provider="modelslab", kind="timeout") == 0
+    submits = [r for r in ml.requests("submit")]
+    polls = [r for r in ml.requests("poll")]
+    assert moved("vidgen_provider_request_duration_seconds_count", provider="modelslab", step="submit") == len(submits)
+    assert moved("vidgen_provider_request_duration_seconds_count", provider="modelslab", step="poll") == len(polls)
+    assert moved("vidgen_provider_request_duration_seconds_count", provider="modelslab", step="download") == 1
+    assert moved("vidgen_generations_total", model="veo3", provider="modelslab", status="completed") == 1
+    # the 500 on a poll is tried again (an attempt spent); the 429 waits without spending one
+    assert moved("vidgen_provider_retries_total", provider="modelslab") == 1
+    assert moved("vidgen_provider_fallbacks_total", provider="modelslab") == 0
+
+
+def test_an_open_circuit_is_a_gauge(remote, ml):
+    ml.always("poll", modelslab.server_error(500))
+    for i in range(5):
+        assert_ok(generate(remote, remote.admin_token, remote.project, modelId="veo3", duration=8,
+                           prompt=f"down {i}"), 201)
+    text = wait_until(remote, lambda t: value(t, "vidgen_provider_circuit_open", provider="modelslab") == 1,
+                      timeout=40)
+    assert value(text, "vidgen_provider_circuit_open", provider="modelslab") == 1
+    assert value(text, "vidgen_provider_circuit_open", provider="edenai") == 0
+    assert value(text, "vidgen_provider_jobs_in_flight", provider="modelslab") == 5
+    assert value(text, "vidgen_provider_retries_total", provider="modelslab") >= 5
