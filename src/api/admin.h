@@ -10,9 +10,12 @@
 #include "api/call.h"
 
 /* api/admin_users.c */
-int api_admin_users_list(struct api_call *c);    /* GET /admin/users?limit=&before= */
-int api_admin_users_create(struct api_call *c);  /* POST /admin/users {name, credits?, admin?} */
-int api_admin_credits(struct api_call *c);       /* POST /admin/users/:id/credits {kind, amount, note} */
+int api_admin_users_list(struct api_call *c);   /* GET /admin/users?limit=&before= */
+int api_admin_users_create(struct api_call *c); /* POST /admin/users {name, credits?, admin?} */
+int api_admin_credits(struct api_call *c);      /* POST /admin/users/:id/credits {kind, amount, note} */
+/* POST /admin/users/:id/disable: their tokens revoked, none taken until enabled; /enable undoes it */
+int api_admin_user_disable(struct api_call *c);
+int api_admin_user_enable(struct api_call *c);
 int api_admin_tokens_list(struct api_call *c);   /* GET /admin/tokens?userId= */
 int api_admin_tokens_create(struct api_call *c); /* POST /admin/users/:id/tokens {label?} */
 int api_admin_token_revoke(struct api_call *c);  /* DELETE /admin/tokens/:id */

@@ -20,10 +20,10 @@ int api_admin_limit(struct api_call *c)
     return limit;
 }
 
-static json_t *user_json(const struct user *u)
+static json_t *user_json(const struct user *u, int64_t disabled_at)
 {
-    return json_pack("{s:s, s:s, s:b, s:I, s:o}", "id", u->id, "name", u->name, "isAdmin", u->is_admin, "balance",
-                     (json_int_t)u->balance, "createdAt", api_time(u->created_at));
+    return json_pack("{s:s, s:s, s:b, s:I, s:o, s:o}", "id", u->id, "name", u->name, "isAdmin", u->is_admin, "balance",
+                     (json_int_t)u->balance, "createdAt", api_time(u->created_at), "disabledAt", api_time(disabled_at));
 }
 
 static json_t *token_json(const struct api_token *t)
@@ -46,8 +46,8 @@ int api_admin_users_list(struct api_call *c)
         return api_fail(c, &err);
     json_t *items = json_array();
     for (size_t i = 0; i < list.n; i++)
-        json_array_append_new(items, user_json(&list.items[i]));
-    json_t *next = list.n == (size_t)limit ? json_string(list.items[list.n - 1].id) : json_null();
+        json_array_append_new(items, user_json(&list.items[i].user, list.items[i].disabled_at));
+    json_t *next = list.n == (size_t)limit ? json_string(list.items[list.n - 1].user.id) : json_null();
     free(list.items);
     return api_ok(c, json_pack("{s:o, s:o}", "users", items, "nextCursor", next));
 }
@@ -99,7 +99,7 @@ int api_admin_users_create(struct api_call *c)
         json_t *token = issue_token(c, u.id, "admin api", &err);
         if (token == NULL)
             return api_fail(c, &err);
-        return api_reply(c, 201, json_pack("{s:b, s:o, s:o}", "success", 1, "user", user_json(&u), "token", token));
+        return api_reply(c, 201, json_pack("{s:b, s:o, s:o}", "success", 1, "user", user_json(&u, 0), "token", token));
     }
     json_decref(body);
     return api_fail(c, &err);
@@ -131,22 +131,44 @@ int api_admin_credits(struct api_call *c)
 {
     json_t *body;
     struct vg_error err;
-    struct user u;
+    struct admin_user a;
     enum ledger_kind kind = LEDGER_GRANT;
     long amount = 0, balance = 0;
     const char *note = NULL;
-    if (store_user_by_id(c->t->store, api_param(c, "id"), &u, &err) != VG_OK)
+    if (store_admin_user_get(c->t->store, api_param(c, "id"), &a, &err) != VG_OK)
         return api_fail(c, &err);
     if (api_read_json(c, &body, &err) != VG_OK)
         return api_fail(c, &err);
     enum vg_err e = read_credit_change(body, &kind, &amount, &note, &err);
     if (e == VG_OK)
-        e = store_credits_add(c->t->store, u.id, kind, amount, note, &balance, &err);
+        e = store_credits_add(c->t->store, a.user.id, kind, amount, note, &balance, &err);
     json_decref(body); /* after the store call: note points into body */
     if (e != VG_OK)
         return api_fail(c, &err);
-    u.balance = balance;
-    return api_ok(c, json_pack("{s:o}", "user", user_json(&u)));
+    a.user.balance = balance;
+    return api_ok(c, json_pack("{s:o}", "user", user_json(&a.user, a.disabled_at)));
+}
+
+/* POST /admin/users/:id/disable and /enable. */
+static int set_disabled(struct api_call *c, bool disable)
+{
+    struct admin_user a;
+    struct vg_error err;
+    if (strcmp(api_param(c, "id"), c->user.id) == 0 && disable)
+        return api_fail_with(c, VG_ERR_CONFLICT, "", "an administrator cannot disable themselves");
+    if (store_admin_user_disable(c->t->store, api_param(c, "id"), disable, &a, &err) != VG_OK)
+        return api_fail(c, &err);
+    return api_ok(c, json_pack("{s:o}", "user", user_json(&a.user, a.disabled_at)));
+}
+
+int api_admin_user_disable(struct api_call *c)
+{
+    return set_disabled(c, true);
+}
+
+int api_admin_user_enable(struct api_call *c)
+{
+    return set_disabled(c, false);
 }
 
 int api_admin_tokens_list(struct api_call *c)
@@ -169,9 +191,11 @@ int api_admin_tokens_create(struct api_call *c)
 {
     json_t *body = NULL, *label;
     struct vg_error err;
-    struct user u;
-    if (store_user_by_id(c->t->store, api_param(c, "id"), &u, &err) != VG_OK)
+    struct admin_user a;
+    if (store_admin_user_get(c->t->store, api_param(c, "id"), &a, &err) != VG_OK)
         return api_fail(c, &err);
+    if (a.disabled_at != 0)
+        return api_fail_with(c, VG_ERR_CONFLICT, "", "the user is disabled; enable them first");
     if (c->req->entity.len > 0 && api_read_json(c, &body, &err) != VG_OK)
         return api_fail(c, &err);
     label = json_object_get(body, "label");
@@ -179,7 +203,7 @@ int api_admin_tokens_create(struct api_call *c)
         json_decref(body);
         return api_fail_with(c, VG_ERR_INVALID, "label", "label must be text of at most 64 bytes");
     }
-    json_t *token = issue_token(c, u.id, label ? json_string_value(label) : "", &err);
+    json_t *token = issue_token(c, a.user.id, label ? json_string_value(label) : "", &err);
     json_decref(body);
     if (token == NULL)
         return api_fail(c, &err);

@@ -70,6 +70,8 @@ static const struct route routes[] = {
     R("GET", "/admin/users", api_admin_users_list, API_ADMIN),
     R("POST", "/admin/users", api_admin_users_create, API_ADMIN | API_BODY),
     R("POST", "/admin/users/:id/credits", api_admin_credits, API_ADMIN | API_BODY),
+    R("POST", "/admin/users/:id/disable", api_admin_user_disable, API_ADMIN),
+    R("POST", "/admin/users/:id/enable", api_admin_user_enable, API_ADMIN),
     R("POST", "/admin/users/:id/tokens", api_admin_tokens_create, API_ADMIN | API_BODY),
     R("GET", "/admin/tokens", api_admin_tokens_list, API_ADMIN),
     R("DELETE", "/admin/tokens/:id", api_admin_token_revoke, API_ADMIN),

@@ -27,7 +27,8 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_LEDGER_SUM] = "SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?",
     [SQ_TOKEN_INSERT] = "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
     [SQ_TOKEN_USER] = "SELECT u.id, u.name, u.is_admin, u.balance, u.created_at FROM api_tokens t "
-                      "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+                      "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL "
+                      "AND u.disabled_at IS NULL",
     [SQ_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2 WHERE (id = ?1 OR token_hash = ?1) "
                         "AND revoked_at IS NULL",
     /* ?1 is a JSON array of hashes; each row is the index of a live one */

@@ -7,9 +7,13 @@
 #include "store/store_admin.h"
 #include "util/id.h"
 
+#define ADMIN_USER_COLS "id, name, is_admin, balance, created_at, coalesce(disabled_at, 0)"
+
 static void read_user(sqlite3_stmt *st, void *item)
 {
-    struct user *u = item;
+    struct admin_user *a = item;
+    struct user *u = &a->user;
+    a->disabled_at = sqlite3_column_int64(st, 5);
     sq_text_copy(st, 0, u->id, sizeof u->id);
     sq_text_copy(st, 1, u->name, sizeof u->name);
     u->is_admin = sqlite3_column_int(st, 2) != 0;
@@ -43,8 +47,8 @@ static enum vg_err users(struct store *base, const char *before_id, int limit, s
 {
     struct sqlite_store *s = sq(base);
     sqlite3_stmt *st = prepare(s,
-                               "SELECT id, name, is_admin, balance, created_at FROM users "
-                               "WHERE id < coalesce(?1, '~') ORDER BY id DESC LIMIT ?2",
+                               "SELECT " ADMIN_USER_COLS " FROM users WHERE id < coalesce(?1, '~') "
+                               "ORDER BY id DESC LIMIT ?2",
                                err);
     if (st == NULL)
         return VG_ERR_INTERNAL;
@@ -54,6 +58,63 @@ static enum vg_err users(struct store *base, const char *before_id, int limit, s
     enum vg_err e = sq_read_all(s, st, (void **)&out->items, &out->n, sizeof *out->items, read_user, NULL, err);
     sqlite3_finalize(st);
     return e;
+}
+
+/* Runs one statement bound to (?1 id, ?2 now) in the caller's transaction. */
+static enum vg_err run(struct sqlite_store *s, const char *sql, const char *id, int64_t now, struct vg_error *err)
+{
+    sqlite3_stmt *st = prepare(s, sql, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
+}
+
+static enum vg_err read_one_user(struct sqlite_store *s, const char *id, struct admin_user *out, struct vg_error *err)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT " ADMIN_USER_COLS " FROM users WHERE id = ?1", err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum vg_err e = VG_OK;
+    if (rc == SQLITE_ROW)
+        read_user(st, out);
+    else
+        e = rc == SQLITE_DONE ? vg_fail(err, VG_ERR_NOT_FOUND, "", "no such user") : sq_fail(s, rc, err);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static enum vg_err user_get(struct store *base, const char *id, struct admin_user *out, struct vg_error *err)
+{
+    return read_one_user(sq(base), id, out, err);
+}
+
+static enum vg_err user_disable(struct store *base, const char *id, bool disable, struct admin_user *out,
+                                struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    int64_t now = clock_now_ms();
+    enum vg_err e = sq_begin(s, err);
+    if (e != VG_OK)
+        return e;
+    if (disable)
+        e = run(s, "UPDATE users SET disabled_at = coalesce(disabled_at, ?2) WHERE id = ?1", id, now, err);
+    else
+        e = run(s, "UPDATE users SET disabled_at = NULL WHERE id = ?1 AND ?2 > 0", id, now, err);
+    if (e == VG_OK && disable)
+        e = run(s, "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL", id, now, err);
+    if (e == VG_OK)
+        e = read_one_user(s, id, out, err);
+    if (e != VG_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, err);
 }
 
 static enum vg_err tokens(struct store *base, const char *user_id, struct token_list *out, struct vg_error *err)
@@ -156,6 +217,8 @@ static enum vg_err refund(struct store *base, const char *id, const char *note, 
 
 const struct store_admin_ops sq_admin_ops = {
     .users = users,
+    .user_get = user_get,
+    .user_disable = user_disable,
     .tokens = tokens,
     .generation_get = generation_get,
     .generations = generations,

@@ -9,8 +9,14 @@
 
 #define ADMIN_PAGE_MAX 100
 
+/* A user as the admin API lists them. */
+struct admin_user {
+    struct user user;
+    int64_t disabled_at; /* 0 = active */
+};
+
 struct user_list {
-    struct user *items; /* the caller's: free() */
+    struct admin_user *items; /* the caller's: free() */
     size_t n;
 };
 
@@ -30,6 +36,13 @@ struct store_admin_ops {
     /* Users, newest first, older than before_id (NULL: from the newest). */
     enum vg_err (*users)(struct store *s, const char *before_id, int limit, struct user_list *out,
                          struct vg_error *err);
+    /* One user; VG_ERR_NOT_FOUND when there is none. */
+    enum vg_err (*user_get)(struct store *s, const char *id, struct admin_user *out, struct vg_error *err);
+    /* Disables a user (their live tokens revoked in the same transaction; no token of theirs
+     * is taken until enabled) or enables them again (they need a new token). Idempotent.
+     * VG_ERR_NOT_FOUND when there is no such user. */
+    enum vg_err (*user_disable)(struct store *s, const char *id, bool disable, struct admin_user *out,
+                                struct vg_error *err);
     /* Tokens (never their hashes) of one user, or of all when user_id is NULL; newest first. */
     enum vg_err (*tokens)(struct store *s, const char *user_id, struct token_list *out, struct vg_error *err);
     /* Any user's generation; VG_ERR_NOT_FOUND when there is none. */
@@ -47,6 +60,16 @@ static inline enum vg_err store_admin_users(struct store *s, const char *before_
                                             struct vg_error *err)
 {
     return s->ops->admin->users(s, before_id, limit, out, err);
+}
+static inline enum vg_err store_admin_user_get(struct store *s, const char *id, struct admin_user *out,
+                                               struct vg_error *err)
+{
+    return s->ops->admin->user_get(s, id, out, err);
+}
+static inline enum vg_err store_admin_user_disable(struct store *s, const char *id, bool disable,
+                                                   struct admin_user *out, struct vg_error *err)
+{
+    return s->ops->admin->user_disable(s, id, disable, out, err);
 }
 static inline enum vg_err store_admin_tokens(struct store *s, const char *user_id, struct token_list *out,
                                              struct vg_error *err)

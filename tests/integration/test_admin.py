@@ -152,3 +152,33 @@ def test_failed_jobs_with_their_last_error(make_server):
     before = balance(s, frank)
     assert_error(s.api("POST", f"/admin/generations/{g['id']}/refund", token=admin), 409, "conflict")
     assert balance(s, frank) == before
+
+
+def test_a_disabled_user_is_refused_until_enabled(server):
+    admin = server.admin_token
+    js = assert_ok(server.api("POST", "/admin/users", token=admin, body={"name": "gina", "credits": 10}), 201)
+    gina, token = js["user"], js["token"]["token"]
+    assert gina["disabledAt"] is None and balance(server, token) == 10
+    r = assert_ok(server.api("POST", f"/admin/users/{gina['id']}/disable", token=admin))
+    assert r["user"]["disabledAt"] is not None
+    assert_error(server.api("GET", "/credits", token=token), 401, "unauthorized")
+    assert_error(server.api("POST", f"/admin/users/{gina['id']}/tokens", token=admin, body={}), 409, "conflict")
+    made = server.cli("token", "create", "gina")  # the CLI's token is made, and not taken while disabled
+    assert made.returncode == 0, made.stderr
+    cli_token = made.stdout.strip()
+    assert_error(server.api("GET", "/credits", token=cli_token), 401, "unauthorized")
+    tokens = assert_ok(server.api("GET", f"/admin/tokens?userId={gina['id']}", token=admin))["tokens"]
+    assert [t["revokedAt"] is not None for t in tokens] == [False, True]  # newest first: the CLI's is live
+    listed = {u["name"]: u for u in assert_ok(server.api("GET", "/admin/users", token=admin))["users"]}
+    assert listed["gina"]["disabledAt"] == r["user"]["disabledAt"]
+
+    r = assert_ok(server.api("POST", f"/admin/users/{gina['id']}/enable", token=admin))
+    assert r["user"]["disabledAt"] is None
+    assert_error(server.api("GET", "/credits", token=token), 401, "unauthorized")  # revoked for good
+    assert balance(server, cli_token) == 10
+    fresh = assert_ok(server.api("POST", f"/admin/users/{gina['id']}/tokens", token=admin, body={}), 201)
+    assert balance(server, fresh["token"]["token"]) == 10
+
+    me = listed["admin"]["id"]
+    assert_error(server.api("POST", f"/admin/users/{me}/disable", token=admin), 409, "conflict")
+    assert_error(server.api("POST", "/admin/users/01J0000000000000000000000Z/disable", token=admin), 404, "not_found")
