@@ -14,7 +14,7 @@ OPT       ?= -O2
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev nodejs
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
@@ -28,11 +28,11 @@ LDFLAGS = $(SANITIZE)
 SRCS      := $(shell find src -name '*.c' | sort)
 OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o $(BUILD)/obj/web_assets.o
 LIB_OBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
-EMBEDDED  := config/catalog.json $(sort $(wildcard src/store/migrations/*/*.sql))
+EMBEDDED  := config/catalog.json config/openapi.json $(sort $(wildcard src/store/migrations/*/*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit fakes integration e2e asan bench fuzz format format-check clean
+.PHONY: all deps test-deps bench-deps run test unit fakes integration e2e openapi-check asan bench fuzz format format-check clean
 
 all: $(BUILD)/vidgen
 
@@ -96,7 +96,7 @@ run: deps
 	./$(BUILD)/vidgen serve
 
 test: test-deps
-	$(MAKE) --no-print-directory format-check unit fakes integration e2e
+	$(MAKE) --no-print-directory format-check openapi-check unit fakes integration e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
@@ -104,6 +104,13 @@ unit: $(UNIT_BINS)
 # The fake providers checked against their contracts before vidgen is tested against them.
 fakes:
 	/usr/bin/python3 -m pytest -q tests/fakes
+
+# config/openapi.json against the OpenAPI 3.1 schema, by a validator from npm pinned in
+# tools/openapi/package-lock.json (its own, apart from the web app's).
+openapi-check: tools/openapi/node_modules/.package-lock.json
+	tools/openapi/node_modules/.bin/validate-api config/openapi.json
+tools/openapi/node_modules/.package-lock.json: tools/openapi/package-lock.json
+	cd tools/openapi && npm ci --no-audit --no-fund
 
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration

@@ -33,6 +33,8 @@ typedef int (*api_handler)(struct api_call *c);
 /* The handler runs on the head alone and reads a body larger than API_MAX_BODY itself
  * (http/body.h); h2o's limit still applies when the body comes chunked or over HTTP/2. */
 #define API_DEFER_BODY 4u
+/* An admin's token only: anyone else, with no token or a bad one too, gets 404. */
+#define API_ADMIN 8u
 
 /* Sends `len` bytes that live at least as long as the request (pool or static memory)
  * with a Content-Length. Returns 0. */

@@ -5,11 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/admin.h"
 #include "api/handlers.h"
 #include "api/uploads.h"
 #include "api/views.h"
 #include "core/gen_request.h"
 #include "core/upload.h"
+#include "metrics/metrics.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/parse.h"
@@ -311,17 +313,23 @@ int api_generations_list(struct api_call *c)
 
 int api_generation_cancel(struct api_call *c)
 {
+    return api_cancel_generation(c, c->user.id, api_param(c, "id"));
+}
+
+int api_cancel_generation(struct api_call *c, const char *user_id, const char *id)
+{
     struct vg_error err;
     struct generation g;
-    if (store_generation_cancel(c->t->store, c->user.id, api_param(c, "id"), &g, &err) != VG_OK)
+    if (store_generation_cancel(c->t->store, user_id, id, &g, &err) != VG_OK)
         return api_fail(c, &err);
     /* A running generation is only flagged: its worker announces the cancel when it stops,
      * as it announces every change it makes; an event from this thread could trail that
      * one and show the status go back (see create). A pending one that no worker ever
      * held is ended by this call alone and nothing follows, so it is announced here. */
-    if (strcmp(g.status, "cancelled") == 0)
+    if (strcmp(g.status, "cancelled") == 0) {
         api_notify(c->t->api, &g);
-    else /* a worker may hold it between polls: it looks at once */
+        metrics_generation_ended(g.model_id, g.provider, g.status);
+    } else /* a worker may hold it between polls: it looks at once */
         queue_push(c->t->api->queue, g.id);
     return reply_generation(c, "generation", view_generation, &g);
 }

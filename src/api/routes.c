@@ -3,10 +3,14 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "api/admin.h"
 #include "api/auth.h"
 #include "api/events.h"
 #include "api/files.h"
 #include "api/handlers.h"
+#include "api/metrics.h"
+#include "api/openapi.h"
+#include "api/routes.h"
 #include "api/uploads.h"
 #include "core/token.h"
 #include "http/assets.h"
@@ -19,6 +23,15 @@
         method, pattern, (void *)fn, flags                                                                             \
     }
 
+static int healthz(struct api_call *c);
+
+/* Outside API_PREFIX, tried first. */
+static const struct route root_routes[] = {
+    R("GET", "/healthz", healthz, 0),
+    R("GET", "/api/openapi.json", api_openapi, 0),
+    R("GET", "/metrics", api_metrics, API_ADMIN),
+};
+
 /* The login routes, also at the root of the server (api/auth.h). */
 #define AUTH_PREFIX "/auth/"
 
@@ -26,6 +39,7 @@ static const struct route routes[] = {
     R("POST", "/auth/login", api_auth_login, API_BODY),
     R("POST", "/auth/logout", api_auth_logout, API_AUTH),
     R("GET", "/auth/session", api_auth_session, API_AUTH),
+    R("GET", "/openapi.json", api_openapi, 0),
     R("GET", "/models", api_models_list, 0),
     R("GET", "/providers", api_providers_list, API_AUTH),
     R("POST", "/estimate-credits", api_estimate, API_BODY),
@@ -60,7 +74,30 @@ static const struct route routes[] = {
     R("HEAD", "/public/images/:user/:name", api_public_image, 0),
     /* No Authorization: the token in the path is the credential (core/webhook.h). */
     R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY),
+    /* Admins only (api/admin.h); 404 for everyone else. */
+    R("GET", "/admin/users", api_admin_users_list, API_ADMIN),
+    R("POST", "/admin/users", api_admin_users_create, API_ADMIN | API_BODY),
+    R("POST", "/admin/users/:id/credits", api_admin_credits, API_ADMIN | API_BODY),
+    R("POST", "/admin/users/:id/disable", api_admin_user_disable, API_ADMIN),
+    R("POST", "/admin/users/:id/enable", api_admin_user_enable, API_ADMIN),
+    R("POST", "/admin/users/:id/tokens", api_admin_tokens_create, API_ADMIN | API_BODY),
+    R("GET", "/admin/tokens", api_admin_tokens_list, API_ADMIN),
+    R("DELETE", "/admin/tokens/:id", api_admin_token_revoke, API_ADMIN),
+    R("GET", "/admin/generations", api_admin_generations_list, API_ADMIN),
+    R("POST", "/admin/generations/:id/cancel", api_admin_generation_cancel, API_ADMIN),
+    R("POST", "/admin/generations/:id/refund", api_admin_generation_refund, API_ADMIN | API_BODY),
+    R("GET", "/admin/failed", api_admin_failed, API_ADMIN),
 };
+
+size_t api_route_tables(const struct api_route_table **out)
+{
+    static const struct api_route_table tables[] = {
+        {"", root_routes, sizeof root_routes / sizeof root_routes[0]},
+        {API_PREFIX, routes, sizeof routes / sizeof routes[0]},
+    };
+    *out = tables;
+    return sizeof tables / sizeof tables[0];
+}
 
 bool api_defers_body(const char *method, size_t method_len, const char *path, size_t path_len)
 {
@@ -127,22 +164,38 @@ static int protocol_error(struct api_call *c, const char *status, size_t len)
     return api_fail_with(c, VG_ERR_BAD_REQUEST, "", "malformed HTTP request");
 }
 
-static int healthz(h2o_req_t *req)
+static int healthz(struct api_call *c)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
-    return api_send_bytes(req, 200, "application/json", ok, sizeof ok - 1);
+    return api_send_bytes(c->req, 200, "application/json", ok, sizeof ok - 1);
+}
+
+/* Checks the matched route's body size and token, then calls its handler. */
+static int dispatch(struct api_call *c, struct api_metrics_req *counted)
+{
+    struct vg_error err;
+    unsigned flags = c->match.route->flags;
+    api_metrics_route(counted, c->match.route);
+    if ((flags & API_ADMIN) && (authenticate(c, &err) != VG_OK || !c->user.is_admin))
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "no such endpoint");
+    if (!(flags & API_BODY) && c->req->entity.len > API_JSON_BODY_MAX)
+        return api_fail_with(c, VG_ERR_TOO_LARGE, "", "this endpoint takes no body");
+    if ((flags & API_AUTH) && authenticate(c, &err) != VG_OK)
+        return api_fail(c, &err);
+    return ((api_handler)c->match.route->handler)(c);
 }
 
 int api_handle(h2o_req_t *req, void *thread)
 {
     struct api_call c = {.req = req, .t = thread};
-    struct vg_error err;
+    struct api_metrics_req *counted = api_metrics_begin(req);
     c.body_deferred = http_body_deferred(req, &c.body);
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     const char *path = req->path.base;
 
-    if (h2o_memis(path, path_len, H2O_STRLIT("/healthz")))
-        return healthz(req);
+    if (router_match(root_routes, sizeof root_routes / sizeof root_routes[0], req->method.base, req->method.len, path,
+                     path_len, &c.match) == ROUTER_FOUND)
+        return dispatch(&c, counted);
     /* Only by h2o's internal redirect: a client asking for this path gets 404 like any other. */
     if (!h2o_memis(req->input.path.base, req->input.path.len, req->path.base, req->path.len) &&
         path_len > sizeof HTTP_SERVER_ERROR_PREFIX - 1 &&
@@ -168,10 +221,5 @@ int api_handle(h2o_req_t *req, void *thread)
         return api_fail_with(&c, VG_ERR_METHOD, "", "this endpoint does not take that method");
     case ROUTER_FOUND: break;
     }
-    unsigned flags = c.match.route->flags;
-    if (!(flags & API_BODY) && req->entity.len > API_JSON_BODY_MAX)
-        return api_fail_with(&c, VG_ERR_TOO_LARGE, "", "this endpoint takes no body");
-    if ((flags & API_AUTH) && authenticate(&c, &err) != VG_OK)
-        return api_fail(&c, &err);
-    return ((api_handler)c.match.route->handler)(&c);
+    return dispatch(&c, counted);
 }

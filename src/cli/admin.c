@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/password.h"
 #include "core/token.h"
+#include "core/user_name.h"
 #include "store/store.h"
 #include "util/parse.h"
 
@@ -58,18 +59,6 @@ static int issue_token(struct store *s, const char *user_id, const char *label)
     return 0;
 }
 
-/* User names: 1–64 bytes of letters, digits, '.', '_', '-' (they appear in commands and logs). */
-static int valid_user_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > STORE_NAME_MAX)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("._-", *p)))
-            return 0;
-    return 1;
-}
-
 #define USER_ADD_USAGE                                                                                                 \
     "usage: vidgen user add NAME [--credits N] [--admin] [--password-stdin]\n"                                         \
     "  NAME: 1-64 letters, digits, '.', '_' or '-'\n"                                                                  \
@@ -96,7 +85,7 @@ static int user_add(int argc, char **argv)
         else if (o == '?')
             return 2;
     }
-    if (optind != argc - 1 || !valid_user_name(argv[optind])) {
+    if (optind != argc - 1 || !user_name_valid(argv[optind])) {
         fprintf(stderr, USER_ADD_USAGE);
         return 2;
     }

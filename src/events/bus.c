@@ -94,6 +94,11 @@ static void sink_unlink(struct events_sink *sink)
     atomic_fetch_sub(&sink->_bus->sinks, 1);
 }
 
+long events_streams_open(struct events_bus *bus)
+{
+    return atomic_load(&bus->sinks);
+}
+
 void events_publish(struct events_bus *bus, const char *user_id, const char *event, const char *json)
 {
     size_t user_len = strlen(user_id), frame_len;

@@ -44,6 +44,8 @@ void events_publish(struct events_bus *bus, const char *user_id, const char *eve
  * building its event (one published now would reach nobody; a stream opened afterwards
  * reads the current state anyway). */
 bool events_wanted(struct events_bus *bus);
+/* Any thread. How many streams are open on all loops now (GET /metrics). */
+long events_streams_open(struct events_bus *bus);
 
 /* On the loop thread, once, before the loop serves. NULL when out of memory. */
 struct events_loop *events_loop_attach(struct events_bus *bus, h2o_context_t *ctx);

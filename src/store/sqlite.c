@@ -27,7 +27,8 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_LEDGER_SUM] = "SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE user_id = ?",
     [SQ_TOKEN_INSERT] = "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
     [SQ_TOKEN_USER] = "SELECT u.id, u.name, u.is_admin, u.balance, u.created_at FROM api_tokens t "
-                      "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+                      "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL "
+                      "AND u.disabled_at IS NULL",
     [SQ_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2 WHERE (id = ?1 OR token_hash = ?1) "
                         "AND revoked_at IS NULL",
     /* ?1 is a JSON array of hashes; each row is the index of a live one */
@@ -193,13 +194,14 @@ static const char *const sql[SQ_COUNT] = {
                         "JOIN generations g ON g.id = a.generation_id WHERE a.generation_id = ?1 "
                         "AND (?2 IS NULL OR g.user_id = ?2) ORDER BY a.n",
     [SQ_PASSWORD_SET] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-    [SQ_PASSWORD_GET] = "SELECT " USER_COLS ", coalesce(password_hash, '') FROM users WHERE name = ?",
+    [SQ_PASSWORD_GET] = "SELECT " USER_COLS ", coalesce(password_hash, '') FROM users WHERE name = ? "
+                        "AND disabled_at IS NULL",
     [SQ_SESSION_INSERT] =
         "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
     [SQ_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
     [SQ_SESSION_USER] = "SELECT u.id, u.name, u.is_admin, u.balance, u.created_at, s.expires_at FROM sessions s "
                         "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.revoked_at IS NULL "
-                        "AND s.expires_at > ?2",
+                        "AND s.expires_at > ?2 AND u.disabled_at IS NULL",
     [SQ_SESSION_REVOKE] = "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL "
                           "AND expires_at > ?2",
     [SQ_SESSIONS_REVOKE_USER] = "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL "
@@ -450,6 +452,8 @@ static const struct store_ops ops = {
     .job_claim = sq_job_claim,
     .provider_in_flight = sq_provider_in_flight,
     .provider_queued = sq_provider_queued,
+    .summary = sq_summary,
+    .admin = &sq_admin_ops,
     .provider_health_get = sq_provider_health_get,
     .provider_health_put = sq_provider_health_put,
     .job_next_due = sq_job_next_due,

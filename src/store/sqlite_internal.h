@@ -204,6 +204,8 @@ enum vg_err sq_ledger_page(struct store *s, const char *user_id, long before_id,
                            struct vg_error *err);
 enum vg_err sq_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err);
 enum vg_err sq_provider_queued(struct store *s, const char *provider, long *n, struct vg_error *err);
+enum vg_err sq_summary(struct store *s, struct store_summary *io, struct vg_error *err);
+extern const struct store_admin_ops sq_admin_ops; /* sqlite_admin.c */
 enum vg_err sq_provider_health_get(struct store *s, const char *provider, struct provider_health *out,
                                    struct vg_error *err);
 enum vg_err sq_provider_health_put(struct store *s, const char *provider, const struct provider_health *h,

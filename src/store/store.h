@@ -148,6 +148,14 @@ struct project_query {
 enum ledger_kind { LEDGER_GRANT, LEDGER_CHARGE, LEDGER_REFUND, LEDGER_ADJUST };
 
 /* A worker's change to a generation it holds the lease on (job_update). */
+/* What GET /metrics shows of the store (metrics/summary.h), read in one call. */
+struct store_summary {
+    long queued;              /* out: generations waiting at vidgen (phase queued, not at a provider) */
+    int64_t oldest_queued_at; /* out: created_at of the oldest of them; 0 when none */
+    long ledger_after;        /* in: sum only ledger rows past this id; out: the last id summed */
+    long credits[4];          /* out: the amounts of those rows, by enum ledger_kind */
+};
+
 /* A remote provider's health as its workers saw it last (provider_health table). */
 struct provider_health {
     int64_t last_success_at, last_failure_at; /* 0 = never */
@@ -304,6 +312,8 @@ struct store_ops {
     enum vg_err (*job_renew)(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms, struct vg_error *err);
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
+    enum vg_err (*summary)(struct store *s, struct store_summary *io, struct vg_error *err);
+    const struct store_admin_ops *admin; /* store/store_admin.h */
     enum vg_err (*provider_health_get)(struct store *s, const char *provider, struct provider_health *out,
                                        struct vg_error *err);
     enum vg_err (*provider_health_put)(struct store *s, const char *provider, const struct provider_health *h,
@@ -549,6 +559,12 @@ static inline enum vg_err store_provider_in_flight(struct store *s, const char *
 static inline enum vg_err store_provider_queued(struct store *s, const char *provider, long *n, struct vg_error *err)
 {
     return s->ops->provider_queued(s, provider, n, err);
+}
+/* The queue and the ledger's new rows (store_summary); the ledger is append-only, so the
+ * caller keeps running totals by adding each call's sums and passing back ledger_after. */
+static inline enum vg_err store_summary(struct store *s, struct store_summary *io, struct vg_error *err)
+{
+    return s->ops->summary(s, io, err);
 }
 
 /* A provider's health: _get reads it (all zero when nothing was recorded), _put replaces it. */

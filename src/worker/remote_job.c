@@ -10,6 +10,7 @@
 
 #include "core/image_link.h"
 #include "core/webhook.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 #include "worker/job.h"
 #include "worker/limits.h"
@@ -758,11 +759,28 @@ static void on_downloaded(struct worker *w, struct job *j, CURLcode rc, long sta
     release(w, j, JOB_RETRY, next_retry_at(j, &r, clock_now_ms()), "polling", why, -1);
 }
 
+/* One request to the provider ended: its time and, when it failed, how (metrics/metrics.h). */
+static void count_request(struct job *j, CURLcode rc, long status)
+{
+    static const char *const steps[] = {[REMOTE_STEP_SUBMIT] = "submit",
+                                        [REMOTE_STEP_POLL] = "poll",
+                                        [REMOTE_STEP_DOWNLOAD] = "download",
+                                        [REMOTE_STEP_LOOKUP] = "lookup",
+                                        [REMOTE_STEP_CANCEL] = "cancel"};
+    struct remote_task *t = &j->remote;
+    curl_off_t us = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &us);
+    if ((unsigned)t->step < sizeof steps / sizeof steps[0] && steps[t->step] != NULL)
+        metrics_provider_request(j->g.provider, steps[t->step], rc != CURLE_OK, rc == CURLE_OPERATION_TIMEDOUT, status,
+                                 (double)us / 1e6);
+}
+
 void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
 {
     struct remote_task *t = &j->remote;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    count_request(j, rc, status);
     end_transfer(w, j);
     t->status = rc == CURLE_OK ? status : 0;
     if (t->step == REMOTE_STEP_DOWNLOAD)

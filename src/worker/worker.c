@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/image_link.h"
+#include "metrics/metrics.h"
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/log.h"
@@ -226,6 +227,10 @@ static enum vg_err update(struct worker *w, struct job *j, struct job_update *u,
             log_error("worker: generation %s: %s", j->g.id, err.message);
         return e;
     }
+    if (u->outcome == JOB_COMPLETED || u->outcome == JOB_FAILED || u->outcome == JOB_CANCELLED)
+        metrics_generation_ended(g.model_id, g.provider, g.status);
+    else if (u->outcome == JOB_RETRY || u->outcome == JOB_REROUTE)
+        metrics_provider_retry(j->g.provider, u->outcome == JOB_REROUTE);
     if (w->wc.on_change && !unseen_wait(j, u, &g))
         w->wc.on_change(&g, w->wc.arg);
     j->g.cancel_requested = g.cancel_requested;

@@ -225,3 +225,16 @@ def test_session_expires(make_server):
     assert_ok(s.api("GET", "/credits", headers=with_cookie(s, cookie)))
     time.sleep(2.5)
     assert_error(s.api("GET", "/credits", headers=with_cookie(s, cookie)), 401, "unauthorized")
+
+
+def test_a_disabled_user_loses_the_session_and_cannot_log_in(server):
+    add_user(server, "hank")
+    cookie, _ = session_of(login(server, "hank"))
+    me = assert_ok(server.request("GET", "/auth/session", headers=with_cookie(server, cookie)))["user"]
+    assert_ok(server.api("POST", f"/admin/users/{me['id']}/disable", token=server.admin_token))
+    assert_error(server.api("GET", "/credits", headers=with_cookie(server, cookie, origin=None)), 401, "unauthorized")
+    assert_error(login(server, "hank"), 401, "unauthorized")
+    assert_ok(server.api("POST", f"/admin/users/{me['id']}/enable", token=server.admin_token))
+    assert_error(server.api("GET", "/credits", headers=with_cookie(server, cookie, origin=None)), 401, "unauthorized")
+    cookie, _ = session_of(login(server, "hank"))  # a new login works again
+    assert_ok(server.api("GET", "/credits", headers=with_cookie(server, cookie, origin=None)))
