@@ -24,7 +24,7 @@ function Card({ g, onChanged }) {
         ${g.status === 'completed' && g.videoUrl
           ? html`<video controls preload="metadata" playsinline src=${g.videoUrl} poster=${g.thumbnailUrl || undefined}
               aria-label=${`Player: ${title}`}></video>`
-          : html`<div class="placeholder" aria-hidden="true">${STATUS_TEXT[g.status]}</div>`}
+          : html`<div class="placeholder" aria-hidden="true" data-label=${STATUS_TEXT[g.status]}></div>`}
         <div class="meta">
           <p class="prompt">${g.prompt}</p>
           <p class="muted small">${g.modelName} · ${g.duration} s · ${g.resolution} · ${g.aspectRatio} · ${credits(g.creditUsed)} · ${age(g.createdAt)}</p>
