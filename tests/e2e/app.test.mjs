@@ -106,6 +106,15 @@ test('main flow: login, project, estimate, generate, live progress, play, downlo
   assert.equal(await balanceOf(page), '982 credits');
   await shot(page, '04-completed');
 
+  // its attempt history: one attempt, at the local renderer, completed
+  await card.getByText('Attempt history', { exact: true }).click();
+  const attempts = card.getByRole('list', { name: 'Attempts for a red fox in the snow' });
+  await attempts.waitFor();
+  const tried = await attempts.getByRole('listitem').allInnerTexts();
+  assert.equal(tried.length, 1, `attempts: ${tried}`);
+  assert.match(tried[0], /^Local · preview-v1 · Completed$/);
+  await shot(page, '04b-attempts');
+
   // the video plays inline: metadata, a 10 s duration, time moving
   const video = card.getByLabel('Player: a red fox in the snow');
   const media = await video.evaluate(async (v) => {
@@ -297,6 +306,8 @@ test('cancel one and see the refund: queued, cancelled, the balance back, the re
   await card.getByRole('button', { name: 'Cancel' }).click();
   await card.getByText('Cancelled', { exact: true }).waitFor();
   assert.equal(await card.getByRole('button', { name: 'Cancel' }).count(), 0);
+  await card.getByText('Attempt history', { exact: true }).click();
+  await card.getByText('Not sent to a provider yet.').waitFor();
   await page.getByTestId('balance').filter({ hasText: /^100 credits$/ }).waitFor();
   const rows = await ledgerRows(page);
   assert.match(rows[0], /refund.*cancelled before it started.*\+10 credits.*100 credits/);
