@@ -6,6 +6,7 @@ import { credits, rupiah } from './format.js';
 import { ImageZone } from './images.js';
 
 const ESTIMATE_DELAY_MS = 250;
+const SAME_CLICK_MS = 1500; // clicks on Generate this close together make one video
 
 // Settings kept within what `m` allows: a value it does not take becomes its default.
 function fit(m, s) {
@@ -171,8 +172,12 @@ export function Composer({ models, project, balance, onGenerated }) {
     };
     if (s.negativePrompt) body.negativePrompt = s.negativePrompt;
     try {
-      const r = await api('POST', '/generate', body, { headers: { 'Idempotency-Key': idempotency.current } });
-      idempotency.current = null;
+      const key = idempotency.current;
+      const r = await api('POST', '/generate', body, { headers: { 'Idempotency-Key': key } });
+      // The second click of a double click may come after this reply: for a moment it sends
+      // the same key and gets the same generation back. After that (or once a setting
+      // changes), Generate makes a new video from the same settings.
+      setTimeout(() => { if (idempotency.current === key) idempotency.current = null; }, SAME_CLICK_MS);
       onGenerated(r.generation);
     } catch (err) {
       setError(err);

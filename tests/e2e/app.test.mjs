@@ -323,8 +323,9 @@ test('cancel one and see the refund: queued, cancelled, the balance back, the re
 });
 
 // Two clicks on Generate, made `how`: 'dblclick' (Playwright's, as a mouse does it: the
-// second may find the button already disabled) or 'same-task' (both clicks dispatched
-// before the page can redraw, so both reach the handler and both requests go out).
+// second may find the button already disabled), 'same-task' (both clicks dispatched
+// before the page can redraw, so both reach the handler and both requests go out) or
+// 'after-reply' (the second click after the first one's reply, still a double click).
 // Checks one card, one generation on the server and one charge more in the ledger; returns
 // what the requests were answered.
 async function generateTwice(page, prompt, how) {
@@ -341,7 +342,12 @@ async function generateTwice(page, prompt, how) {
   page.on('request', onRequest);
   page.on('requestfinished', onFinished);
   if (how === 'dblclick') await generate.dblclick();
-  else await generate.evaluate((b) => { b.click(); b.click(); });
+  else if (how === 'same-task') await generate.evaluate((b) => { b.click(); b.click(); });
+  else { // 'after-reply': the second click lands once the first one's card is shown
+    await generate.click();
+    await page.getByRole('article', { name: `Video: ${prompt}` }).waitFor();
+    await generate.click();
+  }
   const card = page.getByRole('article', { name: `Video: ${prompt}` });
   await card.first().getByText('Queued', { exact: true }).waitFor();
   for (let i = 0; i < 100 && (posts.length === 0 || answered.length < posts.length); i++) await new Promise((r) => setTimeout(r, 50));
@@ -372,8 +378,10 @@ test('a double click on Generate charges once: one generation, one ledger charge
   // both clicks before a redraw: two requests with one key, still one generation
   const fast = await generateTwice(page, 'clicked twice faster than a redraw', 'same-task');
   assert.equal(fast.requests, 2, 'the second click did not send a request: the server side went untested');
+  const late = await generateTwice(page, 'clicked again as the card appeared', 'after-reply');
+  assert.equal(late.requests, 2);
   console.log(`double click: mouse ${mouse.requests} request(s) answered ${mouse.answered}; ` +
-    `same task ${fast.requests} requests answered ${fast.answered}`);
+    `same task ${fast.requests} requests answered ${fast.answered}; after the reply ${late.requests} answered ${late.answered}`);
   await shot(page, '13-double-click');
   await page.reload();
   await page.getByRole('article', { name: 'Video: clicked twice in a hurry' }).waitFor();
