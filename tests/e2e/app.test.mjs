@@ -76,7 +76,9 @@ test('main flow: login, project, estimate, generate, live progress, play, downlo
   const projectId = new URL(page.url()).searchParams.get('project');
   assert.match(projectId, /^[0-9A-Z]{26}$/);
 
-  // the model selector: grouped by provider, the unconfigured ones greyed with the reason
+  // the model selector: grouped by provider, the unconfigured ones greyed with the reason;
+  // on a desktop the settings are always shown, with no button to open them
+  assert.equal(await page.getByRole('button', { name: /^Settings · / }).count(), 0);
   const model = page.getByRole('combobox', { name: 'Model' });
   await model.selectOption('local-preview');
   const veo = page.getByRole('option', { name: /Google Veo 3.*unavailable: MODELSLAB_API_KEY is not set/ });
@@ -269,13 +271,38 @@ test('images: pick a start image, see it priced in, a refused end image explaine
   await page.context().close();
 });
 
-test('phone width: the zones stack and stay usable', async () => {
+test('phone width: the zones stack, the composer is the prompt and Generate, settings behind a button', async () => {
   const page = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await login(page, server, 'ana', PASSWORD);
   await page.getByRole('article').first().waitFor();
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `the page scrolls sideways: ${width} px`);
   await shot(page, '08-phone');
+
+  // the composer is the prompt and Generate; the settings open behind a button and close again
+  const prompt = page.getByRole('textbox', { name: 'Prompt' });
+  const model = page.getByRole('combobox', { name: 'Model' });
+  const settings = page.getByRole('button', { name: /^Settings · / });
+  await prompt.waitFor();
+  assert.equal(await model.isVisible(), false, 'the settings show at phone width before they are asked for');
+  assert.equal(await settings.getAttribute('aria-expanded'), 'false');
+  await prompt.fill('a fox on a small screen');
+  const generate = page.getByRole('button', { name: /^Generate · \d+ credits$/ });
+  await generate.waitFor();
+  await shot(page, '08b-phone-composer');
+  await settings.click();
+  assert.equal(await settings.getAttribute('aria-expanded'), 'true');
+  await model.selectOption('local-preview');
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('5');
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('720p');
+  await page.getByRole('button', { name: 'Settings · Local Preview Renderer · 720p · 5 s · 16:9' }).waitFor();
+  await shot(page, '08c-phone-settings');
+  await settings.click();
+  await model.waitFor({ state: 'hidden' });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390);
+  await page.getByRole('button', { name: 'Generate · 10 credits' }).click();
+  await page.getByRole('article', { name: 'Video: a fox on a small screen' }).getByText('Completed', { exact: true })
+    .waitFor({ timeout: 30000 });
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
