@@ -15,7 +15,7 @@ BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev nodejs
 TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus
-BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3
+BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
           libavformat libavcodec libavutil libswscale zlib
@@ -135,6 +135,7 @@ bench: bench-deps
 	sh bench/render.sh
 	sh bench/thumbnail.sh
 	sh bench/upload.sh
+	sh bench/web.sh
 	/usr/bin/python3 bench/pipeline.py
 	/usr/bin/python3 bench/flood.py
 	/usr/bin/python3 bench/remote.py

@@ -6,6 +6,7 @@ import { credits, rupiah } from './format.js';
 import { ImageZone } from './images.js';
 
 const ESTIMATE_DELAY_MS = 250;
+const SAME_CLICK_MS = 1500; // clicks on Generate this close together make one video
 
 // Settings kept within what `m` allows: a value it does not take becomes its default.
 function fit(m, s) {
@@ -134,6 +135,7 @@ export function Composer({ models, project, balance, onGenerated }) {
   const [s, setS] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  const [showOptions, setShowOptions] = useState(false); // on a phone: prompt and Generate, settings behind a button
   const idempotency = useRef(null);
 
   useEffect(() => {
@@ -171,8 +173,12 @@ export function Composer({ models, project, balance, onGenerated }) {
     };
     if (s.negativePrompt) body.negativePrompt = s.negativePrompt;
     try {
-      const r = await api('POST', '/generate', body, { headers: { 'Idempotency-Key': idempotency.current } });
-      idempotency.current = null;
+      const key = idempotency.current;
+      const r = await api('POST', '/generate', body, { headers: { 'Idempotency-Key': key } });
+      // The second click of a double click may come after this reply: for a moment it sends
+      // the same key and gets the same generation back. After that (or once a setting
+      // changes), Generate makes a new video from the same settings.
+      setTimeout(() => { if (idempotency.current === key) idempotency.current = null; }, SAME_CLICK_MS);
       onGenerated(r.generation);
     } catch (err) {
       setError(err);
@@ -185,6 +191,11 @@ export function Composer({ models, project, balance, onGenerated }) {
     <section class="composer" aria-labelledby="composer-title">
       <h2 id="composer-title">New video in ${project.name}</h2>
       <form onSubmit=${generate} novalidate>
+        <button type="button" class="options-toggle quiet" aria-expanded=${showOptions ? 'true' : 'false'} aria-controls="composer-options"
+          onClick=${() => setShowOptions(!showOptions)}>
+          <span class="label">Settings</span><span class="sr-only"> · </span><span class="summary muted">${m.name} · ${s.resolution} · ${s.duration} s · ${s.aspectRatio}</span>
+        </button>
+        <div id="composer-options" class=${showOptions ? 'options open' : 'options'}>
         <${ModelSelect} models=${models} value=${s.modelId} onChange=${(id) => set(fit(models.find((x) => x.id === id), s))} />
         <${ModelAbout} m=${m} />
         <div class="settings">
@@ -202,6 +213,7 @@ export function Composer({ models, project, balance, onGenerated }) {
             <${ImageZone} kind="start" label="Start image" value=${s.startImage} onChange=${(v) => set({ startImage: v })} />
             ${m.supportsEndImage && html`<${ImageZone} kind="end" label="End image" value=${s.endImage} onChange=${(v) => set({ endImage: v })} />`}
           </div>`}
+        </div>
         <div class="field">
           <label for="prompt">Prompt</label>
           <textarea id="prompt" rows="3" value=${s.prompt} aria-describedby="prompt-count" aria-invalid=${tooLong ? 'true' : 'false'}
@@ -210,7 +222,7 @@ export function Composer({ models, project, balance, onGenerated }) {
           <p id="prompt-count" class=${tooLong ? 'count error' : 'count muted'}>${s.prompt.length} / ${m.maxPromptLength} characters</p>
         </div>
         ${m.supportsNegativePrompt && html`
-          <div class="field">
+          <div class=${showOptions ? 'field options open' : 'field options'}>
             <label for="negative">Negative prompt</label>
             <input id="negative" value=${s.negativePrompt} placeholder="What to keep out" onInput=${(e) => set({ negativePrompt: e.currentTarget.value })} />
           </div>`}

@@ -21,3 +21,21 @@ export const STATUS_TEXT = {
 };
 
 export const isActive = (g) => g.status === 'pending' || g.status === 'processing';
+
+// What a card's badge says: a job waiting at vidgen is "Queued", one waiting in the
+// provider's own queue "Queued at <provider>" (`providerName` is its display name).
+export function statusText(g, providerName) {
+  if (isActive(g) && g.phase === 'provider_queue') return `Queued at ${providerName || g.provider}`;
+  if (isActive(g) && g.phase === 'queued') return 'Queued';
+  return STATUS_TEXT[g.status] || g.status;
+}
+
+// How one attempt at a provider ended (GET /generations/:id, `attempts[].outcome`).
+export const OUTCOME_TEXT = {
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  retried: 'Failed, tried again',
+  fell_back: 'Failed, passed to the next provider',
+  interrupted: 'Interrupted (vidgen restarted), resumed',
+};

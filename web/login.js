@@ -25,7 +25,7 @@ export function Login({ onLogin, notice }) {
 
   return html`
     <main class="login">
-      <h1><span class="logo" aria-hidden="true"></span>vidgen</h1>
+      <h1 elementtiming="login"><span class="logo" aria-hidden="true"></span>vidgen</h1>
       <p class="muted">Make videos from a prompt: ModelsLab, Eden AI, Runway, Kling, or the built-in preview renderer.</p>
       ${notice && html`<p class="notice" role="status">${notice}</p>`}
       <form onSubmit=${submit} aria-label="Log in" novalidate>

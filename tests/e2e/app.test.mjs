@@ -9,22 +9,51 @@ import { Server, launch, newPage, shot, login, makePng } from './harness.mjs';
 
 const PASSWORD = 'fox in the snow 42';
 let server;
+let idle; // a second server with no worker: what is generated there stays queued
 let browser;
 
 before(async () => {
   server = await Server.start();
   server.addUser('ana', PASSWORD, 1000);
   server.addUser('ben', PASSWORD, 20);
+  idle = await Server.start({}, ['--no-worker']);
+  idle.addUser('cleo', PASSWORD, 100);
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
+  await idle?.stop();
   await server?.stop();
 });
 
 const balanceOf = async (page) => (await page.getByTestId('balance').innerText()).trim();
 const estimate = (page) => page.getByRole('status', { name: 'Estimate' });
+
+// Logs in to the server with no worker, makes a project and composes local-preview at
+// 5 s 720p (10 credits) with `prompt`; returns the Generate button.
+async function composeQueued(page, project, prompt) {
+  await login(page, idle, 'cleo', PASSWORD);
+  await page.getByLabel('New project name').fill(project);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('heading', { name: `New video in ${project}` }).waitFor();
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('local-preview');
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('5');
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('720p');
+  await page.getByRole('textbox', { name: 'Prompt' }).fill(prompt);
+  await estimate(page).filter({ hasText: /^10 credits/ }).waitFor();
+  return page.getByRole('button', { name: 'Generate · 10 credits' });
+}
+
+// The ledger dialog's rows (header excluded) as their text, newest first; closes it again.
+async function ledgerRows(page) {
+  await page.getByRole('button', { name: 'Credit history' }).click();
+  const ledger = page.getByRole('dialog', { name: 'Credit history' });
+  await ledger.getByRole('table').waitFor();
+  const rows = await ledger.getByRole('row').allInnerTexts();
+  await ledger.getByRole('button', { name: 'Close' }).click();
+  return rows.slice(1).map((r) => r.replace(/\s+/g, ' ').trim());
+}
 
 test('main flow: login, project, estimate, generate, live progress, play, download, reload', async () => {
   const page = await newPage(browser);
@@ -47,7 +76,9 @@ test('main flow: login, project, estimate, generate, live progress, play, downlo
   const projectId = new URL(page.url()).searchParams.get('project');
   assert.match(projectId, /^[0-9A-Z]{26}$/);
 
-  // the model selector: grouped by provider, the unconfigured ones greyed with the reason
+  // the model selector: grouped by provider, the unconfigured ones greyed with the reason;
+  // on a desktop the settings are always shown, with no button to open them
+  assert.equal(await page.getByRole('button', { name: /^Settings · / }).count(), 0);
   const model = page.getByRole('combobox', { name: 'Model' });
   await model.selectOption('local-preview');
   const veo = page.getByRole('option', { name: /Google Veo 3.*unavailable: MODELSLAB_API_KEY is not set/ });
@@ -76,6 +107,15 @@ test('main flow: login, project, estimate, generate, live progress, play, downlo
   assert.equal(await page.evaluate(() => window.noReload), true, 'the page was reloaded');
   assert.equal(await balanceOf(page), '982 credits');
   await shot(page, '04-completed');
+
+  // its attempt history: one attempt, at the local renderer, completed
+  await card.getByText('Attempt history', { exact: true }).click();
+  const attempts = card.getByRole('list', { name: 'Attempts for a red fox in the snow' });
+  await attempts.waitFor();
+  const tried = await attempts.getByRole('listitem').allInnerTexts();
+  assert.equal(tried.length, 1, `attempts: ${tried}`);
+  assert.match(tried[0], /^Local · preview-v1 · Completed$/);
+  await shot(page, '04b-attempts');
 
   // the video plays inline: metadata, a 10 s duration, time moving
   const video = card.getByLabel('Player: a red fox in the snow');
@@ -231,13 +271,38 @@ test('images: pick a start image, see it priced in, a refused end image explaine
   await page.context().close();
 });
 
-test('phone width: the zones stack and stay usable', async () => {
+test('phone width: the zones stack, the composer is the prompt and Generate, settings behind a button', async () => {
   const page = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await login(page, server, 'ana', PASSWORD);
   await page.getByRole('article').first().waitFor();
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `the page scrolls sideways: ${width} px`);
   await shot(page, '08-phone');
+
+  // the composer is the prompt and Generate; the settings open behind a button and close again
+  const prompt = page.getByRole('textbox', { name: 'Prompt' });
+  const model = page.getByRole('combobox', { name: 'Model' });
+  const settings = page.getByRole('button', { name: /^Settings · / });
+  await prompt.waitFor();
+  assert.equal(await model.isVisible(), false, 'the settings show at phone width before they are asked for');
+  assert.equal(await settings.getAttribute('aria-expanded'), 'false');
+  await prompt.fill('a fox on a small screen');
+  const generate = page.getByRole('button', { name: /^Generate · \d+ credits$/ });
+  await generate.waitFor();
+  await shot(page, '08b-phone-composer');
+  await settings.click();
+  assert.equal(await settings.getAttribute('aria-expanded'), 'true');
+  await model.selectOption('local-preview');
+  await page.getByRole('combobox', { name: 'Duration' }).selectOption('5');
+  await page.getByRole('combobox', { name: 'Resolution' }).selectOption('720p');
+  await page.getByRole('button', { name: 'Settings · Local Preview Renderer · 720p · 5 s · 16:9' }).waitFor();
+  await shot(page, '08c-phone-settings');
+  await settings.click();
+  await model.waitFor({ state: 'hidden' });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390);
+  await page.getByRole('button', { name: 'Generate · 10 credits' }).click();
+  await page.getByRole('article', { name: 'Video: a fox on a small screen' }).getByText('Completed', { exact: true })
+    .waitFor({ timeout: 30000 });
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -251,5 +316,103 @@ test('logout ends the session; the page asks to log in again', async () => {
   await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
   const r = await page.evaluate(async () => (await fetch('/api/apps/video-generator/projects')).status);
   assert.equal(r, 401);
+  await page.context().close();
+});
+
+test('cancel one and see the refund: queued, cancelled, the balance back, the refund in the ledger', async () => {
+  const page = await newPage(browser);
+  const generate = await composeQueued(page, 'Cancel me', 'a slow boat that never sails');
+  const before = await balanceOf(page);
+  await generate.click();
+  const card = page.getByRole('article', { name: 'Video: a slow boat that never sails' });
+  await card.getByText('Queued', { exact: true }).waitFor();
+  await page.getByTestId('balance').filter({ hasText: /^90 credits$/ }).waitFor();
+  assert.equal(before, '100 credits');
+  await shot(page, '11-queued');
+
+  await card.getByRole('button', { name: 'Cancel' }).click();
+  await card.getByText('Cancelled', { exact: true }).waitFor();
+  assert.equal(await card.getByRole('button', { name: 'Cancel' }).count(), 0);
+  await card.getByText('Attempt history', { exact: true }).click();
+  await card.getByText('Not sent to a provider yet.').waitFor();
+  await page.getByTestId('balance').filter({ hasText: /^100 credits$/ }).waitFor();
+  const rows = await ledgerRows(page);
+  assert.match(rows[0], /refund.*cancelled before it started.*\+10 credits.*100 credits/);
+  assert.match(rows[1], /charge.*-10 credits.*90 credits/);
+  await shot(page, '12-cancelled');
+
+  // after a reload it is still cancelled and the balance still whole
+  await page.reload();
+  await page.getByRole('article', { name: 'Video: a slow boat that never sails' }).getByText('Cancelled', { exact: true }).waitFor();
+  assert.equal(await balanceOf(page), '100 credits');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+// Two clicks on Generate, made `how`: 'dblclick' (Playwright's, as a mouse does it: the
+// second may find the button already disabled), 'same-task' (both clicks dispatched
+// before the page can redraw, so both reach the handler and both requests go out) or
+// 'after-reply' (the second click after the first one's reply, still a double click).
+// Checks one card, one generation on the server and one charge more in the ledger; returns
+// what the requests were answered.
+async function generateTwice(page, prompt, how) {
+  await page.getByRole('textbox', { name: 'Prompt' }).fill(prompt);
+  const generate = page.getByRole('button', { name: 'Generate · 10 credits' });
+  await generate.waitFor();
+  const posts = [];
+  const answered = [];
+  const isGenerate = (r) => r.method() === 'POST' && r.url().endsWith('/api/apps/video-generator/generate');
+  const onRequest = (r) => { if (isGenerate(r)) posts.push(r.headers()['idempotency-key']); };
+  const onFinished = async (r) => { if (isGenerate(r)) answered.push((await r.response()).status()); };
+  const chargesBefore = (await ledgerRows(page)).filter((r) => /charge/.test(r)).length;
+  const balanceBefore = Number((await balanceOf(page)).replace(/\D/g, ''));
+  page.on('request', onRequest);
+  page.on('requestfinished', onFinished);
+  if (how === 'dblclick') await generate.dblclick();
+  else if (how === 'same-task') await generate.evaluate((b) => { b.click(); b.click(); });
+  else { // 'after-reply': the second click lands once the first one's card is shown
+    await generate.click();
+    await page.getByRole('article', { name: `Video: ${prompt}` }).waitFor();
+    await generate.click();
+  }
+  const card = page.getByRole('article', { name: `Video: ${prompt}` });
+  await card.first().getByText('Queued', { exact: true }).waitFor();
+  for (let i = 0; i < 100 && (posts.length === 0 || answered.length < posts.length); i++) await new Promise((r) => setTimeout(r, 50));
+  page.off('request', onRequest);
+  page.off('requestfinished', onFinished);
+  assert.equal(answered.length, posts.length, 'a POST /generate never came back');
+  assert.equal(new Set(posts).size, 1, `the clicks sent different Idempotency-Keys: ${posts}`);
+  assert.equal(await card.count(), 1);
+
+  // the server agrees: one generation with this prompt, one charge more, 10 credits less
+  const projectId = new URL(page.url()).searchParams.get('project');
+  const listed = await page.evaluate(async ([id, p]) => {
+    const r = await fetch(`/api/apps/video-generator/generations?projectId=${id}`);
+    return (await r.json()).generations.filter((g) => g.prompt === p).length;
+  }, [projectId, prompt]);
+  assert.equal(listed, 1);
+  const charges = (await ledgerRows(page)).filter((r) => /charge/.test(r));
+  assert.equal(charges.length, chargesBefore + 1);
+  assert.match(charges[0], /-10 credits/);
+  await page.getByTestId('balance').filter({ hasText: new RegExp(`^${balanceBefore - 10} credits$`) }).waitFor();
+  return { requests: posts.length, answered };
+}
+
+test('a double click on Generate charges once: one generation, one ledger charge', async () => {
+  const page = await newPage(browser);
+  await composeQueued(page, 'Double', 'clicked twice in a hurry');
+  const mouse = await generateTwice(page, 'clicked twice in a hurry', 'dblclick');
+  // both clicks before a redraw: two requests with one key, still one generation
+  const fast = await generateTwice(page, 'clicked twice faster than a redraw', 'same-task');
+  assert.equal(fast.requests, 2, 'the second click did not send a request: the server side went untested');
+  const late = await generateTwice(page, 'clicked again as the card appeared', 'after-reply');
+  assert.equal(late.requests, 2);
+  console.log(`double click: mouse ${mouse.requests} request(s) answered ${mouse.answered}; ` +
+    `same task ${fast.requests} requests answered ${fast.answered}; after the reply ${late.requests} answered ${late.answered}`);
+  await shot(page, '13-double-click');
+  await page.reload();
+  await page.getByRole('article', { name: 'Video: clicked twice in a hurry' }).waitFor();
+  assert.equal(await page.getByRole('article', { name: 'Video: clicked twice faster than a redraw' }).count(), 1);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });

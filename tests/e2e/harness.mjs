@@ -27,7 +27,9 @@ function freePort() {
 }
 
 export class Server {
-  static async start(extraEnv = {}) {
+  // extraEnv: more environment; args: more `serve` arguments (e.g. ['--no-worker'], so that
+  // a generation stays pending).
+  static async start(extraEnv = {}, args = []) {
     const s = new Server();
     s.dir = mkdtempSync(path.join(tmpdir(), 'vidgen-e2e-'));
     s.port = await freePort();
@@ -37,7 +39,7 @@ export class Server {
       VIDGEN_ADDR: `127.0.0.1:${s.port}`, VIDGEN_ACCESS_LOG: 'off', ...extraEnv,
     };
     s.stderr = '';
-    s.proc = spawn(BIN, ['serve'], { cwd: s.dir, env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    s.proc = spawn(BIN, ['serve', ...args], { cwd: s.dir, env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
     s.stdout = '';
     s.proc.stdout.on('data', (d) => { s.stdout += d; });
     s.proc.stderr.on('data', (d) => { s.stderr += d; });
