@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { Server, launch, newPage, shot, login, makePng } from './harness.mjs';
+import { Server, launch, newPage, shot, login, makePng, urlsWithSecrets } from './harness.mjs';
 
 const PASSWORD = 'fox in the snow 42';
 let server;
@@ -154,6 +154,13 @@ test('main flow: login, project, estimate, generate, live progress, play, downlo
   assert.equal(await balanceOf(page), '982 credits');
   await shot(page, '06-reloaded');
   assert.deepEqual(page.errors, []);
+  // no secret in any URL the page asked for: not the password, the session, its CSRF token
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'vg_session')?.value;
+  assert.ok(session, 'the session cookie is set');
+  const csrf = await page.evaluate(async () => (await (await fetch('/auth/session')).json()).csrfToken);
+  assert.ok(page.urls.length > 10, `only ${page.urls.length} requests seen`);
+  assert.deepEqual(urlsWithSecrets(page, [PASSWORD, session, csrf]), []);
   await page.context().close();
 });
 
@@ -413,6 +420,27 @@ test('a double click on Generate charges once: one generation, one ledger charge
   await page.reload();
   await page.getByRole('article', { name: 'Video: clicked twice in a hurry' }).waitFor();
   assert.equal(await page.getByRole('article', { name: 'Video: clicked twice faster than a redraw' }).count(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('an API token pasted at login works, and no URL ever carries it', async () => {
+  const token = server.addUser('tess', PASSWORD, 100);
+  assert.match(token, /^vg_/);
+  const page = await newPage(browser);
+  await page.goto(server.url + '/');
+  await page.getByRole('button', { name: 'Log in with an API token instead' }).click();
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Projects' }).waitFor();
+  await page.getByLabel('New project name').fill('By token');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('link', { name: /By token/ }).waitFor();
+  await page.reload(); // the session cookie carries on; the token is never kept in the page
+  await page.getByRole('link', { name: /By token/ }).waitFor();
+  assert.equal(await page.evaluate((t) => JSON.stringify(localStorage).includes(t) ||
+    JSON.stringify(sessionStorage).includes(t) || document.cookie.includes(t), token), false);
+  assert.deepEqual(urlsWithSecrets(page, [token]), []);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -86,11 +86,20 @@ export async function newPage(browser, options = {}) {
   const context = await browser.newContext({ acceptDownloads: true, ...options });
   const page = await context.newPage();
   page.errors = [];
+  page.urls = []; // every URL the page asked for, to check that no secret travels in one
+  page.on('request', (r) => page.urls.push(r.url()));
   page.on('pageerror', (e) => page.errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !/status of 401/.test(m.text())) page.errors.push(`console: ${m.text()}`);
   });
   return page;
+}
+
+// The URLs the page requested that carry any of `secrets` (a password, a token, the session
+// cookie, the CSRF token), raw or URL-encoded: there must be none.
+export function urlsWithSecrets(page, secrets) {
+  const all = secrets.filter((s) => s && s.length >= 8).flatMap((s) => [s, encodeURIComponent(s)]);
+  return page.urls.filter((u) => all.some((s) => u.includes(s)) || /[?&](token|key|password)=/i.test(u));
 }
 
 export async function shot(page, name) {
