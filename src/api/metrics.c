@@ -81,6 +81,7 @@ int api_metrics(struct api_call *c)
         return api_fail_with(c, VG_ERR_INTERNAL, "", "out of memory");
     metrics_http_write(out, route_label);
     metrics_jobs_write(out);
+    metrics_cost_write(out);
     metrics_summary_write(out, &summary);
     fprintf(out,
             "# HELP vidgen_sse_streams_open Server-Sent Events streams open now.\n"

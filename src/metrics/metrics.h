@@ -20,6 +20,7 @@
 #define METRICS_UNMATCHED (METRICS_ROUTES - 1)
 #define METRICS_BUCKETS 12 /* histogram upper bounds, +Inf not counted among them */
 #define METRICS_MODEL_PAIRS 64
+#define METRICS_PROVIDERS 8 /* the registry's first providers; more are not counted */
 
 /* A latency histogram in seconds; cells are per bucket (not cumulative) until written. */
 struct metrics_histogram {
@@ -49,6 +50,16 @@ void metrics_provider_request(const char *provider, const char *step, int transp
 /* A job will be tried again at the same provider after a transient fault (`fell_back`
  * false), or moves on to the next route of its model (true). */
 void metrics_provider_retry(const char *provider, int fell_back);
+
+/* The registry index of provider `name` (providers/registry.h), or -1 when it is not among
+ * the first METRICS_PROVIDERS. */
+int metrics_provider_index(const char *name);
+
+/* A provider said a job cost `micros` millionths of `unit` more than it had said before
+ * (store_attempt_cost's `added`); units other than remote_cost_unit_name's are not counted. */
+void metrics_provider_cost(const char *provider, const char *unit, int64_t micros);
+/* Writes vidgen_provider_cost_total{provider,unit} for every provider and unit seen. */
+void metrics_cost_write(FILE *out);
 
 /* Writes vidgen_generations_total, vidgen_provider_retries_total, vidgen_provider_fallbacks_total,
  * vidgen_provider_requests_total, vidgen_provider_request_duration_seconds and vidgen_provider_failures_total. */

@@ -601,6 +601,25 @@ static void record_health(struct worker *w, const struct job *j, const struct re
         log_warn("worker: cannot record %s's health: %s", j->g.provider, err.message);
 }
 
+/* The provider said what the job cost (or will): kept with the attempt under way, and what it
+ * adds to that attempt's figure counted in vidgen_provider_cost_total. A store error loses
+ * this figure only: the next reply says it again. */
+static void record_cost(struct worker *w, struct job *j, const struct remote_reply *r)
+{
+    struct remote_task *t = &j->remote;
+    const char *unit = remote_cost_unit_name(r->cost_unit);
+    int64_t added = 0;
+    struct vg_error err;
+    if (unit == NULL || (r->cost_unit == t->cost_unit && r->cost_micros == t->cost_micros))
+        return;
+    if (store_attempt_cost(worker_store(w), j->g.id, r->cost_micros, unit, &added, &err) != VG_OK) {
+        log_warn("worker: generation %s: cannot record %s's cost: %s", j->g.id, j->g.provider, err.message);
+        return;
+    }
+    t->cost_unit = r->cost_unit, t->cost_micros = r->cost_micros;
+    metrics_provider_cost(j->g.provider, unit, added);
+}
+
 /* The provider said 429: every job of this provider waits as long as it asks. */
 static void rate_limited(struct worker *w, const struct job *j, const struct remote_reply *r, int64_t now)
 {
@@ -717,6 +736,7 @@ static void on_looked_up(struct worker *w, struct job *j, const struct remote_ht
         return fail(w, j, "%s could not say whether the cut-off request made a job: %s", r.message);
     if (found < 0)
         return release(w, j, JOB_RETRY, next_retry_at(j, &r, clock_now_ms()), NULL, r.message, -1);
+    record_cost(w, j, &r);
     struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = r.job_id};
     if (worker_update_row(w, j, &u) != VG_OK)
         return end(w, j, JOB_WAIT, NULL); /* found again at the next claim */
@@ -801,6 +821,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
     else
         t->provider->parse_poll(&http, &r);
     record_health(w, j, &r, http.status);
+    record_cost(w, j, &r);
     if (t->step == REMOTE_STEP_SUBMIT)
         on_submitted(w, j, &r, rc, status);
     else
