@@ -147,6 +147,16 @@ static int parse_level(const char *v, enum log_level *out, char *err, size_t err
     return -1;
 }
 
+static int parse_log_format(const char *v, enum log_format *out, char *err, size_t errlen)
+{
+    if (strcmp(v, "plain") == 0 || strcmp(v, "json") == 0) {
+        *out = strcmp(v, "json") == 0 ? LOG_JSON : LOG_PLAIN;
+        return 0;
+    }
+    snprintf(err, errlen, "VIDGEN_LOG_FORMAT must be plain or json, not '%.40s'", v);
+    return -1;
+}
+
 /* Kling signs a token with two keys, which travel to providers/kling.c as one credential,
  * "ACCESS:SECRET" (the worker hands a provider one key). Both or neither must be set, and
  * the access key, which goes first, must hold no ':'. */
@@ -217,7 +227,8 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
                    errlen) ||
         parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err,
                    errlen) ||
-        parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
+        parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen) ||
+        parse_log_format(lookup(d, "VIDGEN_LOG_FORMAT", "plain"), &c->log_format, err, errlen))
         return -1;
     c->threads = (int)threads;
     c->max_connections = (int)max_conns;

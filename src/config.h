@@ -44,6 +44,7 @@ struct config {
     int session_seconds;        /* VIDGEN_SESSION_SECONDS: how long a web login lasts */
     int64_t upload_quota_bytes; /* VIDGEN_UPLOAD_QUOTA_MB: what each user's uploaded images may hold */
     enum log_level log_level;   /* VIDGEN_LOG_LEVEL */
+    enum log_format log_format; /* VIDGEN_LOG_FORMAT: plain (default) or json */
 };
 
 /* Fills `cfg` from the environment and ./.env. Returns 0, or -1 with a message naming the

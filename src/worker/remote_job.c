@@ -147,8 +147,8 @@ static bool fall_back(struct worker *w, struct job *j, const char *why)
     const struct catalog_route *next = next_route(w, j);
     if (next == NULL)
         return false;
-    log_info("worker: generation %s: %s failed (%s); %s takes it over", j->g.id, provider_display_name(j->g.provider),
-             why, provider_display_name(next->provider));
+    log_gen(LOG_INFO, j->g.id, "worker: generation %s: %s failed (%s); %s takes it over", j->g.id,
+            provider_display_name(j->g.provider), why, provider_display_name(next->provider));
     struct job_update u = {.outcome = JOB_REROUTE,
                            .progress = -1,
                            .provider = next->provider,
@@ -613,7 +613,8 @@ static void record_cost(struct worker *w, struct job *j, const struct remote_rep
     if (unit == NULL || (r->cost_unit == t->cost_unit && r->cost_micros == t->cost_micros))
         return;
     if (store_attempt_cost(worker_store(w), j->g.id, r->cost_micros, unit, &added, &err) != VG_OK) {
-        log_warn("worker: generation %s: cannot record %s's cost: %s", j->g.id, j->g.provider, err.message);
+        log_gen(LOG_WARN, j->g.id, "worker: generation %s: cannot record %s's cost: %s", j->g.id, j->g.provider,
+                err.message);
         return;
     }
     t->cost_unit = r->cost_unit, t->cost_micros = r->cost_micros;
@@ -728,8 +729,8 @@ static void on_looked_up(struct worker *w, struct job *j, const struct remote_ht
     int found = j->remote.provider->parse_lookup(http, j->g.id, &r);
     record_health(w, j, &r, http->status);
     if (found == 0) {
-        log_info("worker: generation %s: %s has no job of it; submitting", j->g.id,
-                 provider_display_name(j->g.provider));
+        log_gen(LOG_INFO, j->g.id, "worker: generation %s: %s has no job of it; submitting", j->g.id,
+                provider_display_name(j->g.provider));
         return submit(w, j, worker_route(w, j));
     }
     if (found < 0 && r.state == REMOTE_FAILED)
@@ -740,8 +741,8 @@ static void on_looked_up(struct worker *w, struct job *j, const struct remote_ht
     struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = r.job_id};
     if (worker_update_row(w, j, &u) != VG_OK)
         return end(w, j, JOB_WAIT, NULL); /* found again at the next claim */
-    log_info("worker: generation %s: the cut-off submit made %s job %s; following it", j->g.id,
-             provider_display_name(j->g.provider), r.job_id);
+    log_gen(LOG_INFO, j->g.id, "worker: generation %s: the cut-off submit made %s job %s; following it", j->g.id,
+            provider_display_name(j->g.provider), r.job_id);
     on_polled(w, j, &r, rc, http->status);
 }
 
@@ -813,7 +814,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
                                .retry_after = t->retry_after[0] ? t->retry_after : NULL};
     struct remote_reply r;
     if (rc != CURLE_OK)
-        log_info("worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
+        log_gen(LOG_INFO, j->g.id, "worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
     if (t->step == REMOTE_STEP_LOOKUP)
         return on_looked_up(w, j, &http, rc);
     if (t->step == REMOTE_STEP_SUBMIT)

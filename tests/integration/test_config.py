@@ -112,6 +112,8 @@ BAD_CONFIG = [
     ("VIDGEN_THREADS", "abc"),
     ("DATABASE_URL", "mysql://x"),
     ("VIDGEN_LOG_LEVEL", "loud"),
+    ("VIDGEN_LOG_FORMAT", "yaml"),
+    ("VIDGEN_LOG_FORMAT", "JSON"),
     ("VIDGEN_ADMIN_CREDITS", "-5"),
     ("VIDGEN_ADMIN_CREDITS", "lots"),
     ("EDENAI_WEBHOOK_PUBLIC_KEY", "/nonexistent/edenai-webhook.pub.pem"),
