@@ -181,7 +181,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     static const char *const http[] = {"http://", "https://", NULL};
     static const char *const db[] = {"sqlite:", "postgres://", "postgresql://", NULL};
     static const char *const redis[] = {"redis://", NULL};
-    long threads, credits, render_threads, lease, max_conns, shutdown, h2c, quota_mb;
+    long threads, credits, render_threads, lease, max_conns, shutdown, h2c, quota_mb, metrics;
     const char *v;
 
     if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
@@ -220,6 +220,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         parse_long("VIDGEN_SHUTDOWN_SECONDS", lookup(d, "VIDGEN_SHUTDOWN_SECONDS", "30"), 1, 3600, &shutdown, err,
                    errlen) ||
         parse_switch("VIDGEN_H2C", lookup(d, "VIDGEN_H2C", "off"), &h2c, err, errlen) ||
+        parse_switch("VIDGEN_METRICS", lookup(d, "VIDGEN_METRICS", "on"), &metrics, err, errlen) ||
         parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err,
                    errlen) ||
         parse_long("VIDGEN_LEASE_SECONDS", lookup(d, "VIDGEN_LEASE_SECONDS", "30"), 2, 3600, &lease, err, errlen) ||
@@ -234,6 +235,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     c->max_connections = (int)max_conns;
     c->shutdown_seconds = (int)shutdown;
     c->http2_cleartext = h2c != 0;
+    c->metrics = metrics != 0;
     c->render_threads = (int)render_threads;
     c->lease_seconds = (int)lease;
     c->upload_quota_bytes = (int64_t)quota_mb << 20;

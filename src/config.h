@@ -36,6 +36,7 @@ struct config {
     char access_log[1024];      /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
     int threads;                /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
     int max_connections;        /* VIDGEN_MAX_CONNECTIONS: open client connections, 0 = from the open-file limit */
+    bool metrics;               /* VIDGEN_METRICS: off, HTTP requests are not counted and /metrics is 404 */
     bool http2_cleartext;       /* VIDGEN_H2C: accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
     int shutdown_seconds;       /* VIDGEN_SHUTDOWN_SECONDS: how long a stop waits for downloads and streams */
     int render_threads;         /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */

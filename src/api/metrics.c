@@ -56,6 +56,8 @@ static void on_request_done(void *p)
 
 struct api_metrics_req *api_metrics_begin(h2o_req_t *req)
 {
+    if (!metrics_enabled())
+        return NULL; /* VIDGEN_METRICS=off: nothing counted */
     struct api_metrics_req *t = h2o_mem_alloc_shared(&req->pool, sizeof *t, on_request_done);
     t->req = req;
     t->route = METRICS_UNMATCHED;
@@ -74,6 +76,8 @@ int api_metrics(struct api_call *c)
     struct vg_error err;
     char *page = NULL;
     size_t len = 0;
+    if (!metrics_enabled())
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "metrics are off (VIDGEN_METRICS=off)");
     if (metrics_summary_get(c->t->store, &summary, &err) != VG_OK)
         return api_fail(c, &err);
     FILE *out = open_memstream(&page, &len);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 
 int cli_load_config(struct config *cfg)
@@ -15,6 +16,7 @@ int cli_load_config(struct config *cfg)
     }
     log_set_level(cfg->log_level);
     log_set_format(cfg->log_format);
+    metrics_set_enabled(cfg->metrics);
     return 0;
 }
 

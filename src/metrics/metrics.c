@@ -16,6 +16,18 @@ static const char *const failures[FAILURE_KINDS] = {"timeout", "network", "rate_
 static const char *const ends[] = {"completed", "failed", "cancelled"};
 #define ENDS (sizeof ends / sizeof ends[0])
 
+static bool enabled = true;
+
+void metrics_set_enabled(bool on)
+{
+    enabled = on;
+}
+
+bool metrics_enabled(void)
+{
+    return enabled;
+}
+
 static atomic_uint_fast64_t http_requests[METRICS_ROUTES][STATUS_SLOTS];
 static struct metrics_histogram http_latency;
 

@@ -13,6 +13,7 @@
 #define VIDGEN_METRICS_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,6 +33,11 @@ struct metrics_histogram {
 void metrics_histogram_observe(struct metrics_histogram *h, double seconds);
 /* Writes `name`_bucket/_sum/_count lines; `labels` is "" or `a="b",c="d"` (no braces). */
 void metrics_histogram_write(FILE *out, const char *name, const char *labels, const struct metrics_histogram *h);
+
+/* Whether HTTP requests are counted and GET /metrics answers (VIDGEN_METRICS); on by default.
+ * Set once at start, before any thread serves. */
+void metrics_set_enabled(bool on);
+bool metrics_enabled(void);
 
 /* One HTTP request answered: its route index (api/routes.h) and status, and how long it took. */
 void metrics_http_observe(unsigned route, int status, double seconds);

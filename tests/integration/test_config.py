@@ -113,6 +113,7 @@ BAD_CONFIG = [
     ("DATABASE_URL", "mysql://x"),
     ("VIDGEN_LOG_LEVEL", "loud"),
     ("VIDGEN_LOG_FORMAT", "yaml"),
+    ("VIDGEN_METRICS", "maybe"),
     ("VIDGEN_LOG_FORMAT", "JSON"),
     ("VIDGEN_ADMIN_CREDITS", "-5"),
     ("VIDGEN_ADMIN_CREDITS", "lots"),

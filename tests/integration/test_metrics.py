@@ -254,3 +254,9 @@ def test_the_cost_eden_ai_reports_is_kept_with_the_attempt_and_counted(make_serv
     assert moved == pytest.approx(0.96, abs=1e-9), after
     assert not [line for line in after.splitlines() if line.startswith("vidgen_provider_cost_total{provider=\"modelslab\"")]
 
+
+def test_metrics_off_counts_nothing_and_answers_404(make_server):
+    s = make_server(extra_env={"VIDGEN_METRICS": "off"})
+    assert s.request("GET", "/healthz").status == 200
+    r = s.request("GET", "/metrics", token=s.admin_token)
+    assert r.status == 404, r
