@@ -131,6 +131,7 @@ asan: test-deps
 bench: bench-deps
 	$(MAKE) --no-print-directory $(BUILD)/vidgen
 	sh bench/http.sh
+	sh bench/metrics.sh
 	sh bench/download.sh
 	sh bench/render.sh
 	sh bench/thumbnail.sh

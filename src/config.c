@@ -147,6 +147,16 @@ static int parse_level(const char *v, enum log_level *out, char *err, size_t err
     return -1;
 }
 
+static int parse_log_format(const char *v, enum log_format *out, char *err, size_t errlen)
+{
+    if (strcmp(v, "plain") == 0 || strcmp(v, "json") == 0) {
+        *out = strcmp(v, "json") == 0 ? LOG_JSON : LOG_PLAIN;
+        return 0;
+    }
+    snprintf(err, errlen, "VIDGEN_LOG_FORMAT must be plain or json, not '%.40s'", v);
+    return -1;
+}
+
 /* Kling signs a token with two keys, which travel to providers/kling.c as one credential,
  * "ACCESS:SECRET" (the worker hands a provider one key). Both or neither must be set, and
  * the access key, which goes first, must hold no ':'. */
@@ -171,7 +181,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
     static const char *const http[] = {"http://", "https://", NULL};
     static const char *const db[] = {"sqlite:", "postgres://", "postgresql://", NULL};
     static const char *const redis[] = {"redis://", NULL};
-    long threads, credits, render_threads, lease, max_conns, shutdown, h2c, quota_mb;
+    long threads, credits, render_threads, lease, max_conns, shutdown, h2c, quota_mb, metrics;
     const char *v;
 
     if (config_set_addr(c, lookup(d, "VIDGEN_ADDR", "127.0.0.1:8080"), err, errlen) ||
@@ -210,6 +220,7 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
         parse_long("VIDGEN_SHUTDOWN_SECONDS", lookup(d, "VIDGEN_SHUTDOWN_SECONDS", "30"), 1, 3600, &shutdown, err,
                    errlen) ||
         parse_switch("VIDGEN_H2C", lookup(d, "VIDGEN_H2C", "off"), &h2c, err, errlen) ||
+        parse_switch("VIDGEN_METRICS", lookup(d, "VIDGEN_METRICS", "on"), &metrics, err, errlen) ||
         parse_long("VIDGEN_RENDER_THREADS", lookup(d, "VIDGEN_RENDER_THREADS", "0"), 0, 64, &render_threads, err,
                    errlen) ||
         parse_long("VIDGEN_LEASE_SECONDS", lookup(d, "VIDGEN_LEASE_SECONDS", "30"), 2, 3600, &lease, err, errlen) ||
@@ -217,12 +228,14 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
                    errlen) ||
         parse_long("VIDGEN_ADMIN_CREDITS", lookup(d, "VIDGEN_ADMIN_CREDITS", "10000"), 0, 1000000000L, &credits, err,
                    errlen) ||
-        parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen))
+        parse_level(lookup(d, "VIDGEN_LOG_LEVEL", "info"), &c->log_level, err, errlen) ||
+        parse_log_format(lookup(d, "VIDGEN_LOG_FORMAT", "plain"), &c->log_format, err, errlen))
         return -1;
     c->threads = (int)threads;
     c->max_connections = (int)max_conns;
     c->shutdown_seconds = (int)shutdown;
     c->http2_cleartext = h2c != 0;
+    c->metrics = metrics != 0;
     c->render_threads = (int)render_threads;
     c->lease_seconds = (int)lease;
     c->upload_quota_bytes = (int64_t)quota_mb << 20;

@@ -36,6 +36,7 @@ struct config {
     char access_log[1024];      /* VIDGEN_ACCESS_LOG: a path, "-" = stderr, "off" */
     int threads;                /* VIDGEN_THREADS: HTTP event loops, 0 = one per core */
     int max_connections;        /* VIDGEN_MAX_CONNECTIONS: open client connections, 0 = from the open-file limit */
+    bool metrics;               /* VIDGEN_METRICS: off, HTTP requests are not counted and /metrics is 404 */
     bool http2_cleartext;       /* VIDGEN_H2C: accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
     int shutdown_seconds;       /* VIDGEN_SHUTDOWN_SECONDS: how long a stop waits for downloads and streams */
     int render_threads;         /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
@@ -44,6 +45,7 @@ struct config {
     int session_seconds;        /* VIDGEN_SESSION_SECONDS: how long a web login lasts */
     int64_t upload_quota_bytes; /* VIDGEN_UPLOAD_QUOTA_MB: what each user's uploaded images may hold */
     enum log_level log_level;   /* VIDGEN_LOG_LEVEL */
+    enum log_format log_format; /* VIDGEN_LOG_FORMAT: plain (default) or json */
 };
 
 /* Fills `cfg` from the environment and ./.env. Returns 0, or -1 with a message naming the

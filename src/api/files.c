@@ -46,7 +46,7 @@ static int send_file(struct api_call *c, const struct generation *g, const struc
     snprintf(message, sizeof message, "the %s file is missing", k->what);
     if (rel == NULL || !path_is_safe_relative(rel, strlen(rel))) {
         if (rel != NULL)
-            log_warn("api: generation %s has an unsafe %s path; not serving it", g->id, k->what);
+            log_gen(LOG_WARN, g->id, "api: generation %s has an unsafe %s path; not serving it", g->id, k->what);
         return api_fail_with(c, VG_ERR_NOT_FOUND, "", message);
     }
     size_t dir_len = strlen(dir), rel_len = strlen(rel);

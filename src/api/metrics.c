@@ -56,6 +56,8 @@ static void on_request_done(void *p)
 
 struct api_metrics_req *api_metrics_begin(h2o_req_t *req)
 {
+    if (!metrics_enabled())
+        return NULL; /* VIDGEN_METRICS=off: nothing counted */
     struct api_metrics_req *t = h2o_mem_alloc_shared(&req->pool, sizeof *t, on_request_done);
     t->req = req;
     t->route = METRICS_UNMATCHED;
@@ -74,6 +76,8 @@ int api_metrics(struct api_call *c)
     struct vg_error err;
     char *page = NULL;
     size_t len = 0;
+    if (!metrics_enabled())
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "metrics are off (VIDGEN_METRICS=off)");
     if (metrics_summary_get(c->t->store, &summary, &err) != VG_OK)
         return api_fail(c, &err);
     FILE *out = open_memstream(&page, &len);
@@ -81,6 +85,7 @@ int api_metrics(struct api_call *c)
         return api_fail_with(c, VG_ERR_INTERNAL, "", "out of memory");
     metrics_http_write(out, route_label);
     metrics_jobs_write(out);
+    metrics_cost_write(out);
     metrics_summary_write(out, &summary);
     fprintf(out,
             "# HELP vidgen_sse_streams_open Server-Sent Events streams open now.\n"

@@ -52,18 +52,41 @@ json_t *view_generation(const struct generation *g)
     return o;
 }
 
+/* A cost in millionths as the shortest decimal string ("0.48", "5"); null when none was said. */
+static json_t *cost_text(int64_t micros)
+{
+    char buf[32];
+    if (micros < 0)
+        return json_null();
+    int n = snprintf(buf, sizeof buf, "%lld.%06lld", (long long)(micros / 1000000), (long long)(micros % 1000000));
+    while (n > 0 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+    return json_string(buf);
+}
+
+/* The cost and its unit of attempt `a` added to its object `o`. */
+static void add_cost(json_t *o, const struct generation_attempt *a)
+{
+    bool said = a->cost_micros >= 0 && a->cost_unit[0] != '\0';
+    json_object_set_new(o, "cost", said ? cost_text(a->cost_micros) : json_null());
+    json_object_set_new(o, "costUnit", said ? json_string(a->cost_unit) : json_null());
+}
+
 json_t *view_attempts(const struct attempt_list *l)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < l->n; i++) {
         const struct generation_attempt *a = &l->items[i];
-        json_array_append_new(
-            list, json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "n", a->n, "provider", a->provider,
-                            "providerName", provider_display_name(a->provider), "model", a->model, "providerJobId",
-                            api_string_or_null(a->provider_job_id), "startedAt", api_time(a->started_at), "endedAt",
-                            api_time(a->ended_at), "outcome", a->outcome[0] ? json_string(a->outcome) : json_null(),
-                            "error", api_string_or_null(a->error), "httpStatus",
-                            a->http_status ? json_integer(a->http_status) : json_null()));
+        json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "n", a->n, "provider", a->provider,
+                              "providerName", provider_display_name(a->provider), "model", a->model, "providerJobId",
+                              api_string_or_null(a->provider_job_id), "startedAt", api_time(a->started_at), "endedAt",
+                              api_time(a->ended_at), "outcome", a->outcome[0] ? json_string(a->outcome) : json_null(),
+                              "error", api_string_or_null(a->error), "httpStatus",
+                              a->http_status ? json_integer(a->http_status) : json_null());
+        add_cost(o, a);
+        json_array_append_new(list, o);
     }
     return list;
 }

@@ -91,7 +91,7 @@ static const char *wake(struct api_call *c, const struct provider *p, char *why,
         log_warn("webhook: %s: %s (the job is polled on its schedule)", p->name, err.message);
         return "store error";
     }
-    log_info("webhook: generation %s: %s called back; polling it now", id, p->display_name);
+    log_gen(LOG_INFO, id, "webhook: generation %s: %s called back; polling it now", id, p->display_name);
     queue_push(api->queue, id);
     return NULL;
 }

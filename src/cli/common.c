@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 
 int cli_load_config(struct config *cfg)
@@ -14,6 +15,8 @@ int cli_load_config(struct config *cfg)
         return -1;
     }
     log_set_level(cfg->log_level);
+    log_set_format(cfg->log_format);
+    metrics_set_enabled(cfg->metrics);
     return 0;
 }
 

@@ -7,7 +7,6 @@
 
 #define STATUS_MIN 100
 #define STATUS_SLOTS 500 /* 100..599 */
-#define PROVIDERS_MAX 8
 #define STEPS 5
 
 static const double bounds[METRICS_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -17,12 +16,24 @@ static const char *const failures[FAILURE_KINDS] = {"timeout", "network", "rate_
 static const char *const ends[] = {"completed", "failed", "cancelled"};
 #define ENDS (sizeof ends / sizeof ends[0])
 
+static bool enabled = true;
+
+void metrics_set_enabled(bool on)
+{
+    enabled = on;
+}
+
+bool metrics_enabled(void)
+{
+    return enabled;
+}
+
 static atomic_uint_fast64_t http_requests[METRICS_ROUTES][STATUS_SLOTS];
 static struct metrics_histogram http_latency;
 
-static struct metrics_histogram provider_latency[PROVIDERS_MAX][STEPS];
-static atomic_uint_fast64_t provider_failures[PROVIDERS_MAX][FAILURE_KINDS];
-static atomic_uint_fast64_t provider_retries[PROVIDERS_MAX][2]; /* [0] retried there, [1] fell back */
+static struct metrics_histogram provider_latency[METRICS_PROVIDERS][STEPS];
+static atomic_uint_fast64_t provider_failures[METRICS_PROVIDERS][FAILURE_KINDS];
+static atomic_uint_fast64_t provider_retries[METRICS_PROVIDERS][2]; /* [0] retried there, [1] fell back */
 
 /* (model, provider) pairs in the order first seen; an entry is written once, under the lock,
  * before `pairs_used` publishes it, and never changes after. Pairs past the table, or with
@@ -145,9 +156,9 @@ void metrics_generation_ended(const char *model, const char *provider, const cha
             add(&pair_of(model ? model : "", provider ? provider : "")->ended[e], 1);
 }
 
-static int provider_index(const char *name)
+int metrics_provider_index(const char *name)
 {
-    for (size_t i = 0; i < provider_count() && i < PROVIDERS_MAX; i++)
+    for (size_t i = 0; i < provider_count() && i < METRICS_PROVIDERS; i++)
         if (strcmp(provider_at(i)->name, name) == 0)
             return (int)i;
     return -1;
@@ -156,7 +167,7 @@ static int provider_index(const char *name)
 void metrics_provider_request(const char *provider, const char *step, int transport_failed, int timed_out,
                               long http_status, double seconds)
 {
-    int p = provider_index(provider), s = 0;
+    int p = metrics_provider_index(provider), s = 0;
     while (s < STEPS && strcmp(steps[s], step) != 0)
         s++;
     if (p < 0 || s == STEPS)
@@ -173,7 +184,7 @@ void metrics_provider_request(const char *provider, const char *step, int transp
 
 void metrics_provider_retry(const char *provider, int fell_back)
 {
-    int p = provider_index(provider);
+    int p = metrics_provider_index(provider);
     if (p >= 0)
         add(&provider_retries[p][fell_back ? 1 : 0], 1);
 }
@@ -185,7 +196,7 @@ static void write_retries(FILE *out)
                                         "Jobs that moved on from this provider to the next route of their model."};
     for (int k = 0; k < 2; k++) {
         fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", names[k], help[k], names[k]);
-        for (size_t p = 0; p < provider_count() && p < PROVIDERS_MAX; p++)
+        for (size_t p = 0; p < provider_count() && p < METRICS_PROVIDERS; p++)
             if (provider_at(p)->kind == PROVIDER_HTTP)
                 fprintf(out, "%s{provider=\"%s\"} %llu\n", names[k], provider_at(p)->name,
                         (unsigned long long)get(&provider_retries[p][k]));
@@ -216,7 +227,7 @@ void metrics_jobs_write(FILE *out)
     fputs("# HELP vidgen_provider_request_duration_seconds Requests to remote providers, by step, reply or not.\n"
           "# TYPE vidgen_provider_request_duration_seconds histogram\n",
           out);
-    for (size_t p = 0; p < provider_count() && p < PROVIDERS_MAX; p++)
+    for (size_t p = 0; p < provider_count() && p < METRICS_PROVIDERS; p++)
         for (int s = 0; s < STEPS; s++)
             if (get(&provider_latency[p][s].count) > 0) {
                 snprintf(labels, sizeof labels, "provider=\"%s\",step=\"%s\"", provider_at(p)->name, steps[s]);
@@ -226,7 +237,7 @@ void metrics_jobs_write(FILE *out)
     fputs("# HELP vidgen_provider_failures_total Provider requests that failed, by kind.\n"
           "# TYPE vidgen_provider_failures_total counter\n",
           out);
-    for (size_t p = 0; p < provider_count() && p < PROVIDERS_MAX; p++)
+    for (size_t p = 0; p < provider_count() && p < METRICS_PROVIDERS; p++)
         for (int k = 0; k < FAILURE_KINDS && provider_at(p)->kind == PROVIDER_HTTP; k++)
             fprintf(out, "vidgen_provider_failures_total{provider=\"%s\",kind=\"%s\"} %llu\n", provider_at(p)->name,
                     failures[k], (unsigned long long)get(&provider_failures[p][k]));

@@ -13,6 +13,7 @@
 #define VIDGEN_METRICS_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,6 +21,7 @@
 #define METRICS_UNMATCHED (METRICS_ROUTES - 1)
 #define METRICS_BUCKETS 12 /* histogram upper bounds, +Inf not counted among them */
 #define METRICS_MODEL_PAIRS 64
+#define METRICS_PROVIDERS 8 /* the registry's first providers; more are not counted */
 
 /* A latency histogram in seconds; cells are per bucket (not cumulative) until written. */
 struct metrics_histogram {
@@ -31,6 +33,11 @@ struct metrics_histogram {
 void metrics_histogram_observe(struct metrics_histogram *h, double seconds);
 /* Writes `name`_bucket/_sum/_count lines; `labels` is "" or `a="b",c="d"` (no braces). */
 void metrics_histogram_write(FILE *out, const char *name, const char *labels, const struct metrics_histogram *h);
+
+/* Whether HTTP requests are counted and GET /metrics answers (VIDGEN_METRICS); on by default.
+ * Set once at start, before any thread serves. */
+void metrics_set_enabled(bool on);
+bool metrics_enabled(void);
 
 /* One HTTP request answered: its route index (api/routes.h) and status, and how long it took. */
 void metrics_http_observe(unsigned route, int status, double seconds);
@@ -49,6 +56,16 @@ void metrics_provider_request(const char *provider, const char *step, int transp
 /* A job will be tried again at the same provider after a transient fault (`fell_back`
  * false), or moves on to the next route of its model (true). */
 void metrics_provider_retry(const char *provider, int fell_back);
+
+/* The registry index of provider `name` (providers/registry.h), or -1 when it is not among
+ * the first METRICS_PROVIDERS. */
+int metrics_provider_index(const char *name);
+
+/* A provider said a job cost `micros` millionths of `unit` more than it had said before
+ * (store_attempt_cost's `added`); units other than remote_cost_unit_name's are not counted. */
+void metrics_provider_cost(const char *provider, const char *unit, int64_t micros);
+/* Writes vidgen_provider_cost_total{provider,unit} for every provider and unit seen. */
+void metrics_cost_write(FILE *out);
 
 /* Writes vidgen_generations_total, vidgen_provider_retries_total, vidgen_provider_fallbacks_total,
  * vidgen_provider_requests_total, vidgen_provider_request_duration_seconds and vidgen_provider_failures_total. */

@@ -287,6 +287,7 @@ static void read_job(const json_t *root, enum ed_phase phase, struct remote_repl
 {
     char msg[400];
     const char *status = remote_json_string(root, "status");
+    remote_reply_cost(out, json_object_get(root, "cost"), REMOTE_COST_USD); /* v3: "0.48", in dollars */
     if (!remote_json_copy_id(json_object_get(root, "public_id"), out->job_id, sizeof out->job_id))
         remote_json_copy_id(json_object_get(root, "job_id"), out->job_id, sizeof out->job_id);
     status = status ? status : "";

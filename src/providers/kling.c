@@ -297,6 +297,8 @@ static void read_task(const json_t *task, enum kl_phase phase, struct remote_rep
     const char *status = remote_json_string(task, "task_status");
     remote_reply_init(out);
     remote_json_copy_id(json_object_get(task, "task_id"), out->job_id, sizeof out->job_id);
+    /* the resource pack units the task took: a string ("5", "0.5"), absent until it is known */
+    remote_reply_cost(out, json_object_get(task, "final_unit_deduction"), REMOTE_COST_UNITS);
     status = status ? status : "";
     if (phase == KL_SUBMIT && out->job_id[0] == '\0')
         /* Perhaps accepted, with nothing to follow it by: asking again could make a second

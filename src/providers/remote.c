@@ -16,6 +16,13 @@ void remote_request_free(struct remote_request *r)
     memset(r, 0, sizeof *r);
 }
 
+const char *remote_cost_unit_name(enum remote_cost_unit unit)
+{
+    static const char *const names[REMOTE_COST_UNIT_COUNT] = {
+        [REMOTE_COST_USD] = "usd", [REMOTE_COST_CREDITS] = "credits", [REMOTE_COST_UNITS] = "units"};
+    return (unsigned)unit < REMOTE_COST_UNIT_COUNT ? names[unit] : NULL;
+}
+
 void remote_reply_from_status(const struct remote_http *http, struct remote_reply *out)
 {
     remote_reply_status_named(http, "the provider", out);

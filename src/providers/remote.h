@@ -55,6 +55,22 @@ enum remote_state {
     REMOTE_FAILED,    /* a permanent fault (bad key, refused prompt, unsafe content, no video) */
 };
 
+/* The unit a provider reports what a job cost it in (the unit names of
+ * remote_cost_unit_name): Eden AI's `cost` is in its credits, 1 credit = 1 US dollar;
+ * Runway's `cost`/`estimatedCost` in Runway credits; Kling's `final_unit_deduction` in the
+ * units of its resource packs. REMOTE_COST_NONE (0, what a zeroed reply holds): no cost
+ * reported. */
+enum remote_cost_unit {
+    REMOTE_COST_NONE,
+    REMOTE_COST_USD,
+    REMOTE_COST_CREDITS,
+    REMOTE_COST_UNITS,
+    REMOTE_COST_UNIT_COUNT
+};
+
+/* "usd", "credits", "units"; NULL for REMOTE_COST_NONE or a value out of range. Static. */
+const char *remote_cost_unit_name(enum remote_cost_unit unit);
+
 struct remote_reply {
     enum remote_state state;
     char job_id[128];       /* the provider's id of the job ("" when the reply had none) */
@@ -68,6 +84,10 @@ struct remote_reply {
     bool content_refused;   /* REMOTE_FAILED: the provider's moderation refused the prompt, an image or the
                                result: no other provider is asked (a model's fallback routes never are) */
     char message[512];      /* REMOTE_RETRY / REMOTE_FAILED: what went wrong, readable */
+    /* What the provider says the job cost (or, Runway's estimatedCost, will cost), in millionths
+     * of cost_unit, whatever the state; cost_unit REMOTE_COST_NONE when the reply says nothing */
+    enum remote_cost_unit cost_unit;
+    int64_t cost_micros;
 };
 
 /* An HTTP reply as the worker received it. `body` need not be NUL-terminated. */

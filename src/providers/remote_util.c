@@ -314,3 +314,56 @@ bool remote_text_has(const char *hay, const char *needle)
             return true;
     return false;
 }
+
+/* A decimal string, digit by digit: the integer part, then up to six decimals kept. */
+static bool cost_from_text(const char *s, size_t len, int64_t *micros)
+{
+    int64_t whole = 0, frac = 0;
+    size_t i = 0, decimals = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+        whole = whole * 10 + (s[i++] - '0');
+        if (whole >= REMOTE_COST_MAX_UNITS)
+            return false;
+    }
+    if (i == 0)
+        return false;
+    if (i < len && s[i] == '.') {
+        if (++i == len)
+            return false;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, decimals++)
+            if (decimals < 6)
+                frac = frac * 10 + (s[i] - '0');
+        if (decimals == 0)
+            return false;
+    }
+    if (i != len)
+        return false;
+    for (; decimals < 6; decimals++)
+        frac *= 10;
+    *micros = whole * 1000000 + frac;
+    return true;
+}
+
+bool remote_json_cost(const json_t *v, int64_t *micros)
+{
+    if (json_is_string(v))
+        return cost_from_text(json_string_value(v), json_string_length(v), micros);
+    if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < REMOTE_COST_MAX_UNITS) {
+        *micros = (int64_t)json_integer_value(v) * 1000000;
+        return true;
+    }
+    if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < (double)REMOTE_COST_MAX_UNITS) {
+        *micros = (int64_t)(json_real_value(v) * 1e6 + 0.5); /* a binary fraction: the nearest millionth */
+        return true;
+    }
+    return false;
+}
+
+void remote_reply_cost(struct remote_reply *out, const json_t *v, enum remote_cost_unit unit)
+{
+    int64_t micros;
+    if (v != NULL && remote_json_cost(v, &micros)) {
+        out->cost_micros = micros;
+        out->cost_unit = unit;
+    }
+}

@@ -83,6 +83,19 @@ int64_t remote_json_seconds_ms(const json_t *v);
  * NULL); -1 when neither is readable. */
 int64_t remote_http_retry_after_ms(const struct remote_http *http, const json_t *body_value);
 
+/* The largest cost read from a reply, in whole units: anything larger is not believed. */
+#define REMOTE_COST_MAX_UNITS 1000000000LL
+
+/* A cost as providers send it: a decimal string ("0.48", "5", "12.000") or a JSON number,
+ * non-negative and below REMOTE_COST_MAX_UNITS, in millionths (digits past the sixth
+ * decimal are dropped). False (*micros untouched) for anything else: a negative or signed
+ * value, an exponent, spaces, an empty string, a boolean, null. */
+bool remote_json_cost(const json_t *v, int64_t *micros);
+
+/* When `v` is a cost (remote_json_cost), sets out->cost_micros and out->cost_unit; else
+ * leaves both as they are (a reply without a readable cost reports none). */
+void remote_reply_cost(struct remote_reply *out, const json_t *v, enum remote_cost_unit unit);
+
 /* A readable text for `v`: a string as it is, any other JSON value compact; "" for NULL or
  * null. Truncated safely into dst. */
 void remote_json_text(const json_t *v, char *dst, size_t cap);

@@ -277,11 +277,23 @@ static void read_running(const json_t *task, const char *status, struct remote_r
         out->progress = 0;
 }
 
+/* What the task costs in credits: `cost` once Runway says it, else `estimatedCost` (the
+ * submit's, in 2026-08 captures); each as {"credits": N} or as N. Both may be absent. */
+static void read_cost(const json_t *task, struct remote_reply *out)
+{
+    static const char *const keys[] = {"estimatedCost", "cost"}; /* the later one wins */
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const json_t *v = json_object_get(task, keys[i]);
+        remote_reply_cost(out, json_is_object(v) ? json_object_get(v, "credits") : v, REMOTE_COST_CREDITS);
+    }
+}
+
 /* A 2xx body: the submit's {"id"} or a task. */
 static void read_task(const json_t *task, enum rw_phase phase, struct remote_reply *out)
 {
     static const char *const waiting[] = {"PENDING", "THROTTLED", "RUNNING"};
     const char *status = remote_json_string(task, "status");
+    read_cost(task, out);
     bool known_id = remote_json_copy_id(json_object_get(task, "id"), out->job_id, sizeof out->job_id);
     if (phase == RW_SUBMIT && !known_id)
         /* Perhaps accepted, with nothing to follow it by: asking again could make a second

@@ -190,9 +190,14 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_ATTEMPT_END] = "UPDATE generation_attempts SET ended_at = ?2, outcome = ?3, error = ?4, "
                        "http_status = nullif(?5, 0) WHERE generation_id = ?1 AND ended_at IS NULL",
     [SQ_ATTEMPT_LIST] = "SELECT a.n, a.provider, a.model, a.provider_job_id, a.started_at, coalesce(a.ended_at, 0), "
-                        "coalesce(a.outcome, ''), a.error, coalesce(a.http_status, 0) FROM generation_attempts a "
+                        "coalesce(a.outcome, ''), a.error, coalesce(a.http_status, 0), coalesce(a.cost_micros, -1), "
+                        "coalesce(a.cost_unit, '') FROM generation_attempts a "
                         "JOIN generations g ON g.id = a.generation_id WHERE a.generation_id = ?1 "
                         "AND (?2 IS NULL OR g.user_id = ?2) ORDER BY a.n",
+    [SQ_ATTEMPT_COST_GET] = "SELECT coalesce(cost_micros, -1), coalesce(cost_unit, '') FROM generation_attempts "
+                            "WHERE generation_id = ?1 AND ended_at IS NULL",
+    [SQ_ATTEMPT_COST_SET] = "UPDATE generation_attempts SET cost_micros = ?2, cost_unit = ?3 "
+                            "WHERE generation_id = ?1 AND ended_at IS NULL",
     [SQ_PASSWORD_SET] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
     [SQ_PASSWORD_GET] = "SELECT " USER_COLS ", coalesce(password_hash, '') FROM users WHERE name = ? "
                         "AND disabled_at IS NULL",
@@ -448,6 +453,7 @@ static const struct store_ops ops = {
     .generation_cancel = sq_generation_cancel,
     .generation_delete = sq_generation_delete,
     .generation_attempts = sq_generation_attempts,
+    .attempt_cost = sq_attempt_cost,
     .ledger_page = sq_ledger_page,
     .job_claim = sq_job_claim,
     .provider_in_flight = sq_provider_in_flight,

@@ -91,6 +91,8 @@ static void read_attempt(sqlite3_stmt *st, void *item)
     sq_text_copy(st, 6, a->outcome, sizeof a->outcome);
     a->error = sq_text_dup(st, 7);
     a->http_status = sqlite3_column_int(st, 8);
+    a->cost_micros = sqlite3_column_int64(st, 9);
+    sq_text_copy(st, 10, a->cost_unit, sizeof a->cost_unit);
 }
 
 static void free_attempt(void *item)
@@ -111,4 +113,59 @@ enum vg_err sq_generation_attempts(struct store *base, const char *user_id, cons
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sq_bind_text(st, 2, user_id);
     return sq_read_all(s, st, (void **)&out->items, &out->n, sizeof *out->items, read_attempt, free_attempt, err);
+}
+
+/* The open attempt's recorded cost (-1 and "" when none, or no attempt is open). */
+static enum vg_err cost_recorded(struct sqlite_store *s, const char *id, int64_t *micros, char *unit, size_t cap,
+                                 struct vg_error *err)
+{
+    sqlite3_stmt *st = sq_stmt(s, SQ_ATTEMPT_COST_GET, err);
+    if (st == NULL)
+        return VG_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    *micros = -1, unit[0] = '\0';
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *micros = sqlite3_column_int64(st, 0);
+        sq_text_copy(st, 1, unit, cap);
+    }
+    /* Reset at once: a statement left on its row keeps its read snapshot after the commit, and
+     * the connection's next write would then be refused as busy, for good. */
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? VG_OK : rc == SQLITE_DONE ? VG_ERR_NOT_FOUND : sq_fail(s, rc, err);
+}
+
+/* Read and written in one transaction, so that two writers of the same attempt never both
+ * count the same growth. */
+enum vg_err sq_attempt_cost(struct store *base, const char *id, int64_t micros, const char *unit, int64_t *added,
+                            struct vg_error *err)
+{
+    struct sqlite_store *s = sq(base);
+    int64_t was;
+    char was_unit[16];
+    sqlite3_stmt *st;
+    *added = 0;
+    enum vg_err e = sq_begin(s, err);
+    if (e != VG_OK)
+        return e;
+    e = cost_recorded(s, id, &was, was_unit, sizeof was_unit, err);
+    if (e == VG_OK && (st = sq_stmt(s, SQ_ATTEMPT_COST_SET, err)) == NULL)
+        e = VG_ERR_INTERNAL;
+    else if (e == VG_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, micros);
+        sqlite3_bind_text(st, 3, unit, -1, SQLITE_STATIC);
+        e = sq_exec(s, st, err);
+    }
+    if (e == VG_ERR_NOT_FOUND) { /* no attempt under way: nothing to record */
+        sq_rollback(s);
+        return VG_OK;
+    }
+    if (e != VG_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    if ((e = sq_commit(s, err)) == VG_OK)
+        *added = was < 0 || strcmp(was_unit, unit) != 0 ? micros : micros > was ? micros - was : 0;
+    return e;
 }

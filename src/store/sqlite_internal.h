@@ -81,6 +81,8 @@ enum sq_stmt {
     SQ_ATTEMPT_JOB_ID,
     SQ_ATTEMPT_END,
     SQ_ATTEMPT_LIST,
+    SQ_ATTEMPT_COST_GET,
+    SQ_ATTEMPT_COST_SET,
     SQ_PASSWORD_SET,
     SQ_PASSWORD_GET,
     SQ_SESSION_INSERT,
@@ -195,6 +197,8 @@ enum vg_err sq_generation_delete(struct store *s, const char *user_id, const cha
                                  struct vg_error *err);
 enum vg_err sq_generation_attempts(struct store *s, const char *user_id, const char *id, struct attempt_list *out,
                                    struct vg_error *err);
+enum vg_err sq_attempt_cost(struct store *s, const char *id, int64_t micros, const char *unit, int64_t *added,
+                            struct vg_error *err);
 /* Records in the attempt history what the job update `u`, just applied to `g` (the row as it
  * is now), says of the attempt under way (store.h, struct job_update); in the caller's
  * transaction. */

@@ -231,6 +231,8 @@ struct generation_attempt {
     char outcome[16];      /* "" under way; completed, failed, cancelled, retried, fell_back, interrupted */
     char *error;           /* NULL when none */
     int http_status;       /* the provider's last reply; 0 = none */
+    int64_t cost_micros;   /* what the provider said it cost, in millionths of cost_unit; -1 = not said */
+    char cost_unit[16];    /* "usd", "credits", "units" (providers/remote.h); "" when not said */
 };
 
 struct attempt_list {
@@ -303,6 +305,8 @@ struct store_ops {
                                      struct vg_error *err);
     enum vg_err (*generation_attempts)(struct store *s, const char *user_id, const char *id, struct attempt_list *out,
                                        struct vg_error *err);
+    enum vg_err (*attempt_cost)(struct store *s, const char *id, int64_t micros, const char *unit, int64_t *added,
+                                struct vg_error *err);
     enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                                struct vg_error *err);
 
@@ -534,6 +538,16 @@ static inline enum vg_err store_generation_attempts(struct store *s, const char 
                                                     struct attempt_list *out, struct vg_error *err)
 {
     return s->ops->generation_attempts(s, user_id, id, out, err);
+}
+/* Records on generation `id`'s attempt under way what its provider said it cost (`micros`
+ * millionths of `unit`), in place of what an earlier reply said. *added: how much that adds
+ * to what was recorded: the difference when the figure grew in the same unit, all of it
+ * when none was recorded or the unit changed, 0 when it shrank, was the same, or no attempt
+ * is under way (then nothing is written). */
+static inline enum vg_err store_attempt_cost(struct store *s, const char *id, int64_t micros, const char *unit,
+                                             int64_t *added, struct vg_error *err)
+{
+    return s->ops->attempt_cost(s, id, micros, unit, added, err);
 }
 /* A page of the user's ledger, newest first; before_id 0 = from the newest. */
 static inline enum vg_err store_ledger_page(struct store *s, const char *user_id, long before_id, int limit,

@@ -147,8 +147,8 @@ static bool fall_back(struct worker *w, struct job *j, const char *why)
     const struct catalog_route *next = next_route(w, j);
     if (next == NULL)
         return false;
-    log_info("worker: generation %s: %s failed (%s); %s takes it over", j->g.id, provider_display_name(j->g.provider),
-             why, provider_display_name(next->provider));
+    log_gen(LOG_INFO, j->g.id, "worker: generation %s: %s failed (%s); %s takes it over", j->g.id,
+            provider_display_name(j->g.provider), why, provider_display_name(next->provider));
     struct job_update u = {.outcome = JOB_REROUTE,
                            .progress = -1,
                            .provider = next->provider,
@@ -601,6 +601,26 @@ static void record_health(struct worker *w, const struct job *j, const struct re
         log_warn("worker: cannot record %s's health: %s", j->g.provider, err.message);
 }
 
+/* The provider said what the job cost (or will): kept with the attempt under way, and what it
+ * adds to that attempt's figure counted in vidgen_provider_cost_total. A store error loses
+ * this figure only: the next reply says it again. */
+static void record_cost(struct worker *w, struct job *j, const struct remote_reply *r)
+{
+    struct remote_task *t = &j->remote;
+    const char *unit = remote_cost_unit_name(r->cost_unit);
+    int64_t added = 0;
+    struct vg_error err;
+    if (unit == NULL || (r->cost_unit == t->cost_unit && r->cost_micros == t->cost_micros))
+        return;
+    if (store_attempt_cost(worker_store(w), j->g.id, r->cost_micros, unit, &added, &err) != VG_OK) {
+        log_gen(LOG_WARN, j->g.id, "worker: generation %s: cannot record %s's cost: %s", j->g.id, j->g.provider,
+                err.message);
+        return;
+    }
+    t->cost_unit = r->cost_unit, t->cost_micros = r->cost_micros;
+    metrics_provider_cost(j->g.provider, unit, added);
+}
+
 /* The provider said 429: every job of this provider waits as long as it asks. */
 static void rate_limited(struct worker *w, const struct job *j, const struct remote_reply *r, int64_t now)
 {
@@ -709,19 +729,20 @@ static void on_looked_up(struct worker *w, struct job *j, const struct remote_ht
     int found = j->remote.provider->parse_lookup(http, j->g.id, &r);
     record_health(w, j, &r, http->status);
     if (found == 0) {
-        log_info("worker: generation %s: %s has no job of it; submitting", j->g.id,
-                 provider_display_name(j->g.provider));
+        log_gen(LOG_INFO, j->g.id, "worker: generation %s: %s has no job of it; submitting", j->g.id,
+                provider_display_name(j->g.provider));
         return submit(w, j, worker_route(w, j));
     }
     if (found < 0 && r.state == REMOTE_FAILED)
         return fail(w, j, "%s could not say whether the cut-off request made a job: %s", r.message);
     if (found < 0)
         return release(w, j, JOB_RETRY, next_retry_at(j, &r, clock_now_ms()), NULL, r.message, -1);
+    record_cost(w, j, &r);
     struct job_update u = {.outcome = JOB_RUNNING, .progress = 5, .phase = "polling", .provider_job_id = r.job_id};
     if (worker_update_row(w, j, &u) != VG_OK)
         return end(w, j, JOB_WAIT, NULL); /* found again at the next claim */
-    log_info("worker: generation %s: the cut-off submit made %s job %s; following it", j->g.id,
-             provider_display_name(j->g.provider), r.job_id);
+    log_gen(LOG_INFO, j->g.id, "worker: generation %s: the cut-off submit made %s job %s; following it", j->g.id,
+            provider_display_name(j->g.provider), r.job_id);
     on_polled(w, j, &r, rc, http->status);
 }
 
@@ -793,7 +814,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
                                .retry_after = t->retry_after[0] ? t->retry_after : NULL};
     struct remote_reply r;
     if (rc != CURLE_OK)
-        log_info("worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
+        log_gen(LOG_INFO, j->g.id, "worker: generation %s: %s: %s", j->g.id, t->req.url, curl_easy_strerror(rc));
     if (t->step == REMOTE_STEP_LOOKUP)
         return on_looked_up(w, j, &http, rc);
     if (t->step == REMOTE_STEP_SUBMIT)
@@ -801,6 +822,7 @@ void remote_job_done(struct worker *w, struct job *j, CURLcode rc)
     else
         t->provider->parse_poll(&http, &r);
     record_health(w, j, &r, http.status);
+    record_cost(w, j, &r);
     if (t->step == REMOTE_STEP_SUBMIT)
         on_submitted(w, j, &r, rc, status);
     else

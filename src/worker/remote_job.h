@@ -51,6 +51,10 @@ struct remote_task {
     size_t downloaded;
     char video_url[2048]; /* where the provider put the result */
     char tmp_video[1200]; /* the download's temporary path */
+    /* The cost this claim last recorded for the attempt (none at first: zeroed), so that a
+     * figure repeated poll after poll is written once. */
+    enum remote_cost_unit cost_unit;
+    int64_t cost_micros;
 };
 
 /* Starts the claimed remote job `j`: decides its step from the generation and sends the

@@ -222,9 +222,9 @@ static enum vg_err update(struct worker *w, struct job *j, struct job_update *u,
     enum vg_err e = store_job_update(w->store, j->g.id, j->lease, u, &g, &err);
     if (e != VG_OK) {
         if (e == VG_ERR_CONFLICT)
-            log_warn("worker: generation %s: lease lost; another worker has it", j->g.id);
+            log_gen(LOG_WARN, j->g.id, "worker: generation %s: lease lost; another worker has it", j->g.id);
         else
-            log_error("worker: generation %s: %s", j->g.id, err.message);
+            log_gen(LOG_ERROR, j->g.id, "worker: generation %s: %s", j->g.id, err.message);
         return e;
     }
     if (u->outcome == JOB_COMPLETED || u->outcome == JOB_FAILED || u->outcome == JOB_CANCELLED)
@@ -322,7 +322,7 @@ void worker_end(struct worker *w, struct job *j, const struct job_update *u)
         j->end.provider_job_id = j->end_provider_job_id;
     }
     if (u->outcome == JOB_FAILED)
-        log_warn("worker: generation %s failed: %s", j->g.id, u->message);
+        log_gen(LOG_WARN, j->g.id, "worker: generation %s failed: %s", j->g.id, u->message);
     if ((u->outcome == JOB_WAIT || u->outcome == JOB_RETRY || u->outcome == JOB_REROUTE) && u->next_run_at < w->due_at)
         w->due_at = u->next_run_at; /* ours: no need to ask the store when it is due (a reroute: now) */
     write_end(w, j, clock_now_ms());
@@ -446,9 +446,10 @@ static bool claim_one(struct worker *w, enum job_kind kind)
     }
     w->n_kind[kind]++;
     if (j->g.provider_job_id == NULL) /* a poll's claim is routine: thousands a minute */
-        log_info("worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id, j->g.attempts + 1);
+        log_gen(LOG_INFO, j->g.id, "worker: generation %s (%s, attempt %d) claimed", j->g.id, j->g.model_id,
+                j->g.attempts + 1);
     else
-        log_debug("worker: generation %s (%s) claimed to poll", j->g.id, j->g.model_id);
+        log_gen(LOG_DEBUG, j->g.id, "worker: generation %s (%s) claimed to poll", j->g.id, j->g.model_id);
     start_job(w, j);
     return true;
 }
@@ -637,7 +638,7 @@ static void on_poll_due(struct timer *t, int64_t now)
 static void renewed(struct worker *w, struct job *j, const struct job_renewal *r)
 {
     if (!r->held) {
-        log_warn("worker: generation %s: lease lost; another worker has it", j->g.id);
+        log_gen(LOG_WARN, j->g.id, "worker: generation %s: lease lost; another worker has it", j->g.id);
         if (j->on_pool)
             atomic_store(&j->cancel, true); /* comes back by the inbox; its end is refused */
         else

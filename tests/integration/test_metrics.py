@@ -222,3 +222,41 @@ def test_an_open_circuit_is_a_gauge(remote, ml):
     assert value(text, "vidgen_provider_circuit_open", provider="edenai") == 0
     assert value(text, "vidgen_provider_jobs_in_flight", provider="modelslab") == 5
     assert value(text, "vidgen_provider_retries_total", provider="modelslab") >= 5
+
+
+# -- provider cost (the fake Eden AI reports v3's `cost`, "0" while processing) ---------------------
+
+import edenai  # noqa: E402
+
+
+@pytest.fixture
+def eden():
+    with edenai.EdenAIFake(polls=2) as fake:
+        yield fake
+    assert not fake.errors, fake.errors
+
+
+def test_the_cost_eden_ai_reports_is_kept_with_the_attempt_and_counted(make_server, eden):
+    s = make_server(extra_env={"EDENAI_API_KEY": edenai.KEY, "EDENAI_BASE_URL": eden.base_url})
+    project = make_project(s, s.admin_token)
+    before = scrape(s)
+    gens = [assert_ok(generate(s, s.admin_token, project, modelId="nova-reel", duration=6, prompt=f"waves {i}"),
+                      201)["generation"]["id"] for i in range(2)]
+    for g in gens:
+        assert wait_for(s, s.admin_token, g, timeout=60)["status"] == "completed"
+        [attempt] = assert_ok(s.api("GET", f"/generations/{g}", token=s.admin_token))["generation"]["attempts"]
+        # the fake's price: $0.08 a second of Nova Reel, 6 s; its polls said "0" before
+        assert (attempt["provider"], attempt["cost"], attempt["costUnit"]) == ("edenai", "0.48", "usd"), attempt
+    after = scrape(s)
+    promtool_check(after)
+    moved = value(after, "vidgen_provider_cost_total", provider="edenai", unit="usd") - \
+        value(before, "vidgen_provider_cost_total", provider="edenai", unit="usd")
+    assert moved == pytest.approx(0.96, abs=1e-9), after
+    assert not [line for line in after.splitlines() if line.startswith("vidgen_provider_cost_total{provider=\"modelslab\"")]
+
+
+def test_metrics_off_counts_nothing_and_answers_404(make_server):
+    s = make_server(extra_env={"VIDGEN_METRICS": "off"})
+    assert s.request("GET", "/healthz").status == 200
+    r = s.request("GET", "/metrics", token=s.admin_token)
+    assert r.status == 404, r

@@ -167,6 +167,9 @@ def test_kling_completes_from_text_and_from_start_and_end_frames_with_the_exact_
     polls = kl.requests("poll")
     assert polls and all(p.path.startswith(("/v1/videos/text2video/", "/v1/videos/image2video/")) for p in polls)
     assert kl.deliveries and all(d.status == 200 for d in kl.deliveries), kl.deliveries
+    for gen in (text, frames):  # the fake's final_unit_deduction "1", kept with the attempt in Kling's unit
+        [attempt] = assert_ok(srv.api("GET", f"/generations/{gen['id']}", token=srv.token))["generation"]["attempts"]
+        assert (attempt["provider"], attempt["cost"], attempt["costUnit"]) == ("kling", "1", "units"), attempt
     srv.check_ledger()
 
 

@@ -230,6 +230,60 @@ Test(edenai, success_gives_the_video_resource_url)
     cr_expect_str_eq(r.job_id, JOB_ID);
 }
 
+/* v3's `cost` (a decimal string, 1 credit = 1 US dollar) as the reply gives it: kept in
+ * millionths whatever the state; anything that is not a plain non-negative decimal is no
+ * cost, and never changes what the reply means. */
+Test(edenai, cost_is_read_as_a_decimal_in_dollars_or_not_at_all)
+{
+    static const struct {
+        const char *cost; /* the JSON value, or NULL: no "cost" key */
+        int64_t micros;   /* -1: no cost */
+    } cases[] = {
+        {"\"0.48\"", 480000},
+        {"\"0\"", 0},
+        {"\"12\"", 12000000},
+        {"\"0.1234567\"", 123456},
+        {"0.25", 250000},
+        {"3", 3000000},
+        {"\"-1\"", -1},
+        {"-0.5", -1},
+        {"\"abc\"", -1},
+        {"\"1e3\"", -1},
+        {"\"\"", -1},
+        {"\" 1\"", -1},
+        {"\"0.\"", -1},
+        {"\".5\"", -1},
+        {"\"1.2.3\"", -1},
+        {"true", -1},
+        {"null", -1},
+        {"{}", -1},
+        {"\"99999999999\"", -1},
+        {NULL, -1},
+    };
+    char body[512];
+    for (size_t i = 0; i < N(cases); i++) {
+        snprintf(body, sizeof body,
+                 "{\"public_id\":\"" JOB_ID "\",%s%s%s\"status\":\"success\",\"output\":{\"video_resource_url\":"
+                 "\"https://d14uq1pz7dzsdq.cloudfront.net/a.mp4\"}}",
+                 cases[i].cost ? "\"cost\":" : "", cases[i].cost ? cases[i].cost : "", cases[i].cost ? "," : "");
+        struct remote_reply r = poll(200, body);
+        expect_state(&r, REMOTE_SUCCEEDED, body);
+        if (cases[i].micros < 0)
+            cr_expect_eq(r.cost_unit, REMOTE_COST_NONE, "%s: read as a cost", body);
+        else {
+            cr_expect_eq(r.cost_unit, REMOTE_COST_USD, "%s: no cost read", body);
+            cr_expect_eq(r.cost_micros, cases[i].micros, "%s: %lld millionths", body, (long long)r.cost_micros);
+        }
+    }
+    struct remote_reply r = poll(200, JOB_HEAD "\"status\":\"processing\",\"output\":null}");
+    cr_expect(r.cost_unit == REMOTE_COST_USD && r.cost_micros == 0, "processing says cost \"0\"");
+    r = poll(200, JOB_HEAD "\"status\":\"fail\",\"error\":{\"message\":\"x\"}}");
+    cr_expect(r.state == REMOTE_FAILED && r.cost_unit == REMOTE_COST_USD, "a failed job says its cost too");
+    r = poll(500, "{\"cost\":\"1\",\"error\":{\"type\":\"x\",\"message\":\"down\"}}");
+    cr_expect_eq(r.cost_unit, REMOTE_COST_NONE, "an error reply is no job: no cost");
+    cr_expect_str_eq(remote_cost_unit_name(REMOTE_COST_USD), "usd");
+}
+
 Test(edenai, success_without_a_usable_video_fails)
 {
     static const char *const bodies[] = {

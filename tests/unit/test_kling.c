@@ -207,6 +207,34 @@ Test(kling, submit_and_poll_replies_read_the_envelope)
     expect_state(&r, REMOTE_FAILED, "accepted without a task id");
 }
 
+/* final_unit_deduction (a string) in resource pack units, from a poll or a callback;
+ * absent while Kling has not said it; a malformed one is none. */
+Test(kling, final_unit_deduction_is_the_cost_in_units)
+{
+    struct remote_reply r = parsed(200,
+                                   "{\"code\":0,\"data\":{\"task_id\":\"" TASK "\",\"task_status\":\"succeed\","
+                                   "\"final_unit_deduction\":\"5\",\"task_result\":{\"videos\":[{\"id\":\"1\","
+                                   "\"url\":\"https://v16-kling-fdl.klingai.com/a.mp4\",\"duration\":\"5.1\"}]}}}",
+                                   true);
+    expect_state(&r, REMOTE_SUCCEEDED, "succeed");
+    cr_expect(r.cost_unit == REMOTE_COST_UNITS && r.cost_micros == 5000000, "unit %d, %lld", r.cost_unit,
+              (long long)r.cost_micros);
+    r = parsed(200, "{\"code\":0,\"data\":{\"task_id\":\"" TASK "\",\"task_status\":\"processing\"}}", true);
+    cr_expect(r.state == REMOTE_RUNNING && r.cost_unit == REMOTE_COST_NONE, "not said yet");
+    r = parsed(200,
+               "{\"code\":0,\"data\":{\"task_id\":\"" TASK "\",\"task_status\":\"processing\","
+               "\"final_unit_deduction\":\"two\"}}",
+               true);
+    cr_expect(r.state == REMOTE_RUNNING && r.cost_unit == REMOTE_COST_NONE, "not a number: no cost");
+    const char *cb = "{\"task_id\":\"" TASK "\",\"task_status\":\"failed\",\"task_status_msg\":\"x\","
+                     "\"final_unit_deduction\":\"0.5\"}";
+    cr_assert_eq(kl()->parse_webhook(cb, strlen(cb), &r), 0);
+    cr_expect(r.state == REMOTE_FAILED && r.cost_unit == REMOTE_COST_UNITS && r.cost_micros == 500000,
+              "a callback says it too");
+    r = parsed(200, "{\"code\":1303,\"message\":\"busy\",\"data\":{\"final_unit_deduction\":\"1\"}}", true);
+    cr_expect_eq(r.cost_unit, REMOTE_COST_NONE, "an error envelope: no cost");
+}
+
 Test(kling, errors_branch_on_the_code_not_the_http_status)
 {
     static const struct {

@@ -197,6 +197,34 @@ Test(runway, task_states_map_to_running_queued_progress_and_success)
     }
 }
 
+/* Credits: the submit's estimatedCost ({"credits": N}, 2026-08 captures), then the task's
+ * cost once Runway says it (the later wins); both may be absent; a malformed one is none. */
+Test(runway, cost_and_estimated_cost_are_read_in_credits_when_present)
+{
+    struct remote_reply r = parsed(200, "{\"id\":\"" TASK "\",\"estimatedCost\":{\"credits\":120}}", false);
+    cr_expect(r.state == REMOTE_RUNNING && r.cost_unit == REMOTE_COST_CREDITS && r.cost_micros == 120000000,
+              "estimatedCost at submit: unit %d, %lld", r.cost_unit, (long long)r.cost_micros);
+    r = parsed(200, "{\"id\":\"" TASK "\"}", false);
+    cr_expect(r.state == REMOTE_RUNNING && r.cost_unit == REMOTE_COST_NONE, "no cost said: none");
+    r = parsed(200,
+               "{\"id\":\"" TASK "\",\"status\":\"SUCCEEDED\",\"estimatedCost\":{\"credits\":120},"
+               "\"cost\":{\"credits\":100},\"output\":[\"https://dnznrvs05pmza.cloudfront.net/x.mp4\"]}",
+               true);
+    cr_expect(r.state == REMOTE_SUCCEEDED && r.cost_unit == REMOTE_COST_CREDITS && r.cost_micros == 100000000,
+              "cost wins over the estimate: %lld", (long long)r.cost_micros);
+    r = parsed(200, "{\"id\":\"" TASK "\",\"status\":\"RUNNING\",\"cost\":25}", true);
+    cr_expect(r.cost_unit == REMOTE_COST_CREDITS && r.cost_micros == 25000000, "a bare number");
+    r = parsed(200, "{\"id\":\"" TASK "\",\"status\":\"RUNNING\",\"cost\":\"12.5\"}", true);
+    cr_expect(r.cost_unit == REMOTE_COST_CREDITS && r.cost_micros == 12500000, "a decimal string");
+    static const char *const bad[] = {"{\"credits\":-5}", "{\"credits\":\"x\"}", "{\"usd\":5}", "[5]", "true", "-1"};
+    char body[256];
+    for (size_t i = 0; i < N(bad); i++) {
+        snprintf(body, sizeof body, "{\"id\":\"" TASK "\",\"status\":\"RUNNING\",\"cost\":%s}", bad[i]);
+        r = parsed(200, body, true);
+        cr_expect(r.state == REMOTE_RUNNING && r.cost_unit == REMOTE_COST_NONE, "%s read as a cost", bad[i]);
+    }
+}
+
 Test(runway, failure_codes_are_final_and_only_runways_own_faults_may_be_resubmitted)
 {
     static const struct {
