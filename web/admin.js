@@ -47,19 +47,20 @@ const CHARTS = [
 const round = (n) => (Math.abs(n) >= 10 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(1));
 
 // A tiny line chart of `values` (oldest first) in inline SVG: no library, no inline style.
+// The newest sample is at the right edge; until there are MIN_SPAN samples they fill part of it.
+const MIN_SPAN = 10;
 export function Sparkline({ values, label }) {
   const w = 120;
   const h = 32;
   const max = Math.max(1, ...values);
-  const step = values.length > 1 ? w / (KEEP - 1) : 0;
-  const x0 = w - step * (values.length - 1);
-  const points = values.map((v, i) => `${(x0 + i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`).join(' ');
+  const y = (v) => (h - 2 - (v / max) * (h - 4)).toFixed(1);
+  const step = w / Math.max(MIN_SPAN, values.length - 1);
+  const pts = values.length === 1 ? [[w - step, values[0]], [w, values[0]]] : values.map((v, i) => [w - step * (values.length - 1 - i), v]);
   return html`
-    <svg class="spark" viewBox=${`0 0 ${w} ${h}`} width=${w} height=${h} role="img" aria-label=${label}
+    <svg class="spark" viewBox=${`0 0 ${w} ${h}`} preserveAspectRatio="none" role="img" aria-label=${label}
       data-samples=${values.length}>
       <line class="axis" x1="0" y1=${h - 1} x2=${w} y2=${h - 1} />
-      ${values.length > 1 && html`<polyline points=${points} />`}
-      ${values.length > 0 && html`<circle r="2" cx=${w.toFixed(1)} cy=${(h - 2 - (values[values.length - 1] / max) * (h - 4)).toFixed(1)} />`}
+      ${pts.length > 0 && html`<polyline points=${pts.map(([x, v]) => `${x.toFixed(1)},${y(v)}`).join(' ')} />`}
     </svg>`;
 }
 

@@ -116,6 +116,13 @@ test('an admin sees providers, recent failures, users and live charts; the URL k
   const http = admin.getByRole('img', { name: /^HTTP requests: \d+ samples, now \d/ });
   await http.waitFor();
   assert.ok(Number(await http.getAttribute('data-samples')) >= 1);
+  // a generation that completes while the page is open shows as a rate above zero
+  const pid = (await call(dora, 'POST', '/projects', { name: 'Fine' })).project.id;
+  const ok = (await call(dora, 'POST', '/generate', {
+    projectId: pid, modelId: 'local-preview', prompt: 'a heron that lands', resolution: '720p', duration: 1,
+  })).generation;
+  await admin.getByRole('img', { name: /^Completed: \d+ samples, now [0-9.]*[1-9][0-9.]* \/min$/ }).waitFor({ timeout: 30000 });
+  assert.equal((await call(dora, 'GET', `/generations/${ok.id}/status`)).status.status, 'completed');
   await shot(page, 'admin-01-page');
 
   // a reload keeps the page
