@@ -11,6 +11,11 @@ import { Ledger } from './ledger.js';
 import { useLiveEvents } from './events.js';
 
 const projectInUrl = () => new URLSearchParams(location.search).get('project');
+const viewInUrl = () => new URLSearchParams(location.search).get('view');
+
+// The admin page's module, loaded only for an admin who opens it.
+let adminModule = null;
+const loadAdmin = () => (adminModule ||= import('./admin.js'));
 
 function selectInUrl(id, replace) {
   const url = new URL(location.href);
@@ -27,6 +32,26 @@ export function Workspace({ user, onLogout }) {
   const [generations, setGenerations] = useState(null);
   const [loadError, setLoadError] = useState('');
   const [showLedger, setShowLedger] = useState(false);
+  // `?view=admin`: the admin page, for an admin only (for anyone else the workspace)
+  const [view, setView] = useState(viewInUrl());
+  const [Admin, setAdmin] = useState(null);
+  const adminView = user.isAdmin && view === 'admin';
+
+  useEffect(() => {
+    if (!adminView || Admin) return;
+    loadAdmin()
+      .then((m) => setAdmin(() => m.Admin))
+      .catch(() => { adminModule = null; setLoadError('The admin page could not be loaded. Check your connection and reload.'); });
+  }, [adminView]);
+
+  const openView = (e, next) => {
+    e.preventDefault();
+    const url = new URL(location.href);
+    if (next) url.searchParams.set('view', next);
+    else url.searchParams.delete('view');
+    history.pushState({ project: projectInUrl(), view: next }, '', url);
+    setView(next);
+  };
 
   const refreshBalance = useCallback(() => {
     api('GET', '/credits').then((r) => setBalance(r.balance)).catch(() => {});
@@ -63,7 +88,7 @@ export function Workspace({ user, onLogout }) {
       selectInUrl(id, true);
     });
     refreshBalance();
-    const back = () => setSelected(projectInUrl());
+    const back = () => { setSelected(projectInUrl()); setView(viewInUrl()); };
     addEventListener('popstate', back);
     return () => removeEventListener('popstate', back);
   }, []);
@@ -119,6 +144,9 @@ export function Workspace({ user, onLogout }) {
           <span class="muted">Balance</span> <strong data-testid="balance">${credits(balance)}</strong>
         </p>
         <button type="button" class="quiet" onClick=${() => setShowLedger(true)}>Credit history</button>
+        ${user.isAdmin && (adminView
+          ? html`<a class="button quiet" href="?" onClick=${(e) => openView(e, null)}>Projects</a>`
+          : html`<a class="button quiet" href="?view=admin" onClick=${(e) => openView(e, 'admin')}>Admin</a>`)}
         <span class="who muted">${user.name}</span>
         <button type="button" class="quiet" onClick=${onLogout}>Log out</button>
       </header>
@@ -126,6 +154,9 @@ export function Workspace({ user, onLogout }) {
         ? html`<p class="connection" role="status">${live === 'down' ? 'Live updates are off; checking every few seconds.' : 'Connecting live updates…'}</p>`
         : html`<p class="connection sr-only" role="status">Live updates on</p>`}
       ${loadError && html`<p class="error" role="alert">${loadError}</p>`}
+      ${adminView
+        ? (Admin ? html`<${Admin} />` : html`<p class="boot admin" role="status">Loading the admin page…</p>`)
+        : html`
       <${Projects} projects=${projects} selected=${selected} onSelect=${select} onChanged=${loadProjects}
         onDeleted=${(id) => loadProjects().then((list) => { if (id === selected) { const next = list[0] ? list[0].id : null; selectInUrl(next, true); setSelected(next); } })} />
       <main class="work" aria-label=${project ? `Project ${project.name}` : 'Workspace'}>
@@ -137,7 +168,7 @@ export function Workspace({ user, onLogout }) {
               <h2>Start with a project</h2>
               <p>Create a project on the left. The <strong>Local Preview Renderer</strong> works without any API key, so you can try everything right away.</p>
             </section>`}
-      </main>
+      </main>`}
       ${showLedger && html`<${Ledger} onClose=${() => setShowLedger(false)} />`}
     </div>`;
 }

@@ -53,9 +53,11 @@ export class Server {
     throw new Error(`vidgen serve not ready: ${s.stderr}`);
   }
 
-  // A user with a web password (and `credits`); returns its API token.
-  addUser(name, password, credits) {
-    return execFileSync(BIN, ['user', 'add', name, '--credits', String(credits), '--password-stdin'], {
+  // A user with a web password (and `credits`; an admin with { admin: true }); returns its
+  // API token.
+  addUser(name, password, credits, { admin = false } = {}) {
+    const args = ['user', 'add', name, '--credits', String(credits), '--password-stdin', ...(admin ? ['--admin'] : [])];
+    return execFileSync(BIN, args, {
       cwd: this.dir, env: this.env, input: `${password}\n`, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'],
     }).trim();
   }
