@@ -69,22 +69,11 @@ TMP=""
 VG_PID=""
 NGINX_PID=""
 
-cleanup() {
-    rc=$?
-    trap - EXIT INT TERM
-    bench_stop "$NGINX_PID" QUIT
-    bench_stop "$VG_PID" TERM
-    if [ -n "$TMP" ] && [ "$rc" != 0 ]; then
-        for f in "$TMP/vidgen.log" "$TMP/nginx-error.log"; do
-            [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 20 "$f"; } >&2
-        done
-    fi
-    [ -n "$TMP" ] && rm -rf "$TMP"
-    exit "$rc"
+stop_servers() {
+    bench_stop "$NGINX_PID" QUIT # graceful: finish the replies in flight, then exit
+    bench_stop "$VG_PID" TERM    # vidgen's graceful stop
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vidgen-download.XXXXXX")
 mkdir -p "$TMP/data/videos" "$TMP/nginx"

@@ -67,3 +67,27 @@ wait_for() {
         i=$((i + 1))
     done
 }
+
+# The end of a benchmark, on any exit: stops its servers (the script's own stop_servers), shows
+# the last lines of each log in $TMP when the script failed, and removes $TMP. bench_traps
+# installs it, and turns HUP, INT, PIPE (piped into head) and TERM into exits that run it.
+bench_cleanup() {
+    rc=$?
+    trap - EXIT HUP INT PIPE TERM
+    stop_servers
+    if [ -n "$TMP" ] && [ "$rc" != 0 ]; then
+        for f in "$TMP"/*.log; do
+            [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 20 "$f"; } >&2
+        done
+    fi
+    [ -n "$TMP" ] && rm -rf "$TMP"
+    exit "$rc"
+}
+
+bench_traps() {
+    trap bench_cleanup EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 141' PIPE
+    trap 'exit 143' TERM
+}

@@ -51,22 +51,11 @@ bench_require wrk:wrk curl:curl python3:python3
 TMP=""
 ON_PID=""
 OFF_PID=""
-cleanup() {
-    rc=$?
-    trap - EXIT HUP INT PIPE TERM
+stop_servers() {
     bench_stop "$ON_PID" TERM
     bench_stop "$OFF_PID" TERM
-    [ "$rc" = 0 ] || [ -z "$TMP" ] || for f in "$TMP"/*.log; do
-        [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 20 "$f"; } >&2
-    done
-    [ -n "$TMP" ] && rm -rf "$TMP"
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
+bench_traps
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vidgen-bench-metrics.XXXXXX")
 
 # start NAME METRICS: a server in $TMP/NAME, no worker (nothing but HTTP to measure); sets PORT, PID.

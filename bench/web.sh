@@ -59,24 +59,11 @@ make --no-print-directory -C "$ROOT" build/vidgen node_modules/.package-lock.jso
 TMP=""
 VG_PID=""
 NGINX_PID=""
-cleanup() {
-    rc=$?
-    trap - EXIT HUP INT PIPE TERM
-    bench_stop "$NGINX_PID" QUIT
-    bench_stop "$VG_PID" TERM
-    if [ -n "$TMP" ] && [ "$rc" != 0 ]; then
-        for f in "$TMP/vidgen.log" "$TMP/nginx-error.log"; do
-            [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 20 "$f"; } >&2
-        done
-    fi
-    [ -n "$TMP" ] && rm -rf "$TMP"
-    exit "$rc"
+stop_servers() {
+    bench_stop "$NGINX_PID" QUIT # graceful: finish the replies in flight, then exit
+    bench_stop "$VG_PID" TERM    # vidgen's graceful stop
 }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
+bench_traps
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vidgen-bench.XXXXXX")
 mkdir "$TMP/data" "$TMP/nginx" "$TMP/www"
