@@ -176,6 +176,22 @@ static int kling_credential(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* VIDGEN_STORE_THREADS (after DATABASE_URL): "auto" runs handlers on the loops with SQLite
+ * (a local call) and on CONFIG_STORE_THREADS_NETWORK threads with PostgreSQL (a round
+ * trip that must not stall a loop: api/store_pool.h). */
+static int store_threads(struct config *c, const char *v, char *err, size_t errlen)
+{
+    long n;
+    if (strcmp(v, "auto") == 0) {
+        c->store_threads = strncmp(c->database_url, "sqlite:", 7) == 0 ? 0 : CONFIG_STORE_THREADS_NETWORK;
+        return 0;
+    }
+    if (parse_long("VIDGEN_STORE_THREADS", v, 0, 256, &n, err, errlen) != 0)
+        return -1;
+    c->store_threads = (int)n;
+    return 0;
+}
+
 static int read_all(struct config *c, const struct dotenv *d, char *err, size_t errlen)
 {
     static const char *const http[] = {"http://", "https://", NULL};
@@ -249,6 +265,8 @@ static int read_all(struct config *c, const struct dotenv *d, char *err, size_t 
             (int)sizeof c->database_url)
             return snprintf(err, errlen, "VIDGEN_DATA_DIR is too long"), -1;
     } else if (copy(c->database_url, sizeof c->database_url, "DATABASE_URL", v, err, errlen))
+        return -1;
+    if (store_threads(c, lookup(d, "VIDGEN_STORE_THREADS", "auto"), err, errlen) != 0)
         return -1;
     return check_url("DATABASE_URL", c->database_url, db, err, errlen) ||
                    check_url("REDIS_URL", c->redis_url, redis, err, errlen) ||

@@ -16,6 +16,8 @@ struct provider_limits {
     int requests_per_minute; /* <P>_REQUESTS_PER_MINUTE: submits and polls */
 };
 
+#define CONFIG_STORE_THREADS_NETWORK 8 /* VIDGEN_STORE_THREADS=auto with a database over the network */
+
 struct config {
     char host[256]; /* VIDGEN_ADDR, split */
     unsigned short port;
@@ -40,6 +42,8 @@ struct config {
     bool http2_cleartext;       /* VIDGEN_H2C: accept HTTP/2 without TLS (prior knowledge, Upgrade: h2c) */
     int shutdown_seconds;       /* VIDGEN_SHUTDOWN_SECONDS: how long a stop waits for downloads and streams */
     int render_threads;         /* VIDGEN_RENDER_THREADS: the worker's CPU pool, 0 = one per core */
+    int store_threads;          /* VIDGEN_STORE_THREADS: threads running API handlers' store calls off the
+                                 * HTTP loops, 0 = on the loops (auto: 0 with SQLite, 8 with PostgreSQL) */
     int lease_seconds;          /* VIDGEN_LEASE_SECONDS: a worker's hold on a job, renewed at a third */
     long admin_credits;         /* VIDGEN_ADMIN_CREDITS: the first admin's starting credits */
     int session_seconds;        /* VIDGEN_SESSION_SECONDS: how long a web login lasts */

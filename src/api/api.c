@@ -9,6 +9,7 @@
 #include "api/events.h"
 #include "api/handlers.h"
 #include "api/login_limit.h"
+#include "api/store_pool.h"
 #include "api/views.h"
 #include "core/upload.h"
 #include "events/bus.h"
@@ -57,6 +58,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
     api->bus = NULL;
     api->edenai_webhook_key = NULL;
     api->login_limit = NULL;
+    api->store_pool = NULL;
     if (make_upload_dirs(cfg->data_dir, err, errlen) != 0 ||
         image_link_key_load(cfg->data_dir, &api->link_key, err, errlen) != 0 ||
         catalog_load(cfg->catalog_path, &api->catalog, err, errlen) != 0)
@@ -71,6 +73,11 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
         return -1;
     }
     if (load_webhook_key(api, cfg, err, errlen) != 0) {
+        api_dispose(api);
+        return -1;
+    }
+    if (cfg->store_threads > 0 &&
+        (api->store_pool = api_store_pool_start(api, cfg->store_threads, err, errlen)) == NULL) {
         api_dispose(api);
         return -1;
     }

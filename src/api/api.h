@@ -31,6 +31,8 @@ struct api {
     struct edenai_webhook_key *edenai_webhook_key;
     struct image_link_key link_key;  /* signs and checks links to images (core/image_link.h) */
     struct login_limit *login_limit; /* owned: failed logins counted (api/login_limit.h); thread-safe */
+    struct http_pool *store_pool;    /* the process's: handlers run off the loops (api/store_pool.h); NULL =
+                                      * on the loops (VIDGEN_STORE_THREADS=0) */
 };
 
 struct store;
@@ -41,6 +43,7 @@ struct events_loop;
 
 struct events_recheck;
 struct login_limit;
+struct http_pool;
 struct edenai_webhook_key;
 
 struct api_thread {

@@ -3,12 +3,15 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "api/store_pool.h"
 #include "util/id.h"
 #include "util/log.h"
 
 int api_send_bytes(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
 {
     static h2o_generator_t generator = {NULL, NULL}; /* the whole body goes in one final send */
+    if (api_store_pool_capture(req, status, content_type, body, len))
+        return 0; /* a handler run off the loop: the loop sends it (api/store_pool.h) */
     req->res.status = status;
     req->res.reason = "";
     req->res.content_length = len; /* no chunked encoding */
@@ -27,9 +30,9 @@ int api_reply(struct api_call *c, int status, json_t *body)
     size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT);
     char *buf = len ? h2o_mem_alloc_pool(&req->pool, len) : NULL;
     if (buf == NULL || json_dumpb(body, buf, len, JSON_COMPACT) != len) {
+        static const char oops[] = "cannot serialise the reply";
         json_decref(body);
-        h2o_send_error_500(req, "Internal Server Error", "cannot serialise the reply", 0);
-        return 0;
+        return api_send_bytes(req, 500, "text/plain", oops, sizeof oops - 1);
     }
     json_decref(body);
     return api_send_bytes(req, status, "application/json", buf, len);

@@ -35,6 +35,10 @@ typedef int (*api_handler)(struct api_call *c);
 #define API_DEFER_BODY 4u
 /* An admin's token only: anyone else, with no token or a bad one too, gets 404. */
 #define API_ADMIN 8u
+/* Runs on the loop thread even when handlers run off the loops (api/store_pool.h): it
+ * streams or sends a file (h2o calls that belong to the loop), reads its own body, or never
+ * calls the store. */
+#define API_ON_LOOP 16u
 
 /* Sends `len` bytes that live at least as long as the request (pool or static memory)
  * with a Content-Length. Returns 0. */

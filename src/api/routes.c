@@ -11,6 +11,7 @@
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/routes.h"
+#include "api/store_pool.h"
 #include "api/uploads.h"
 #include "core/token.h"
 #include "http/assets.h"
@@ -27,8 +28,8 @@ static int healthz(struct api_call *c);
 
 /* Outside API_PREFIX, tried first. */
 static const struct route root_routes[] = {
-    R("GET", "/healthz", healthz, 0),
-    R("GET", "/api/openapi.json", api_openapi, 0),
+    R("GET", "/healthz", healthz, API_ON_LOOP),
+    R("GET", "/api/openapi.json", api_openapi, API_ON_LOOP),
     R("GET", "/metrics", api_metrics, API_ADMIN),
 };
 
@@ -36,13 +37,13 @@ static const struct route root_routes[] = {
 #define AUTH_PREFIX "/auth/"
 
 static const struct route routes[] = {
-    R("POST", "/auth/login", api_auth_login, API_BODY),
+    R("POST", "/auth/login", api_auth_login, API_BODY | API_ON_LOOP),
     R("POST", "/auth/logout", api_auth_logout, API_AUTH),
     R("GET", "/auth/session", api_auth_session, API_AUTH),
-    R("GET", "/openapi.json", api_openapi, 0),
-    R("GET", "/models", api_models_list, 0),
+    R("GET", "/openapi.json", api_openapi, API_ON_LOOP),
+    R("GET", "/models", api_models_list, API_ON_LOOP),
     R("GET", "/providers", api_providers_list, API_AUTH),
-    R("POST", "/estimate-credits", api_estimate, API_BODY),
+    R("POST", "/estimate-credits", api_estimate, API_BODY | API_ON_LOOP),
     R("GET", "/projects", api_projects_list, API_AUTH),
     R("POST", "/projects", api_projects_create, API_AUTH | API_BODY),
     R("GET", "/projects/:id", api_projects_get, API_AUTH),
@@ -57,23 +58,23 @@ static const struct route routes[] = {
     R("GET", "/generations/:id/status", api_generation_status, API_AUTH),
     R("POST", "/generations/:id/cancel", api_generation_cancel, API_AUTH),
     R("POST", "/generations/:id/retry", api_generation_retry, API_AUTH),
-    R("GET", "/events", api_events, API_AUTH),
-    R("GET", "/generations/:id/video", api_generation_video, API_AUTH),
-    R("HEAD", "/generations/:id/video", api_generation_video, API_AUTH),
-    R("GET", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH),
-    R("HEAD", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH),
-    R("GET", "/download/:id", api_generation_download, API_AUTH),
-    R("HEAD", "/download/:id", api_generation_download, API_AUTH),
-    R("POST", "/upload-image", api_upload_image, API_AUTH | API_DEFER_BODY),
+    R("GET", "/events", api_events, API_AUTH | API_ON_LOOP),
+    R("GET", "/generations/:id/video", api_generation_video, API_AUTH | API_ON_LOOP),
+    R("HEAD", "/generations/:id/video", api_generation_video, API_AUTH | API_ON_LOOP),
+    R("GET", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH | API_ON_LOOP),
+    R("HEAD", "/generations/:id/thumbnail", api_generation_thumbnail, API_AUTH | API_ON_LOOP),
+    R("GET", "/download/:id", api_generation_download, API_AUTH | API_ON_LOOP),
+    R("HEAD", "/download/:id", api_generation_download, API_AUTH | API_ON_LOOP),
+    R("POST", "/upload-image", api_upload_image, API_AUTH | API_DEFER_BODY | API_ON_LOOP),
     R("GET", "/uploads", api_uploads_list, API_AUTH),
-    R("GET", "/uploads/:id", api_upload_get, API_AUTH),
-    R("HEAD", "/uploads/:id", api_upload_get, API_AUTH),
+    R("GET", "/uploads/:id", api_upload_get, API_AUTH | API_ON_LOOP),
+    R("HEAD", "/uploads/:id", api_upload_get, API_AUTH | API_ON_LOOP),
     R("DELETE", "/uploads/:id", api_upload_delete, API_AUTH),
     /* No Authorization: the link's signature is the credential (core/image_link.h). */
-    R("GET", "/public/images/:user/:name", api_public_image, 0),
-    R("HEAD", "/public/images/:user/:name", api_public_image, 0),
+    R("GET", "/public/images/:user/:name", api_public_image, API_ON_LOOP),
+    R("HEAD", "/public/images/:user/:name", api_public_image, API_ON_LOOP),
     /* No Authorization: the token in the path is the credential (core/webhook.h). */
-    R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY),
+    R("POST", "/webhooks/:provider/:token", api_webhook, API_BODY | API_DEFER_BODY | API_ON_LOOP),
     /* Admins only (api/admin.h); 404 for everyone else. */
     R("GET", "/admin/users", api_admin_users_list, API_ADMIN),
     R("POST", "/admin/users", api_admin_users_create, API_ADMIN | API_BODY),
@@ -171,11 +172,10 @@ static int healthz(struct api_call *c)
 }
 
 /* Checks the matched route's body size and token, then calls its handler. */
-static int dispatch(struct api_call *c, struct api_metrics_req *counted)
+static int run_route(struct api_call *c)
 {
     struct vg_error err;
     unsigned flags = c->match.route->flags;
-    api_metrics_route(counted, c->match.route);
     if ((flags & API_ADMIN) && (authenticate(c, &err) != VG_OK || !c->user.is_admin))
         return api_fail_with(c, VG_ERR_NOT_FOUND, "", "no such endpoint");
     if (!(flags & API_BODY) && c->req->entity.len > API_JSON_BODY_MAX)
@@ -183,6 +183,16 @@ static int dispatch(struct api_call *c, struct api_metrics_req *counted)
     if ((flags & API_AUTH) && authenticate(c, &err) != VG_OK)
         return api_fail(c, &err);
     return ((api_handler)c->match.route->handler)(c);
+}
+
+/* Runs the route here, or off the loop when the store may wait on the network. */
+static int dispatch(struct api_call *c, struct api_metrics_req *counted)
+{
+    api_metrics_route(counted, c->match.route);
+    struct http_pool *pool = c->t->api->store_pool;
+    if (pool != NULL && !(c->match.route->flags & API_ON_LOOP))
+        return api_store_pool_call(pool, c, run_route);
+    return run_route(c);
 }
 
 int api_handle(h2o_req_t *req, void *thread)
