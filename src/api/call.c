@@ -23,6 +23,13 @@ int api_send_bytes(h2o_req_t *req, int status, const char *content_type, const c
     return 0;
 }
 
+int api_then_on_loop(struct api_call *c, int (*then)(struct api_call *c))
+{
+    if (api_store_pool_defer(c, then))
+        return 0;
+    return then(c);
+}
+
 int api_reply(struct api_call *c, int status, json_t *body)
 {
     h2o_req_t *req = c->req;

@@ -23,6 +23,7 @@ struct api_call {
                                           * request's headers); {NULL, 0} with a Bearer token */
     bool body_deferred;                  /* the body is unread (API_DEFER_BODY): read it with body */
     struct http_body body;
+    void *carry; /* what a handler hands to its part on the loop (api_then_on_loop); request's pool */
 };
 
 typedef int (*api_handler)(struct api_call *c);
@@ -51,6 +52,12 @@ int api_ok(struct api_call *c, json_t *fields);
 int api_fail(struct api_call *c, const struct vg_error *e);
 /* Builds the error in place and sends it. */
 int api_fail_with(struct api_call *c, enum vg_err code, const char *field, const char *message);
+
+/* Runs then(c) on the loop thread — at once when the handler runs there, else once the
+ * handler has returned on its store thread (api/store_pool.h) — for what only the loop may
+ * do: send a file, open a stream. What then needs goes in c->carry. Instead of a reply:
+ * returns 0. */
+int api_then_on_loop(struct api_call *c, int (*then)(struct api_call *c));
 
 /* Parses the request body as a JSON object. 415 without a JSON content type, 400 for
  * malformed JSON or a non-object; the caller owns *out (json_decref). */

@@ -3,9 +3,15 @@
 #include "events/bus.h"
 #include "util/log.h"
 
-int api_events(struct api_call *c)
+/* On the loop: the stream belongs to the loop's subscribers. */
+static int subscribe(struct api_call *c)
 {
     return events_subscribe(c->t->events, c->req, c->user.id, c->token_hash);
+}
+
+int api_events(struct api_call *c)
+{
+    return api_then_on_loop(c, subscribe);
 }
 
 int api_events_check_tokens(const char *const *hashes, size_t n, bool *valid, void *thread)

@@ -34,6 +34,19 @@ static int not_ready(struct api_call *c, const struct generation *g)
     return api_fail(c, &err);
 }
 
+/* A file to send from the loop (api_then_on_loop). */
+struct file_send {
+    const char *path, *content_type, *attachment_name, *missing; /* in the request's pool, or static */
+};
+
+static int send_now(struct api_call *c)
+{
+    const struct file_send *f = c->carry;
+    if (http_file_send(c->req, f->path, f->content_type, f->attachment_name) != 0)
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", f->missing);
+    return 0;
+}
+
 /* Sends file `k` of generation `g` (completed, the caller's). */
 static int send_file(struct api_call *c, const struct generation *g, const struct file_kind *k)
 {
@@ -42,6 +55,7 @@ static int send_file(struct api_call *c, const struct generation *g, const struc
     const char *dir = c->t->api->cfg->data_dir;
     char name[sizeof "vidgen-.mp4" + ID_LEN];
     char message[64];
+    struct file_send *f;
 
     snprintf(message, sizeof message, "the %s file is missing", k->what);
     if (rel == NULL || !path_is_safe_relative(rel, strlen(rel))) {
@@ -55,9 +69,10 @@ static int send_file(struct api_call *c, const struct generation *g, const struc
     path[dir_len] = '/';
     memcpy(path + dir_len + 1, rel, rel_len + 1);
     snprintf(name, sizeof name, "vidgen-%s.mp4", g->id);
-    if (http_file_send(req, path, k->content_type, k->attachment ? name : NULL) != 0)
-        return api_fail_with(c, VG_ERR_NOT_FOUND, "", message);
-    return 0;
+    c->carry = f = h2o_mem_alloc_pool(&req->pool, sizeof *f);
+    *f = (struct file_send){path, k->content_type, k->attachment ? h2o_strdup(&req->pool, name, SIZE_MAX).base : NULL,
+                            h2o_strdup(&req->pool, message, SIZE_MAX).base};
+    return api_then_on_loop(c, send_now);
 }
 
 static int serve(struct api_call *c, const struct file_kind *k)

@@ -12,7 +12,8 @@ struct pooled_call {
     struct api_call call;
     struct api_thread *loop_thread; /* the loop's: given back to the call for the send */
     int (*run)(struct api_call *c);
-    bool answered; /* the reply below was given */
+    int (*then)(struct api_call *c); /* to run on the loop in place of the reply (api_then_on_loop) */
+    bool answered;                   /* the reply below, or `then`, was given */
     int status;
     const char *content_type, *body; /* live as long as the request */
     size_t len;
@@ -63,6 +64,10 @@ static void send_on_loop(struct http_offload *o)
 {
     struct pooled_call *p = H2O_STRUCT_FROM_MEMBER(struct pooled_call, offload, o);
     p->call.t = p->loop_thread;
+    if (p->then != NULL) {
+        p->then(&p->call);
+        return;
+    }
     if (!p->answered) {
         log_error("api: a handler run off the loop gave no reply");
         h2o_send_error_500(p->call.req, "Internal Server Error", "no reply", 0);
@@ -79,6 +84,18 @@ int api_store_pool_call(struct http_pool *pool, const struct api_call *c, int (*
     p->offload.done = send_on_loop;
     http_pool_run(pool, c->req->conn->ctx, &p->offload);
     return 0;
+}
+
+bool api_store_pool_defer(struct api_call *c, int (*then)(struct api_call *c))
+{
+    struct pooled_call *p = running;
+    if (p == NULL || p->call.req != c->req)
+        return false;
+    if (p->answered)
+        log_error("api: a handler answered twice; the second answer is dropped");
+    else
+        p->answered = true, p->then = then;
+    return true;
 }
 
 bool api_store_pool_capture(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)

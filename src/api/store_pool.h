@@ -9,8 +9,9 @@
  *
  * A handler run off the loop may read its request, allocate from the request's pool, add
  * response headers, call the store through c->t->store, and answer with api_send_bytes (or
- * what calls it: api_reply, api_ok, api_fail...) exactly once. It must not call any other
- * h2o function that sends or touches the loop. */
+ * what calls it: api_reply, api_ok, api_fail...) exactly once, or hand the rest to the loop
+ * with api_then_on_loop (a file to send, a stream to open). It must not call any other h2o
+ * function that sends or touches the loop. */
 #ifndef VIDGEN_API_STORE_POOL_H
 #define VIDGEN_API_STORE_POOL_H
 
@@ -33,5 +34,9 @@ int api_store_pool_call(struct http_pool *pool, const struct api_call *c, int (*
 /* For api_send_bytes: when the calling thread is running the handler of `req` off the
  * loop, keeps the reply for the loop to send and returns true. */
 bool api_store_pool_capture(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
+
+/* For api_then_on_loop: when the calling thread is running the handler of `c` off the loop,
+ * keeps `then` for the loop to call (in place of a reply) and returns true. */
+bool api_store_pool_defer(struct api_call *c, int (*then)(struct api_call *c));
 
 #endif

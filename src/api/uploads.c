@@ -147,6 +147,15 @@ int api_uploads_list(struct api_call *c)
     return api_ok(c, json_pack("{s:o, s:o}", "uploads", items, "nextCursor", next));
 }
 
+/* On the loop: c->carry holds the file's path and type. */
+static int send_upload(struct api_call *c)
+{
+    char **path_type = c->carry;
+    if (http_file_send(c->req, path_type[0], path_type[1], NULL) != 0)
+        return api_fail_with(c, VG_ERR_NOT_FOUND, "", "the image file is missing");
+    return 0;
+}
+
 int api_upload_get(struct api_call *c)
 {
     struct upload u;
@@ -161,9 +170,12 @@ int api_upload_get(struct api_call *c)
     int rc = disk_path(c, u.file_path, path, sizeof path);
     char *type = h2o_strdup(&c->req->pool, u.mime_type, SIZE_MAX).base;
     upload_free(&u);
-    if (rc != 0 || http_file_send(c->req, h2o_strdup(&c->req->pool, path, SIZE_MAX).base, type, NULL) != 0)
+    if (rc != 0)
         return api_fail_with(c, VG_ERR_NOT_FOUND, "", "the image file is missing");
-    return 0;
+    c->carry = h2o_mem_alloc_pool(&c->req->pool, 2 * sizeof(char *));
+    ((char **)c->carry)[0] = h2o_strdup(&c->req->pool, path, SIZE_MAX).base;
+    ((char **)c->carry)[1] = type;
+    return api_then_on_loop(c, send_upload);
 }
 
 /* GET /public/images/:user/:name?exp=&sig= (core/image_link.h): no login; 403 for a link
