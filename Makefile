@@ -14,8 +14,7 @@ OPT       ?= -O2
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev nodejs
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus \
-             postgresql-15 python3-psycopg2 redis-server
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
@@ -118,7 +117,8 @@ integration: $(BUILD)/vidgen
 
 # The same suite on PostgreSQL: a private server the session starts on a free loopback port
 # (tests/integration/backends.py), a fresh database per vidgen server. VIDGEN_TEST_REDIS=1
-# adds a private redis-server and REDIS_URL.
+# adds a private redis-server and REDIS_URL. The suite reaches PostgreSQL through psycopg2.
+TEST_DEBS += postgresql-15 python3-psycopg2 redis-server
 integration-pg: $(BUILD)/vidgen
 	VIDGEN_TEST_BACKEND=postgres VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
 
