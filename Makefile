@@ -32,7 +32,7 @@ EMBEDDED  := config/catalog.json config/openapi.json $(sort $(wildcard src/store
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit fakes integration e2e openapi-check asan bench fuzz format format-check clean
+.PHONY: all deps test-deps bench-deps run test unit fakes integration integration-pg e2e openapi-check asan bench fuzz format format-check clean
 
 all: $(BUILD)/vidgen
 
@@ -114,6 +114,13 @@ tools/openapi/node_modules/.package-lock.json: tools/openapi/package-lock.json
 
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
+
+# The same suite on PostgreSQL: a private server the session starts on a free loopback port
+# (tests/integration/backends.py), a fresh database per vidgen server. VIDGEN_TEST_REDIS=1
+# adds a private redis-server and REDIS_URL. The suite reaches PostgreSQL through psycopg2.
+TEST_DEBS += postgresql-15 python3-psycopg2 redis-server
+integration-pg: $(BUILD)/vidgen
+	VIDGEN_TEST_BACKEND=postgres VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
 
 # The web app in headless Chromium (Debian's, driven by playwright-core from package.json):
 # tests/e2e/*.test.mjs under node's test runner; screenshots of each step in $(BUILD)/e2e.
