@@ -13,12 +13,12 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev nodejs
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev nodejs
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus postgresql
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
-          libavformat libavcodec libavutil libswscale zlib
+          libavformat libavcodec libavutil libswscale zlib libpq
 CFLAGS  = -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(OPT) -g -Wall -Wextra -Werror \
           -Wno-missing-field-initializers -pthread $(SANITIZE) \
           -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -32,7 +32,7 @@ EMBEDDED  := config/catalog.json config/openapi.json $(sort $(wildcard src/store
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps bench-deps run test unit fakes integration e2e openapi-check asan bench fuzz format format-check clean
+.PHONY: all deps test-deps bench-deps run test unit fakes integration integration-pg store-conformance e2e openapi-check asan bench fuzz format format-check clean
 
 all: $(BUILD)/vidgen
 
@@ -115,6 +115,26 @@ tools/openapi/node_modules/.package-lock.json: tools/openapi/package-lock.json
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
 
+# The same suite on PostgreSQL: a private server the session starts on a free loopback port
+# (tests/integration/backends.py), a fresh database per vidgen server. VIDGEN_TEST_REDIS=1
+# adds a private redis-server and REDIS_URL. The suite reaches PostgreSQL through psycopg2.
+TEST_DEBS += postgresql-15 python3-psycopg2 redis-server
+integration-pg: $(BUILD)/vidgen
+	VIDGEN_TEST_BACKEND=postgres VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
+
+# The store conformance test (tests/store/test_store.c): the store API's rules checked on each
+# backend, a fresh SQLite file and a private PostgreSQL (started and stopped by backends.py).
+STORE_TEST := $(BUILD)/tests/store/test_store
+$(STORE_TEST): tests/store/test_store.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) -o $@ $< $(LIB_OBJS) \
+	  $(LDFLAGS) $(shell pkg-config --libs criterion) $(LDLIBS)
+store-conformance: $(STORE_TEST)
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && echo "== $(STORE_TEST) on SQLite" && \
+	  VIDGEN_TEST_DATABASE_URL="sqlite:$$dir/vidgen.db" ./$(STORE_TEST) --jobs 1
+	@echo "== $(STORE_TEST) on PostgreSQL"
+	/usr/bin/python3 tests/integration/backends.py run -- ./$(STORE_TEST) --jobs 1
+
 # The web app in headless Chromium (Debian's, driven by playwright-core from package.json):
 # tests/e2e/*.test.mjs under node's test runner; screenshots of each step in $(BUILD)/e2e.
 e2e: $(BUILD)/vidgen $(NPM_STAMP)
@@ -181,7 +201,7 @@ fuzz: deps $(BUILD)/gen/embedded.c
 	$(BUILD)/fuzz/image -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2560 -dict=tests/fuzz/image.dict $(BUILD)/fuzz/corpus-image
 
 # Every C file follows .clang-format; `make test` fails on one that does not (`make format`).
-FORMATTED = $(shell find src tests/unit tests/fuzz -name '*.[ch]' | sort)
+FORMATTED = $(shell find src tests/unit tests/fuzz tests/store -name '*.[ch]' | sort)
 format:
 	clang-format -i $(FORMATTED)
 format-check:

@@ -4,16 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/postgres.h"
 #include "store/sqlite.h"
 
 struct store *store_open(const char *url, char *err, size_t errlen)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
         return sqlite_store_open(url + 7, err, errlen);
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        snprintf(err, errlen, "DATABASE_URL: the PostgreSQL store is not in this build yet; use sqlite:PATH");
-        return NULL;
-    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return postgres_store_open(url, err, errlen);
     snprintf(err, errlen, "DATABASE_URL: unknown database '%s'", url);
     return NULL;
 }

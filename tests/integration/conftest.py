@@ -11,7 +11,16 @@ checked when the server is stopped or restarted, and at teardown.  A test that k
 server on purpose uses kill() or send_signal(SIGKILL); one that expects another exit code
 says so with expect_exit(...).  Under `make asan` this is what catches a leak at exit.
 
+The backend: SQLite files in each server's data dir by default; with
+VIDGEN_TEST_BACKEND=postgres the session starts a private PostgreSQL (backends.py) and every
+Server gets a fresh database of its own (one per working directory, so a server restarted or
+started again in the same directory finds its data), dropped when the test is done. Redis
+(REDIS_URL) is added when VIDGEN_TEST_REDIS=1. server.db() answers the same calls on both
+(execute(sql, params) with `?` placeholders, fetchone/fetchall, close). A test about SQLite
+itself (its file, its locks) is marked @sqlite_only.
+
 Run:  VIDGEN_BIN=$PWD/build/vidgen python3 -m pytest -q tests/integration
+      VIDGEN_TEST_BACKEND=postgres VIDGEN_BIN=... python3 -m pytest -q tests/integration
 """
 
 import http.client
@@ -25,6 +34,8 @@ import subprocess
 import time
 
 import pytest
+
+import backends
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("VIDGEN_BIN") or str(REPO / "build" / "vidgen")
@@ -43,6 +54,15 @@ CLI_TIMEOUT = 30.0
 _ALL_SERVERS = []      # every Server started in this session (for failure reports)
 _current_nodeid = [None]
 
+BACKEND = os.environ.get("VIDGEN_TEST_BACKEND", "sqlite")
+PG = BACKEND == "postgres"
+REDIS = os.environ.get("VIDGEN_TEST_REDIS") == "1"
+sqlite_only = pytest.mark.skipif(PG, reason="about SQLite itself (its file or its locks)")
+
+_services = {}         # "pg": backends.Postgres, "redis": backends.Redis, while the session runs
+_databases = {}        # working directory -> the URL of its PostgreSQL database
+_late_faults = []      # faults of servers stopped when the services were
+
 
 def _check_binary():
     if not os.access(BIN, os.X_OK):
@@ -52,6 +72,53 @@ def _check_binary():
 
 def pytest_sessionstart(session):
     _check_binary()
+    if BACKEND not in ("sqlite", "postgres"):
+        pytest.exit(f"VIDGEN_TEST_BACKEND={BACKEND}: sqlite or postgres", returncode=2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def services():
+    """PostgreSQL (and Redis) for the whole session when the backend asks for them; stopped
+    at the end whatever happens, after every server still running."""
+    try:
+        if PG:
+            _services["pg"] = backends.Postgres().start()
+        if REDIS:
+            _services["redis"] = backends.Redis().start()
+        yield _services
+    finally:
+        try:
+            stop_all([s for s in _ALL_SERVERS if s.alive()])
+        except AssertionError as e:
+            _late_faults.append(str(e))
+        for name in ("redis", "pg"):
+            if name in _services:
+                _services.pop(name).stop()
+
+
+def database_env(workdir):
+    """What points a vidgen process in `workdir` at its database and queue: {} on SQLite
+    (its file in the data dir), else DATABASE_URL (a fresh database per working directory)
+    and, with VIDGEN_TEST_REDIS=1, REDIS_URL."""
+    env = {}
+    if PG:
+        key = str(pathlib.Path(workdir).resolve())
+        if key not in _databases:
+            _databases[key] = _services["pg"].create_database()
+        env["DATABASE_URL"] = _databases[key]
+    if REDIS:
+        env["REDIS_URL"] = _services["redis"].url
+    return env
+
+
+def release_databases(servers):
+    """Drops the databases of these (stopped) servers."""
+    if not PG or "pg" not in _services:
+        return
+    for s in servers:
+        url = _databases.pop(str(s.workdir.resolve()), None)
+        if url is not None:
+            _services["pg"].drop_database(url)
 
 
 def free_port():
@@ -164,8 +231,11 @@ class Server:
         if access_log == "file":
             access_log = self.workdir / "access.log"
         self.access_log = access_log
+        extra = {k: v for k, v in database_env(self.workdir).items()
+                 if k not in (extra_env or {}) and k not in drop_env}
+        extra.update(extra_env or {})
         self.env = base_env(self.data_dir, addr=self.addr if use_addr_env else None,
-                            access_log=access_log, extra=extra_env, drop=drop_env)
+                            access_log=access_log, extra=extra, drop=drop_env)
         self.args = list(args)
         self.stdout_path = self.workdir / "server.stdout"
         self.stderr_path = self.workdir / "server.stderr"
@@ -383,11 +453,23 @@ class Server:
     def admin_token(self):
         return (self.data_dir / "admin-token").read_text().strip()
 
-    def db(self):
+    @property
+    def database_url(self):
+        """The PostgreSQL database of this server, or None on SQLite."""
+        url = self.env.get("DATABASE_URL", "")
+        return url if url.startswith(("postgres://", "postgresql://")) else None
+
+    def db(self, write=False):
+        """A connection to this server's database (read-only unless `write`): sqlite3's, or
+        the same calls on PostgreSQL (PgConnection)."""
+        if self.database_url:
+            return PgConnection(self.database_url)
+        if write:
+            return sqlite3.connect(str(self.db_path), timeout=10)
         return connect_ro(self.db_path)
 
     def check_ledger(self):
-        assert_ledger_invariant(self.db_path)
+        assert_ledger_invariant(self)
 
     def __repr__(self):
         return f"<vidgen serve {self.addr} in {self.workdir}>"
@@ -397,9 +479,79 @@ def connect_ro(db_path):
     return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
 
 
-def assert_ledger_invariant(db_path):
-    """Every user's balance equals the sum of their ledger rows, and is never negative."""
-    con = connect_ro(db_path)
+class PgConnection:
+    """psycopg2 behind the calls the tests make on a sqlite3 connection: execute() and
+    executemany() with `?` or `?N` placeholders, returning a cursor (fetchone, fetchall,
+    description, iteration); commit(), close(), `with`. Autocommit: each statement is its own
+    transaction, as the tests use them."""
+
+    def __init__(self, url):
+        import psycopg2  # only the PostgreSQL runs need it (Debian's python3-psycopg2)
+        self.con = psycopg2.connect(url)
+        self.con.autocommit = True
+
+    @staticmethod
+    def translate(sql, params):
+        """(sql, params) in psycopg2's format: `?` -> %s, `?N` -> %(pN)s (params become a
+        dict), `%` -> %%; string literals are left as they are."""
+        if not params:
+            return sql, None
+        out, i, numbered = [], 0, False
+        while i < len(sql):
+            c = sql[i]
+            if c == "'":
+                j = sql.index("'", i + 1)
+                while j + 1 < len(sql) and sql[j + 1] == "'":
+                    j = sql.index("'", j + 2)
+                out.append(sql[i:j + 1].replace("%", "%%"))
+                i = j + 1
+                continue
+            if c == "?":
+                j = i + 1
+                while j < len(sql) and sql[j].isdigit():
+                    j += 1
+                if j > i + 1:
+                    numbered = True
+                    out.append(f"%(p{sql[i + 1:j]})s")
+                else:
+                    out.append("%s")
+                i = j
+                continue
+            out.append("%%" if c == "%" else c)
+            i += 1
+        if numbered:
+            params = {f"p{n + 1}": v for n, v in enumerate(params)}
+        return "".join(out), params
+
+    def execute(self, sql, params=()):
+        cur = self.con.cursor()
+        cur.execute(*self.translate(sql, params))
+        return cur
+
+    def executemany(self, sql, rows):
+        rows = list(rows)
+        cur = self.con.cursor()
+        for r in rows:
+            cur.execute(*self.translate(sql, r))
+        return cur
+
+    def commit(self):
+        pass
+
+    def close(self):
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def assert_ledger_invariant(target):
+    """Every user's balance equals the sum of their ledger rows, and is never negative.
+    `target`: a Server, or the path of a SQLite database."""
+    con = target.db() if isinstance(target, Server) else connect_ro(target)
     try:
         rows = con.execute(
             "SELECT u.name, u.balance, COALESCE(SUM(l.amount), 0), COUNT(l.id) "
@@ -443,7 +595,10 @@ def server(tmp_path_factory):
         s.start()
         yield s
     finally:
-        s.stop()  # raises on a fault of the server, leaving it stopped
+        try:
+            s.stop()  # raises on a fault of the server, leaving it stopped
+        finally:
+            release_databases([s])
 
 
 @pytest.fixture
@@ -462,7 +617,10 @@ def make_server(tmp_path):
         return s
 
     yield make
-    stop_all(made)
+    try:
+        stop_all(made)
+    finally:
+        release_databases(made)
 
 
 def stop_all(servers):
@@ -480,9 +638,13 @@ def stop_all(servers):
 def pytest_sessionfinish(session, exitstatus):
     """The safety net: a server nobody stopped (a test's own Server) is stopped and checked
     here; its faults fail the session."""
+    faults = list(_late_faults)
     try:
         stop_all(_ALL_SERVERS)
     except AssertionError as e:
+        faults.append(str(e))
+    if faults:
+        e = "\n\n".join(faults)
         session.config.get_terminal_writer().line(f"\nvidgen serve faults after the tests:\n{e}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

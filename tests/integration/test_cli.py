@@ -2,11 +2,11 @@
 
 import json
 import re
-import sqlite3
 
 import pytest
 
-from conftest import assert_error, assert_ledger_invariant, assert_ok, base_env, run_cli
+from conftest import PgConnection, assert_error, assert_ledger_invariant, assert_ok, base_env, connect_ro, \
+    database_env, run_cli
 
 
 def balance(server, token):
@@ -153,8 +153,10 @@ def test_token_revoke_unknown_fails(server):
 
 # -- migrate --------------------------------------------------------------------------------
 
-def applied_versions(db_path):
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+def applied_versions(workdir):
+    """How many migrations the database of the vidgen processes in `workdir` records."""
+    url = database_env(workdir).get("DATABASE_URL")
+    con = PgConnection(url) if url else connect_ro(workdir / "data" / "vidgen.db")
     try:
         return con.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
     finally:
@@ -163,21 +165,21 @@ def applied_versions(db_path):
 
 def test_migrate_on_fresh_dir_then_again(tmp_path, make_server):
     (tmp_path / "data").mkdir()
-    env = base_env(tmp_path / "data")
+    env = base_env(tmp_path / "data", extra=database_env(tmp_path))
     r = run_cli(["migrate"], tmp_path, env)
     assert r.returncode == 0, r.stderr
     m = re.search(r"applied (\d+) migrations?\b", r.stdout)
     assert m, r.stdout
     n = int(m.group(1))
     assert n >= 1
-    assert n == applied_versions(tmp_path / "data" / "vidgen.db")
+    assert n == applied_versions(tmp_path)
     r = run_cli(["migrate"], tmp_path, env)
     assert r.returncode == 0, r.stderr
     assert re.search(r"applied 0 migrations\b", r.stdout), r.stdout
     # serve starts on the migrated database, with nothing left to apply
     s = make_server(workdir=tmp_path)
     assert assert_ok(s.api("GET", "/credits", token=s.admin_token))["balance"] == 10000
-    assert applied_versions(tmp_path / "data" / "vidgen.db") == n
+    assert applied_versions(tmp_path) == n
 
 
 def test_migrate_creates_a_missing_data_dir_like_serve_does(tmp_path):
@@ -277,4 +279,4 @@ def test_unknown_command_is_usage_error(server):
 def test_zz_ledger_invariant_after_cli_module(server):
     server.check_ledger()
     server.stop()
-    assert_ledger_invariant(server.db_path)
+    assert_ledger_invariant(server)

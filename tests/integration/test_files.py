@@ -18,7 +18,6 @@ import re
 import secrets
 import shutil
 import socket
-import sqlite3
 import struct
 import subprocess
 import time
@@ -76,7 +75,7 @@ def insert_generation(server, uid, project_id, status="completed", output_path=N
     now = int(time.time() * 1000)
     far = now + 10 * 365 * 86400 * 1000
     done = status in ("completed", "failed", "cancelled")
-    con = sqlite3.connect(str(server.db_path), timeout=10)
+    con = server.db(write=True)
     try:
         con.execute(
             "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, prompt, "

@@ -2,7 +2,6 @@
 logout and the login rate limit (api/auth.h)."""
 
 import re
-import sqlite3
 import time
 
 import pytest

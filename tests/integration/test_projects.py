@@ -8,7 +8,6 @@ import json
 import random
 import re
 import secrets
-import sqlite3
 import time
 
 import pytest
@@ -315,7 +314,7 @@ def insert_generations(server, uid, pid, count):
     Returns their ids newest first."""
     start = int(time.time() * 1000) - 10 * count
     rows = [(make_id(start + i), pid, uid, f"clip {i}", start + i) for i in range(count)]
-    con = sqlite3.connect(str(server.db_path), timeout=10)
+    con = server.db(write=True)
     try:
         con.executemany(
             "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, prompt, "
@@ -416,7 +415,7 @@ def test_the_cursor_walks_a_project_once_each_newest_first_with_and_without_stat
     start = int(time.time() * 1000) - 10 * count
     rows = [(make_id(start + i), other if i % 3 == 2 else big, uid, f"clip {i}",
              pick.choice(["completed"] * 5 + ["failed"] * 2 + ["cancelled"]), start + i) for i in range(count)]
-    con = sqlite3.connect(str(server.db_path), timeout=10)
+    con = server.db(write=True)
     try:
         con.executemany(
             "INSERT INTO generations (id, project_id, user_id, provider, model_id, model_name, prompt, "

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 
-from conftest import assert_ok
+from conftest import assert_ok, sqlite_only
 from pipeline import generate, make_project, status, wait_for
 
 LONG = {"resolution": "720p", "duration": 20}  # a render of a few seconds on 2 cores
@@ -56,6 +56,7 @@ def test_five_graceful_restarts_during_one_long_render_still_complete_it(make_se
     s.check_ledger()
 
 
+@sqlite_only  # an exclusive lock on the database file
 def test_a_store_write_failure_at_completion_does_not_render_again(make_server):
     """The database is locked by another writer (longer than the store's 5 s busy wait)
     while the render finishes: the completion write fails, is written again once the lock
