@@ -1,6 +1,6 @@
 #include "api/events.h"
 
-#include "events/bus.h"
+#include "events/stream.h"
 #include "util/log.h"
 
 int api_events(struct api_call *c)
