@@ -89,6 +89,20 @@ static int ensure_group(struct redis_link *l)
     return ok ? 0 : -1;
 }
 
+/* Names this reader in the group at once (Redis would only on its first delivery), so that
+ * an operator sees every worker listening (XINFO CONSUMERS). */
+static int join_group(struct redis_queue *rq)
+{
+    struct redis_link *l = &rq->read_link;
+    redisReply *r =
+        redisCommand(l->ctx, "XGROUP CREATECONSUMER %s %s %s", REDIS_QUEUE_STREAM, REDIS_QUEUE_GROUP, rq->consumer);
+    int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        redis_link_fail(l, r);
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
 /* Takes up to a batch of ids from the ring's head (they stay there until sent), waiting
  * up to REDIS_QUEUE_PING_MS for one. */
 static size_t peek_batch(struct redis_queue *rq, char (*ids)[REDIS_QUEUE_ID_MAX + 1])
@@ -277,7 +291,7 @@ static void *reader_main(void *arg)
         if (!has_subscriber(rq))
             continue;
         int c = redis_link_connect(l, REDIS_QUEUE_TIMEOUT_MS);
-        if (c < 0 || (c == 1 && ensure_group(l) != 0)) {
+        if (c < 0 || (c == 1 && (ensure_group(l) != 0 || join_group(rq) != 0))) {
             redis_link_wait(l, &rq->stop);
             continue;
         }

@@ -66,6 +66,11 @@ class RedisServer:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def client(self):
+        """A redis-py client (Debian: python3-redis), answers decoded."""
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=10)
+
     def cli(self, *args):
         out = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port), *map(str, args)],
                              capture_output=True, text=True, timeout=10)

@@ -137,18 +137,21 @@ def completed_event(gen_id):
 
 
 def group_info(redis):
-    """XINFO GROUPS of the queue's stream as a dict of the workers' group's fields."""
-    out = redis.cli("--no-raw", "XINFO", "GROUPS", STREAM)
-    lines = [line.split(")", 1)[-1].strip().strip('"') for line in out.splitlines()]
-    fields = {}
-    for i in range(0, len(lines) - 1, 2):
-        fields[lines[i]] = lines[i + 1]
-    return fields
+    """XINFO GROUPS of the queue's stream: the workers' group's fields ({} when none)."""
+    try:
+        groups = redis.client().xinfo_groups(STREAM)
+    except Exception:  # no stream yet
+        return {}
+    return next((g for g in groups if g["name"] == GROUP), {})
 
 
 def pending_count(redis):
-    out = redis.cli("XPENDING", STREAM, GROUP).splitlines()
-    return int(out[0]) if out and out[0].lstrip("-").isdigit() else 0
+    return redis.client().xpending(STREAM, GROUP)["pending"]
+
+
+def stream_ids(redis):
+    """The generation ids in the queue's stream, with their entry ids."""
+    return {fields["g"]: entry for entry, fields in redis.client().xrange(STREAM)}
 
 
 # -- live events across processes ---------------------------------------------------------
@@ -197,12 +200,9 @@ def test_a_generation_created_on_the_server_wakes_the_worker_through_redis(make_
     token = a.add_user("dave", credits=1000)
     w = start_worker(a, redis.url, workers)
     # the worker's reader has joined the group before anything is pushed
-    wait_until(lambda: "consumers" in group_info(redis) and int(group_info(redis)["consumers"]) >= 1,
-               NOTICE_TIMEOUT, "the worker joining the group")
+    wait_until(lambda: group_info(redis).get("consumers", 0) >= 1, NOTICE_TIMEOUT, "the worker joining the group")
     gen_id = new_generation(a, token)
-    entries = redis.cli("XRANGE", STREAM, "-", "+").splitlines()
-    assert gen_id in entries, f"POST /generate pushed no wake-up into Redis: {entries}"
-    entry_id = entries[entries.index(gen_id) - 2]
+    entry_id = wait_until(lambda: stream_ids(redis).get(gen_id), NOTICE_TIMEOUT, "the wake-up in the stream")
     # the entry was handed to the worker's consumer and acknowledged once it was woken
     wait_until(lambda: group_info(redis).get("last-delivered-id") == entry_id and pending_count(redis) == 0,
                NOTICE_TIMEOUT, "the wake-up delivered and acknowledged")
@@ -216,11 +216,10 @@ def test_a_wake_up_left_by_a_dead_reader_reaches_another_worker(make_server, wor
     token = a.add_user("erin", credits=1000)
     wait_until(lambda: readyz(a)[0] == 200, NOTICE_TIMEOUT, "the server's queue connected")
     gen_id = new_generation(a, token)
-    wait_until(lambda: gen_id in redis.cli("XRANGE", STREAM, "-", "+").splitlines(), NOTICE_TIMEOUT,
-               "the wake-up in the stream")
+    wait_until(lambda: gen_id in stream_ids(redis), NOTICE_TIMEOUT, "the wake-up in the stream")
     # a reader that takes the wake-up and dies before acknowledging it
-    got = redis.cli("XREADGROUP", "GROUP", GROUP, "ghost", "COUNT", "10", "STREAMS", STREAM, ">")
-    assert gen_id in got.splitlines(), got
+    got = redis.client().xreadgroup(GROUP, "ghost", {STREAM: ">"}, count=10)
+    assert [f["g"] for _, entries in got for _, f in entries] == [gen_id], got
     assert pending_count(redis) == 1
     w = start_worker(a, redis.url, workers)
     wait_until(lambda: pending_count(redis) == 0, CLAIM_TIMEOUT, "the abandoned wake-up taken over")
@@ -254,8 +253,8 @@ def test_redis_stopped_mid_run_then_started_again(make_server, workers, streams,
     streams.append(s)
     s.ready()
     # live events resume once the server's listener has subscribed again
-    wait_until(lambda: int(redis.cli("PUBSUB", "NUMSUB", "vidgen:events:0").splitlines()[-1]) >= 1,
-               NOTICE_TIMEOUT, "the server subscribed again")
+    wait_until(lambda: redis.client().pubsub_numsub("vidgen:events:0")[0][1] >= 1, NOTICE_TIMEOUT,
+               "the server subscribed again")
     gen_id = new_generation(a, token, "made after Redis is back")
     evs = generation_events(s.wait_for(completed_event(gen_id), GENERATION_TIMEOUT), gen_id)
     assert evs[-1]["status"] == "completed", evs
