@@ -228,6 +228,41 @@ def test_a_wake_up_left_by_a_dead_reader_reaches_another_worker(make_server, wor
     assert w.stop() == 0
 
 
+# -- a graceful stop ----------------------------------------------------------------------
+
+def test_sigterm_stops_the_worker_and_hands_its_job_to_another(make_server, workers, streams, redis):
+    """vidgen worker on SIGTERM mid-render: stops claiming, hands the lease back (no attempt
+    spent) and exits 0; a second worker takes the job up and the stream on the server sees
+    it complete."""
+    a = make_server(extra_env={"REDIS_URL": redis.url}, args=["--no-worker"])
+    token = a.add_user("hank", credits=1000)
+    first = start_worker(a, redis.url, workers)
+    s = Stream(a, token)
+    streams.append(s)
+    s.ready()
+    project = assert_ok(a.api("POST", "/projects", body={"name": "p"}, token=token), 201)["project"]
+    gen_id = assert_ok(a.api("POST", "/generate", token=token, body={
+        "projectId": project["id"], "modelId": "local-preview", "prompt": "a long fox",
+        "resolution": "720p", "duration": 20}), 201)["generation"]["id"]
+    wait_until(lambda: status(a, token, gen_id)["status"] == "processing" and status(a, token, gen_id)["progress"] > 0,
+               GENERATION_TIMEOUT, "the render under way")
+    assert first.stop() == 0, first.log()[-2000:]
+    assert status(a, token, gen_id)["status"] != "completed", "the render ended before the stop"
+    con = a.db()
+    try:
+        owner, attempts = con.execute("SELECT lease_owner, attempts FROM generations WHERE id = ?",
+                                      (gen_id,)).fetchone()
+    finally:
+        con.close()
+    assert not owner, f"the stopped worker still holds the lease ({owner})"
+    assert attempts == 0, "a hand-back at a graceful stop spends no attempt"
+    second = start_worker(a, redis.url, workers)
+    evs = generation_events(s.wait_for(completed_event(gen_id), GENERATION_TIMEOUT * 2), gen_id)
+    assert evs[-1]["status"] == "completed", evs
+    assert f"generation {gen_id}" in second.log()
+    assert second.stop() == 0
+
+
 # -- Redis down and back ------------------------------------------------------------------
 
 def test_redis_stopped_mid_run_then_started_again(make_server, workers, streams, redis):
