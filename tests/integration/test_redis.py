@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BIN, PREFIX, assert_ok, base_env, tail
+from conftest import BIN, PREFIX, assert_ok, base_env, sanitizer_report, tail
 from redis_server import RedisServer, require_redis
 from test_events import Stream, generation_events
 
@@ -50,16 +50,19 @@ class Worker:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
     def stop(self):
-        """SIGTERM; the worker must stop by itself, cleanly."""
+        """SIGTERM; the worker must stop by itself, cleanly (no sanitizer report either)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(20)
+            rc = self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError(f"vidgen worker ignored SIGTERM\n{tail(self.stderr_path)}")
+        report = sanitizer_report(self.log())
+        assert not report, f"vidgen worker: sanitizer report\n{report}"
+        return rc
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
