@@ -110,7 +110,7 @@ int redis_link_connect(struct redis_link *l, int timeout_ms)
     if (was == -1)
         log_info("redis: %s: Redis at %s:%d answers again", l->what, l->addr->host, l->addr->port);
     else if (was == 0)
-        log_debug("redis: %s: connected to Redis at %s:%d", l->what, l->addr->host, l->addr->port);
+        log_info("redis: %s: connected to Redis at %s:%d", l->what, l->addr->host, l->addr->port);
     l->backoff_ms = REDIS_BACKOFF_MIN_MS;
     return 1;
 fail:

@@ -206,9 +206,12 @@ def test_a_generation_created_on_the_server_wakes_the_worker_through_redis(make_
     wait_until(lambda: group_info(redis).get("consumers", 0) >= 1, NOTICE_TIMEOUT, "the worker joining the group")
     gen_id = new_generation(a, token)
     entry_id = wait_until(lambda: stream_ids(redis).get(gen_id), NOTICE_TIMEOUT, "the wake-up in the stream")
-    # the entry was handed to the worker's consumer and acknowledged once it was woken
+    # the entry was handed to the group's only reader, the worker's (named host:pid:…), and
+    # acknowledged once the worker was woken
     wait_until(lambda: group_info(redis).get("last-delivered-id") == entry_id and pending_count(redis) == 0,
                NOTICE_TIMEOUT, "the wake-up delivered and acknowledged")
+    readers = redis.client().xinfo_consumers(STREAM, GROUP)
+    assert [c["name"].split(":")[1] for c in readers] == [str(w.proc.pid)], readers
     assert wait_completed(a, token, gen_id)["status"] == "completed"
     assert f"generation {gen_id}" in w.log()
     assert w.stop() == 0
