@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import BIN, PREFIX, assert_ok, base_env, sanitizer_report, tail
-from redis_server import RedisServer, require_redis
+from redis_server import REDIS_CLI, RedisServer, require_redis
 from test_events import Stream, generation_events
 
 GENERATION_TIMEOUT = 90   # seconds for a local-preview generation to complete
@@ -305,6 +305,39 @@ def test_redis_stopped_mid_run_then_started_again(make_server, workers, streams,
     # said once per change, not once per retry
     assert a.stderr_text().count("redis: queue: cannot use Redis") == 1, a.stderr_text()[-3000:]
     assert w.stop() == 0
+
+
+def responsive(redis):
+    """Whether Redis answers a PING within 0.3 s."""
+    import redis as redis_py
+    try:
+        return redis_py.Redis(host="127.0.0.1", port=redis.port, socket_timeout=0.3).ping()
+    except redis_py.exceptions.TimeoutError:
+        return False
+
+
+def test_a_redis_that_stops_answering_holds_up_no_request(make_server, tmp_path):
+    """Redis hangs (DEBUG SLEEP: it takes connections and answers nothing): requests that
+    push wake-ups and publish events are answered all the same, while it still sleeps."""
+    redis = RedisServer(tmp_path / "sleepy-redis", ["--enable-debug-command", "yes"]).start()
+    try:
+        a = make_server(extra_env={"REDIS_URL": redis.url}, args=["--no-worker"])
+        token = a.add_user("ivan", credits=1000)
+        wait_until(lambda: readyz(a)[0] == 200, NOTICE_TIMEOUT, "ready with Redis")
+        sleeper = subprocess.Popen([REDIS_CLI, "-p", str(redis.port), "DEBUG", "SLEEP", "6"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: not responsive(redis), NOTICE_TIMEOUT, "Redis asleep")
+            ids = [new_generation(a, token, f"asleep {i}") for i in range(3)]
+            assert a.request("GET", "/healthz").status == 200
+            assert a.request("GET", "/readyz").status in (200, 503)  # answered from what the threads last saw
+            assert sleeper.poll() is None, "Redis woke up before the requests were answered"
+        finally:
+            sleeper.wait(30)
+        for gen_id in ids:  # and the jobs are there (no worker here: still pending)
+            assert status(a, token, gen_id)["status"] == "pending"
+    finally:
+        redis.stop()
 
 
 def test_a_server_started_while_redis_is_down_becomes_ready_when_it_starts(make_server, streams, tmp_path):
