@@ -13,12 +13,13 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev nodejs
-TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus postgresql
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev libhiredis-dev nodejs
+TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus \
+             postgresql redis-server python3-redis
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
-          libavformat libavcodec libavutil libswscale zlib libpq
+          libavformat libavcodec libavutil libswscale zlib libpq hiredis
 CFLAGS  = -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(OPT) -g -Wall -Wextra -Werror \
           -Wno-missing-field-initializers -pthread $(SANITIZE) \
           -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -13,6 +13,7 @@
 #include "api/views.h"
 #include "core/upload.h"
 #include "events/bus.h"
+#include "events/generation.h"
 #include "events/recheck.h"
 #include "providers/edenai_signature.h"
 #include "store/store.h"
@@ -67,7 +68,7 @@ int api_init(struct api *api, const struct config *cfg, struct queue *queue, cha
         catalog_free(&api->catalog);
         return -1;
     }
-    if ((api->bus = events_bus_new()) == NULL || (api->login_limit = login_limit_new()) == NULL) {
+    if ((api->bus = events_bus_new(cfg->redis_url)) == NULL || (api->login_limit = login_limit_new()) == NULL) {
         snprintf(err, errlen, "out of memory");
         api_dispose(api);
         return -1;
@@ -138,12 +139,5 @@ void api_thread_done(void *thread, void *arg)
 
 void api_notify(const struct api *api, const struct generation *g)
 {
-    if (api->bus == NULL || !events_wanted(api->bus))
-        return;
-    json_t *v = view_status(g);
-    char *json = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    if (json)
-        events_publish(api->bus, g->user_id, "generation", json);
-    free(json);
+    events_publish_generation(api->bus, g);
 }

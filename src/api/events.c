@@ -1,6 +1,6 @@
 #include "api/events.h"
 
-#include "events/bus.h"
+#include "events/stream.h"
 #include "util/log.h"
 
 /* On the loop: the stream belongs to the loop's subscribers. */

@@ -14,8 +14,10 @@
 #include "api/store_pool.h"
 #include "api/uploads.h"
 #include "core/token.h"
+#include "events/bus.h"
 #include "http/assets.h"
 #include "http/server.h"
+#include "queue/queue.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -25,10 +27,12 @@
     }
 
 static int healthz(struct api_call *c);
+static int readyz(struct api_call *c);
 
 /* Outside API_PREFIX, tried first. */
 static const struct route root_routes[] = {
     R("GET", "/healthz", healthz, API_ON_LOOP),
+    R("GET", "/readyz", readyz, 0),
     R("GET", "/api/openapi.json", api_openapi, API_ON_LOOP),
     R("GET", "/metrics", api_metrics, API_ADMIN),
 };
@@ -169,6 +173,33 @@ static int healthz(struct api_call *c)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
     return api_send_bytes(c->req, 200, "application/json", ok, sizeof ok - 1);
+}
+
+/* Redis as this process's queue and events bus last found it: both keep their state
+ * current on their own threads (a PING when idle), so this waits on no network. */
+static const char *redis_readiness(const struct api *api)
+{
+    char why[200];
+    enum queue_health q = api->queue ? queue_health(api->queue, why, sizeof why) : QUEUE_LOCAL;
+    enum events_health e = api->bus ? events_bus_health(api->bus, why, sizeof why) : EVENTS_LOCAL;
+    if (q == QUEUE_LOCAL && e == EVENTS_LOCAL)
+        return "not configured";
+    return q == QUEUE_DOWN || e == EVENTS_DOWN ? "unavailable" : "ok";
+}
+
+/* Readiness: whether this process can serve now — the store answers a trivial query and
+ * Redis (when configured) answers. 503 names what failed (details are in the log, said
+ * once per change); /healthz stays liveness. */
+static int readyz(struct api_call *c)
+{
+    struct vg_error err;
+    long users;
+    bool db_ok = store_user_count(c->t->store, &users, &err) == VG_OK;
+    const char *redis = redis_readiness(c->t->api);
+    bool ready = db_ok && strcmp(redis, "unavailable") != 0;
+    return api_reply(
+        c, ready ? 200 : 503,
+        json_pack("{s:b, s:s, s:s}", "ready", ready, "database", db_ok ? "ok" : "unavailable", "redis", redis));
 }
 
 /* Checks the matched route's body size and token, then calls its handler. */

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "events/bus.h"
+#include "events/generation.h"
+#include "queue/queue.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "worker/worker.h"
@@ -41,11 +44,22 @@ struct worker *cli_start_worker(const struct config *cfg, struct queue *queue,
     return w;
 }
 
+/* A standalone worker's changes go to the event streams of every server through the bus
+ * (with Redis; without it there is no server in this process to reach). */
+static void on_change(const struct generation *g, void *bus)
+{
+    events_publish_generation(bus, g);
+}
+
 int cli_worker(int argc, char **argv)
 {
     struct config cfg;
     sigset_t set;
-    int sig;
+    char err[512];
+    int sig, rc = 1;
+    struct queue *queue = NULL;
+    struct events_bus *bus = NULL;
+    struct worker *w = NULL;
     if (argc != 1) {
         fprintf(stderr, "usage: vidgen worker   (takes no arguments; got '%s')\n", argv[1]);
         return 2;
@@ -57,12 +71,26 @@ int cli_worker(int argc, char **argv)
     if (s == NULL)
         return 1;
     store_close(s);
-    /* Without a shared queue the worker learns of new generations by reading the store. */
-    struct worker *w = cli_start_worker(&cfg, NULL, NULL, NULL);
-    if (w == NULL)
-        return 1;
+    /* With REDIS_URL, pushes from every server wake this worker and its changes reach every
+     * server's streams; without it, it learns of new generations by sweeping the store. */
+    if (cfg.redis_url[0] != '\0') {
+        if ((queue = queue_open(cfg.redis_url, err, sizeof err)) == NULL) {
+            fprintf(stderr, "vidgen: %s\n", err);
+            goto done;
+        }
+        if ((bus = events_bus_open(cfg.redis_url, false)) == NULL) {
+            fprintf(stderr, "vidgen: cannot open the events bus (see the log)\n");
+            goto done;
+        }
+    }
+    if ((w = cli_start_worker(&cfg, queue, bus ? on_change : NULL, bus)) == NULL)
+        goto done;
     sigwait(&set, &sig);
     log_info("worker: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    worker_stop(w);
-    return 0;
+    worker_stop(w); /* stops claiming, hands back or ends its leases, joins */
+    rc = 0;
+done:
+    events_bus_free(bus); /* after the worker: its last changes are sent first */
+    queue_close(queue);
+    return rc;
 }

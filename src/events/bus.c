@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/backend.h"
 #include "http/sse.h"
 #include "util/log.h"
 
 #define EVENTS_BUCKETS 64 /* per loop: subscribers hashed by user id */
 
 struct events_bus {
+    const struct events_bus_ops *ops;
+    void *backend; /* the ops' own state; NULL for the local backend */
     pthread_mutex_t lock;
     h2o_linklist_t loops; /* events_loop.bus_link; under lock */
     atomic_long sinks;    /* sinks added on every loop and not removed */
@@ -35,12 +38,6 @@ struct events_message {
     char user_id[]; /* NUL, then the frame and its NUL */
 };
 
-/* An SSE stream as a sink. Freed when its stream is gone. */
-struct events_subscriber {
-    struct events_sink sink;
-    struct sse_stream *stream;
-};
-
 static size_t bucket_of(const char *user_id)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -49,24 +46,53 @@ static size_t bucket_of(const char *user_id)
     return h % EVENTS_BUCKETS;
 }
 
-struct events_bus *events_bus_new(void)
+static const struct events_bus_ops local_ops;
+
+struct events_bus *events_bus_open(const char *redis_url, bool listen)
 {
+    char err[300];
     struct events_bus *bus = calloc(1, sizeof *bus);
     if (bus == NULL)
         return NULL;
     pthread_mutex_init(&bus->lock, NULL);
     h2o_linklist_init_anchor(&bus->loops);
+    bus->ops = &local_ops;
+    if (redis_url != NULL && redis_url[0] != '\0') {
+        if ((bus->backend = events_redis_open(bus, redis_url, listen, err, sizeof err)) == NULL) {
+            log_error("events: %s", err);
+            pthread_mutex_destroy(&bus->lock);
+            free(bus);
+            return NULL;
+        }
+        bus->ops = &events_redis_ops;
+    }
     return bus;
+}
+
+struct events_bus *events_bus_new(const char *redis_url)
+{
+    return events_bus_open(redis_url, true);
 }
 
 void events_bus_free(struct events_bus *bus)
 {
     if (bus == NULL)
         return;
+    bus->ops->close(bus);
     if (!h2o_linklist_is_empty(&bus->loops))
         log_error("events: the bus is freed while loops are attached");
     pthread_mutex_destroy(&bus->lock);
     free(bus);
+}
+
+void *events_bus_backend(struct events_bus *bus)
+{
+    return bus->backend;
+}
+
+enum events_health events_bus_health(struct events_bus *bus, char *why, size_t len)
+{
+    return bus->ops->health(bus, why, len);
 }
 
 static struct events_message *message_new(const char *user_id, size_t user_len, const char *frame, size_t frame_len)
@@ -84,7 +110,7 @@ static struct events_message *message_new(const char *user_id, size_t user_len, 
 
 bool events_wanted(struct events_bus *bus)
 {
-    return atomic_load(&bus->sinks) > 0;
+    return bus->ops->wanted(bus);
 }
 
 /* Unlinks a linked sink and counts it out. */
@@ -99,16 +125,28 @@ long events_streams_open(struct events_bus *bus)
     return atomic_load(&bus->sinks);
 }
 
+bool events_well_formed(const char *user_id, const char *event)
+{
+    size_t user_len = strlen(user_id);
+    return user_len > 0 && user_len <= EVENTS_USER_ID_MAX && strpbrk(user_id, "\r\n") == NULL &&
+           strpbrk(event, "\r\n") == NULL;
+}
+
 void events_publish(struct events_bus *bus, const char *user_id, const char *event, const char *json)
 {
-    size_t user_len = strlen(user_id), frame_len;
-    char *frame = NULL;
-    if (user_len == 0 || user_len > EVENTS_USER_ID_MAX || strpbrk(event, "\r\n") != NULL) {
+    if (!events_well_formed(user_id, event)) {
         log_warn("events: an event is dropped: its user id or its name is malformed");
         return;
     }
-    if (!events_wanted(bus))
-        return;
+    bus->ops->publish(bus, user_id, event, json);
+}
+
+void events_deliver_local(struct events_bus *bus, const char *user_id, const char *event, const char *json)
+{
+    size_t user_len = strlen(user_id), frame_len;
+    char *frame = NULL;
+    if (atomic_load(&bus->sinks) == 0)
+        return; /* no stream open on any loop here */
     if ((frame = sse_format(event, json, &frame_len)) == NULL) {
         log_warn("events: out of memory; a '%s' event is dropped", event);
         return;
@@ -245,57 +283,31 @@ void events_sink_remove(struct events_sink *sink)
         sink_unlink(sink);
 }
 
-static void subscriber_deliver(struct events_sink *sink, const char *frame, size_t len)
+bool events_loop_stopping(const struct events_loop *l)
 {
-    struct events_subscriber *sub = (struct events_subscriber *)sink;
-    sse_write(sub->stream, frame, len); /* -1: the stream is closing; it goes away by itself */
+    return l->stopping != 0;
 }
 
-static void subscriber_close(struct events_sink *sink)
+h2o_timeout_t *events_loop_heartbeat(struct events_loop *l)
 {
-    sse_close(((struct events_subscriber *)sink)->stream);
+    return &l->heartbeat;
 }
 
-static void subscriber_gone(struct sse_stream *s, void *arg)
+/* The local backend: this process's loops are the whole audience. */
+static bool local_wanted(struct events_bus *bus)
 {
-    struct events_subscriber *sub = arg;
-    (void)s;
-    events_sink_remove(&sub->sink);
-    free(sub);
+    return atomic_load(&bus->sinks) > 0;
 }
 
-/* During a stop: a stream that says when to come back (to another node, or this one
- * restarted) and ends at once. An error status would make browsers give up for good. */
-static int subscribe_stopping(struct events_loop *l, h2o_req_t *req)
+static enum events_health local_health(struct events_bus *bus, char *why, size_t len)
 {
-    struct sse_stream *s = sse_start(req, &l->heartbeat, EVENTS_STREAM_MAX_PENDING, NULL, NULL);
-    if (s == NULL)
-        h2o_send_error_503(req, "Service Unavailable", "the server is stopping", 0);
-    else
-        sse_close(s);
-    return 0;
+    (void)bus, (void)why, (void)len;
+    return EVENTS_LOCAL;
 }
 
-int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id, const char *credential)
+static void local_close(struct events_bus *bus)
 {
-    if (l->stopping)
-        return subscribe_stopping(l, req);
-    struct events_subscriber *sub = calloc(1, sizeof *sub);
-    if (sub == NULL)
-        goto fail;
-    sub->sink.deliver = subscriber_deliver;
-    sub->sink.close = subscriber_close;
-    if (events_sink_add(l, &sub->sink, user_id, credential) != 0)
-        goto fail;
-    /* Nothing is delivered before this handler returns, so the stream is set in time. */
-    if ((sub->stream = sse_start(req, &l->heartbeat, EVENTS_STREAM_MAX_PENDING, subscriber_gone, sub)) == NULL)
-        goto fail;
-    return 0;
-fail:
-    if (sub != NULL)
-        events_sink_remove(&sub->sink);
-    free(sub);
-    log_error("events: cannot open a stream for user %s", user_id);
-    h2o_send_error_500(req, "Internal Server Error", "cannot open the event stream", 0);
-    return 0;
+    (void)bus;
 }
+
+static const struct events_bus_ops local_ops = {events_deliver_local, local_wanted, local_health, local_close};

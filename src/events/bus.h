@@ -1,20 +1,25 @@
 /* Live status fan-out: a change published on any thread reaches every open event stream of
- * its user, on every HTTP loop of this process.
+ * its user, on every HTTP loop of this process and, with Redis, of every process.
  *
  * Threads and ownership:
- * - The bus is made once (struct api owns it) and outlives every loop and every publisher:
- *   free it only after the HTTP server has stopped and the workers have joined.
+ * - The bus is made once (struct api owns it; vidgen worker has its own) and outlives every
+ *   loop and every publisher: free it only after the HTTP server has stopped and the
+ *   workers have joined.
  * - events_publish may be called from any thread. It copies what it is given and returns at
- *   once; delivery happens later on each loop thread. Nothing is kept for streams that
- *   open afterwards: a client reads the current state when it (re)connects.
+ *   once, without waiting on the network; delivery happens later on each loop thread.
+ *   Nothing is kept for streams that open afterwards: a client reads the current state when
+ *   it (re)connects.
  * - Each HTTP loop attaches once on its own thread and owns the `struct events_loop`;
  *   everything taking one runs on that loop's thread.
  *
- * In-process, the bus hands each publication to every attached loop through h2o's
- * multithread queue (no polling: the loop wakes when a message arrives), and the loop
- * matches it against its own subscribers by user id. With several processes a Redis
- * channel will sit behind the same functions: publish sends to Redis, and each process
- * relays what it receives to its loops. */
+ * Two backends sit behind a table of operations (events/backend.h), chosen by REDIS_URL:
+ * - local (bus.c): the bus hands each publication to every attached loop of this process
+ *   through h2o's multithread queue (no polling: the loop wakes when a message arrives),
+ *   and the loop matches it against its own subscribers by user id;
+ * - Redis (events/redis.c): the same local delivery, plus a PUBLISH on a channel that every
+ *   process subscribes to on a thread of its own, relaying what other processes publish to
+ *   its loops through the local delivery.
+ * Subscribers are sinks (below); the SSE stream (events/stream.h) is one kind of sink. */
 #ifndef VIDGEN_EVENTS_BUS_H
 #define VIDGEN_EVENTS_BUS_H
 
@@ -29,10 +34,21 @@
 struct events_bus;
 struct events_loop;
 
-/* NULL when out of memory. */
-struct events_bus *events_bus_new(void);
+/* A bus for `redis_url` ("" or NULL: this process only). With Redis, `listen` says whether
+ * to relay what other processes publish to this process's loops (a server does; a process
+ * without HTTP loops, vidgen worker, only publishes). Redis being down is not a failure:
+ * the bus connects in the background and says so in the log. The caller owns the bus
+ * (events_bus_free). NULL when out of memory or the URL is malformed (logged). */
+struct events_bus *events_bus_open(const char *redis_url, bool listen);
+/* events_bus_open(redis_url, true). */
+struct events_bus *events_bus_new(const char *redis_url);
 /* Every loop must have detached. NULL is accepted. */
 void events_bus_free(struct events_bus *bus);
+
+enum events_health { EVENTS_LOCAL, EVENTS_UP, EVENTS_DOWN };
+/* Any thread, never waits on the network: EVENTS_LOCAL, or whether Redis answered last time
+ * (the reason in why[0..len) when it did not). */
+enum events_health events_bus_health(struct events_bus *bus, char *why, size_t len);
 
 /* Any thread. Delivers `event` with `json` (one SSE data line; newlines in it become
  * further data lines) to every subscriber of `user_id` on every loop. All three are copied.
@@ -40,11 +56,12 @@ void events_bus_free(struct events_bus *bus);
  * `user_id` is empty or longer than EVENTS_USER_ID_MAX. */
 void events_publish(struct events_bus *bus, const char *user_id, const char *event, const char *json);
 
-/* Any thread. Whether any stream is open on any loop: when none is, a publisher may skip
+/* Any thread. Whether a stream may be open anywhere: when none is, a publisher may skip
  * building its event (one published now would reach nobody; a stream opened afterwards
- * reads the current state anyway). */
+ * reads the current state anyway). Always true with Redis (streams of other processes are
+ * not counted here). */
 bool events_wanted(struct events_bus *bus);
-/* Any thread. How many streams are open on all loops now (GET /metrics). */
+/* Any thread. How many streams are open on all loops of this process now (GET /metrics). */
 long events_streams_open(struct events_bus *bus);
 
 /* On the loop thread, once, before the loop serves. NULL when out of memory. */
@@ -56,14 +73,12 @@ void events_loop_close_all(struct events_loop *l);
  * disposed. Frees `l`; streams whose connection is somehow still open are abandoned. */
 void events_loop_detach(struct events_loop *l);
 
-/* On the loop thread, from a request handler: answers `req` with an SSE stream that gets
- * every event published for `user_id` until the client leaves, the loop stops, or
- * `credential` (what the request authenticated with, e.g. a token hash; copied; NULL or ""
- * for none) lapses (events/recheck.h). Returns 0 (h2o's "handled"); when the stream cannot
- * start the request is answered with 500 or 503. */
-int events_subscribe(struct events_loop *l, h2o_req_t *req, const char *user_id, const char *credential);
+/* What a subscriber needs of its loop: whether it is stopping (close_all came), and the
+ * heartbeat timeout its streams share. Loop thread. */
+bool events_loop_stopping(const struct events_loop *l);
+h2o_timeout_t *events_loop_heartbeat(struct events_loop *l);
 
-/* The seam below events_subscribe, for other kinds of subscriber (and for tests): a sink
+/* A subscriber (events/stream.c for SSE, tests for others): a sink
  * receives the SSE frames ("event: …\ndata: …\n\n") of one user on one loop.
  * The caller owns the sink's memory, zeroes it and fills the two callbacks; the rest is the
  * bus's. Both callbacks run on the loop thread and may remove their own sink, no other. */

@@ -164,7 +164,7 @@ static int all_counted(void *arg)
 
 Test(bus, fans_out_to_every_loop_by_user_from_many_threads)
 {
-    struct events_bus *bus = events_bus_new();
+    struct events_bus *bus = events_bus_new("");
     struct loop a, b;
     struct sink s[4];
     loop_open(&a, bus);
@@ -201,7 +201,7 @@ Test(bus, fans_out_to_every_loop_by_user_from_many_threads)
 
 Test(bus, a_sink_may_remove_itself_while_a_frame_is_delivered)
 {
-    struct events_bus *bus = events_bus_new();
+    struct events_bus *bus = events_bus_new("");
     struct loop a;
     struct sink s[3];
     loop_open(&a, bus);
@@ -225,7 +225,7 @@ Test(bus, a_sink_may_remove_itself_while_a_frame_is_delivered)
 
 Test(bus, close_all_closes_every_sink_and_refuses_new_ones)
 {
-    struct events_bus *bus = events_bus_new();
+    struct events_bus *bus = events_bus_new("");
     struct loop a;
     struct sink s[2], late;
     loop_open(&a, bus);
@@ -249,7 +249,7 @@ Test(bus, close_all_closes_every_sink_and_refuses_new_ones)
 
 Test(bus, detach_drops_undelivered_events_and_refuses_bad_input)
 {
-    struct events_bus *bus = events_bus_new();
+    struct events_bus *bus = events_bus_new("");
     struct loop a;
     struct sink s;
     char long_id[EVENTS_USER_ID_MAX + 2], long_credential[EVENTS_CREDENTIAL_MAX + 2];
@@ -299,7 +299,7 @@ static int checked_three_times(void *arg)
 
 Test(bus, a_recheck_asks_once_per_tick_and_closes_only_lapsed_streams)
 {
-    struct events_bus *bus = events_bus_new();
+    struct events_bus *bus = events_bus_new("");
     struct loop a;
     struct sink s[4];
     struct checker k = {.lapsed = "tok-b", .fail = 1};
@@ -339,4 +339,73 @@ Test(bus, a_recheck_asks_once_per_tick_and_closes_only_lapsed_streams)
     events_sink_remove(&s[3].super);
     loop_close(&a);
     events_bus_free(bus);
+}
+
+/* -- the generation event: what vidgen worker publishes is what the API serves ------------ */
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/views.h"
+#include "events/generation.h"
+#include "util/redis_link.h"
+
+Test(generation_event, same_json_as_the_status_view)
+{
+    cr_assert_str_eq(EVENTS_GENERATION_URL_PREFIX, API_PREFIX);
+    struct generation g = {0};
+    const char *statuses[] = {"queued", "processing", "completed", "failed"};
+    char err[] = "the provider refused the prompt";
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        strcpy(g.id, "g-1234"), strcpy(g.user_id, "u-1"), strcpy(g.status, statuses[i]), strcpy(g.phase, "rendering");
+        g.progress = (int)(i * 30);
+        g.cancel_requested = i == 1;
+        g.error_message = i == 3 ? err : NULL;
+        json_t *view = view_status(&g);
+        char *event = events_generation_json(&g);
+        json_t *parsed = json_loads(event, 0, NULL);
+        cr_assert(json_equal(view, parsed), "status %s: %s", statuses[i], event);
+        json_decref(view), json_decref(parsed), free(event);
+    }
+}
+
+/* -- REDIS_URL, as data --------------------------------------------------------------------- */
+
+static const struct {
+    const char *url;
+    int ok;
+    const char *host, *password;
+    int port, db;
+} redis_urls[] = {
+    {"redis://127.0.0.1:6390/2", 1, "127.0.0.1", "", 6390, 2},
+    {"redis://cache", 1, "cache", "", 6379, 0},
+    {"redis://cache/", 1, "cache", "", 6379, 0},
+    {"redis://:s3cret@cache:7000/1", 1, "cache", "s3cret", 7000, 1},
+    {"redis://default:pw@cache", 1, "cache", "pw", 6379, 0},
+    {"redis://", 0, NULL, NULL, 0, 0},
+    {"redis://:6379", 0, NULL, NULL, 0, 0},
+    {"redis://host:0", 0, NULL, NULL, 0, 0},
+    {"redis://host:70000", 0, NULL, NULL, 0, 0},
+    {"redis://host:12x", 0, NULL, NULL, 0, 0},
+    {"redis://host/db", 0, NULL, NULL, 0, 0},
+    {"redis://host/-1", 0, NULL, NULL, 0, 0},
+    {"http://host:6379", 0, NULL, NULL, 0, 0},
+};
+
+Test(redis_url, parse_table)
+{
+    for (size_t i = 0; i < sizeof redis_urls / sizeof redis_urls[0]; i++) {
+        struct redis_addr a;
+        char err[300] = "";
+        int rc = redis_addr_parse(redis_urls[i].url, &a, err, sizeof err);
+        cr_assert_eq(rc == 0, redis_urls[i].ok, "%s: %s", redis_urls[i].url, err);
+        if (!redis_urls[i].ok) {
+            cr_assert(strstr(err, "REDIS_URL") != NULL, "%s: %s", redis_urls[i].url, err);
+            continue;
+        }
+        cr_assert_str_eq(a.host, redis_urls[i].host, "%s", redis_urls[i].url);
+        cr_assert_str_eq(a.password, redis_urls[i].password, "%s", redis_urls[i].url);
+        cr_assert_eq(a.port, redis_urls[i].port, "%s", redis_urls[i].url);
+        cr_assert_eq(a.db, redis_urls[i].db, "%s", redis_urls[i].url);
+    }
 }
