@@ -16,9 +16,9 @@
  * - local (bus.c): the bus hands each publication to every attached loop of this process
  *   through h2o's multithread queue (no polling: the loop wakes when a message arrives),
  *   and the loop matches it against its own subscribers by user id;
- * - Redis (events/redis.c): the same local delivery, plus a PUBLISH on a channel that every
- *   process subscribes to on a thread of its own, relaying what other processes publish to
- *   its loops through the local delivery.
+ * - Redis (events/redis.c): the same local delivery, plus an entry in a Redis stream that
+ *   every server reads on a thread of its own, relaying what other processes publish to its
+ *   loops through the local delivery.
  * Subscribers are sinks (below); the SSE stream (events/stream.h) is one kind of sink. */
 #ifndef VIDGEN_EVENTS_BUS_H
 #define VIDGEN_EVENTS_BUS_H

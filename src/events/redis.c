@@ -1,19 +1,26 @@
-/* The Redis backend of the events bus: every process PUBLISHes on one channel and each
- * server SUBSCRIBEs to it, so a change made by a worker on one host reaches the event
- * streams open on every other.
+/* The Redis backend of the events bus: every process appends its publications to one Redis
+ * stream and each server reads it from where it last was, so a change made by a worker on
+ * one host reaches the event streams open on every other.
  *
  * A publication is delivered to this process's loops at once (the local delivery), and
- * queued for the publisher thread, which sends it as
+ * queued for the publisher thread, which appends it (XADD, trimmed to about
+ * EVENTS_REDIS_KEEP entries) as one field
  *     "<origin>\n<user id>\n<event>\n<json>"
- * on EVENTS_REDIS_CHANNEL(db) (pub/sub ignores Redis's databases, so the channel names the
- * one of REDIS_URL). The listener thread relays what arrives to this process's loops,
- * skipping its own publications (origin = this process), which its loops already had.
+ * to EVENTS_REDIS_STREAM in the database of REDIS_URL. The listener thread reads the stream
+ * (XREAD BLOCK, no consumer group: every server sees every entry) after the last entry it
+ * relayed, and relays each to this process's loops, skipping its own publications (origin =
+ * this process), which its loops already had.
+ *
+ * Why a stream and not pub/sub: pub/sub forgets what it carries while a subscriber is
+ * reconnecting, so a Redis restart, or a server's connection dropping, would lose the end
+ * of every job that finished meanwhile from every open event stream. Here a publisher keeps
+ * what it could not send and sends it once it has reconnected, and a listener that
+ * reconnects carries on after the last entry it saw (entry ids grow with Redis's clock, so
+ * this holds across a restart of Redis that emptied the stream as well).
  *
  * Nothing here waits on the network on a publisher's thread: a full queue drops new
- * publications with one log line. Events are not stored: while Redis is down they are lost
- * (a client reads the current state when it reconnects), and they flow again once each
- * thread has reconnected by itself (capped backoff, logged once per change). */
-#include <poll.h>
+ * publications with one log line. Both threads reconnect by themselves (capped backoff,
+ * logged once per change). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +32,14 @@
 #include "util/log.h"
 #include "util/redis_link.h"
 
-#define EVENTS_REDIS_CHANNEL_FMT "vidgen:events:%d"
+#define EVENTS_REDIS_STREAM "vidgen:events"
+#define EVENTS_REDIS_KEEP "10000"    /* entries the stream keeps, about (MAXLEN ~) */
+#define EVENTS_REDIS_READ "256"      /* entries per XREAD */
 #define EVENTS_REDIS_PENDING 4096    /* publications waiting for the publisher; more are dropped */
 #define EVENTS_REDIS_BATCH 64        /* publications per round trip */
 #define EVENTS_REDIS_TIMEOUT_MS 3000 /* connect and command timeout */
 #define EVENTS_REDIS_PING_MS 1000    /* the publisher's PING when idle (keeps the health current) */
-#define EVENTS_REDIS_POLL_MS 500     /* the listener's wait for a message; a stop waits at most this */
+#define EVENTS_REDIS_BLOCK "500"     /* ms the listener's XREAD waits for an entry; a stop waits at most this */
 
 struct outgoing {
     struct outgoing *next;
@@ -41,8 +50,8 @@ struct outgoing {
 struct redis_events {
     struct events_bus *bus; /* borrowed: the bus owns this */
     struct redis_addr addr;
-    char channel[64];
-    char origin[96]; /* this process, unique among the publishers */
+    char origin[96];  /* this process, unique among the publishers */
+    char last_id[64]; /* the listener's: the last entry relayed ("" = none yet); its thread's */
     pthread_mutex_t lock;
     pthread_cond_t cond;           /* a publication, or the stop; under lock */
     struct outgoing *head, **tail; /* under lock */
@@ -79,24 +88,41 @@ static size_t take_batch(struct redis_events *re, struct outgoing **batch)
     return n;
 }
 
-/* Sends a batch in one round trip (pipelined PUBLISHes) and frees it. */
+/* Puts batch[from..n) back at the head of the queue, in order: sent again after a reconnect.
+ * (One whose reply alone was lost is sent twice; an event says a generation's current state,
+ * so a repeat changes nothing a client shows.) */
+static void requeue(struct redis_events *re, struct outgoing **batch, size_t from, size_t n)
+{
+    pthread_mutex_lock(&re->lock);
+    for (size_t i = n; i-- > from;) {
+        batch[i]->next = re->head;
+        if (re->head == NULL)
+            re->tail = &batch[i]->next;
+        re->head = batch[i];
+        re->pending++;
+    }
+    pthread_mutex_unlock(&re->lock);
+}
+
+/* Sends a batch in one round trip (pipelined XADDs); frees what Redis took, requeues the rest. */
 static void send_batch(struct redis_events *re, struct outgoing **batch, size_t n)
 {
     struct redis_link *l = &re->pub_link;
     size_t i;
     for (i = 0; i < n; i++)
-        redisAppendCommand(l->ctx, "PUBLISH %s %b", re->channel, batch[i]->payload, batch[i]->len);
+        redisAppendCommand(l->ctx, "XADD " EVENTS_REDIS_STREAM " MAXLEN ~ " EVENTS_REDIS_KEEP " * e %b",
+                           batch[i]->payload, batch[i]->len);
     for (i = 0; i < n; i++) {
         redisReply *r = NULL;
         if (redisGetReply(l->ctx, (void **)&r) != REDIS_OK || r == NULL || r->type == REDIS_REPLY_ERROR) {
-            redis_link_fail(l, r); /* the rest of the batch is lost with the connection */
+            redis_link_fail(l, r);
             freeReplyObject(r);
-            break;
+            requeue(re, batch, i, n);
+            return;
         }
         freeReplyObject(r);
-    }
-    for (i = 0; i < n; i++)
         free(batch[i]);
+    }
 }
 
 static void ping(struct redis_link *l)
@@ -128,14 +154,22 @@ static void *publisher_main(void *arg)
     return NULL;
 }
 
-/* One message from the channel: relayed to this process's loops unless it came from here. */
-static void relay(struct redis_events *re, const redisReply *r)
+/* One entry of the stream ([id, [field, value]]): relayed to this process's loops unless it
+ * came from here; its id becomes the last one read either way. */
+static void relay(struct redis_events *re, const redisReply *entry)
 {
     char *fields[4], *p;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING ||
-        strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
-        return; /* subscribe confirmations and the like */
-    if ((p = strndup(r->element[2]->str, r->element[2]->len)) == NULL)
+    const redisReply *kv;
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 || entry->element[0]->type != REDIS_REPLY_STRING ||
+        entry->element[0]->len >= sizeof re->last_id)
+        return;
+    snprintf(re->last_id, sizeof re->last_id, "%s", entry->element[0]->str);
+    kv = entry->element[1];
+    if (kv->type != REDIS_REPLY_ARRAY || kv->elements != 2 || kv->element[1]->type != REDIS_REPLY_STRING) {
+        log_warn("redis: events: a malformed entry in " EVENTS_REDIS_STREAM " is ignored");
+        return;
+    }
+    if ((p = strndup(kv->element[1]->str, kv->element[1]->len)) == NULL)
         return;
     fields[0] = p;
     for (int i = 1; i < 4; i++) {
@@ -143,40 +177,58 @@ static void relay(struct redis_events *re, const redisReply *r)
         fields[i] = nl ? (*nl = '\0', nl + 1) : NULL;
     }
     if (fields[3] == NULL || !events_well_formed(fields[1], fields[2]))
-        log_warn("redis: events: a malformed message on %s is ignored", re->channel);
+        log_warn("redis: events: a malformed entry in " EVENTS_REDIS_STREAM " is ignored");
     else if (strcmp(fields[0], re->origin) != 0)
         events_deliver_local(re->bus, fields[1], fields[2], fields[3]);
     free(p);
 }
 
-/* Reads the subscription until the connection fails or the stop. The socket is polled, so
- * that a quiet channel neither times the connection out nor holds up a stop. */
+/* The first time: where the stream ends now (what was published before this process
+ * started is not for it). */
+static int find_start(struct redis_events *re)
+{
+    struct redis_link *l = &re->sub_link;
+    redisReply *r = redisCommand(l->ctx, "XREVRANGE " EVENTS_REDIS_STREAM " + - COUNT 1");
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        redis_link_fail(l, r);
+        freeReplyObject(r);
+        return -1;
+    }
+    const redisReply *e = r->elements == 1 ? r->element[0] : NULL;
+    if (e != NULL && e->type == REDIS_REPLY_ARRAY && e->elements == 2 && e->element[0]->type == REDIS_REPLY_STRING &&
+        e->element[0]->len < sizeof re->last_id)
+        snprintf(re->last_id, sizeof re->last_id, "%s", e->element[0]->str);
+    else
+        snprintf(re->last_id, sizeof re->last_id, "0-0");
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Reads the stream after the last entry relayed until the connection fails or the stop;
+ * each XREAD waits at most EVENTS_REDIS_BLOCK ms, so a stop is never held up for long. */
 static void listen_until_failure(struct redis_events *re)
 {
     struct redis_link *l = &re->sub_link;
-    redisReply *r = redisCommand(l->ctx, "SUBSCRIBE %s", re->channel);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        redis_link_fail(l, r);
-        freeReplyObject(r);
+    if (re->last_id[0] == '\0' && find_start(re) != 0)
         return;
-    }
-    freeReplyObject(r);
     while (!atomic_load(&re->stop)) {
-        void *reply = NULL;
-        if (redisGetReplyFromReader(l->ctx, &reply) != REDIS_OK)
-            break;
-        if (reply != NULL) {
-            relay(re, reply);
-            freeReplyObject(reply);
-            continue;
+        redisReply *r = redisCommand(
+            l->ctx, "XREAD COUNT " EVENTS_REDIS_READ " BLOCK " EVENTS_REDIS_BLOCK " STREAMS " EVENTS_REDIS_STREAM " %s",
+            re->last_id);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            redis_link_fail(l, r);
+            freeReplyObject(r);
+            return;
         }
-        struct pollfd pfd = {.fd = l->ctx->fd, .events = POLLIN};
-        int n = poll(&pfd, 1, EVENTS_REDIS_POLL_MS);
-        if (n > 0 && redisBufferRead(l->ctx) != REDIS_OK)
-            break;
+        /* [[stream, [entry, …]]], or nil when nothing came */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+            r->element[0]->elements == 2 && r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+            const redisReply *entries = r->element[0]->element[1];
+            for (size_t i = 0; i < entries->elements; i++)
+                relay(re, entries->element[i]);
+        }
+        freeReplyObject(r);
     }
-    if (!atomic_load(&re->stop))
-        redis_link_fail(l, NULL);
 }
 
 static void *listener_main(void *arg)
@@ -271,7 +323,6 @@ void *events_redis_open(struct events_bus *bus, const char *redis_url, bool list
     }
     re->bus = bus;
     re->tail = &re->head;
-    snprintf(re->channel, sizeof re->channel, EVENTS_REDIS_CHANNEL_FMT, re->addr.db);
     gethostname(host, sizeof host - 1);
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(re->origin, sizeof re->origin, "%s:%ld:%lld.%09ld", host, (long)getpid(), (long long)ts.tv_sec,

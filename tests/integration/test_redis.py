@@ -31,10 +31,15 @@ def _redis_installed():
 
 
 class Worker:
-    """One `vidgen worker` process on the data dir (and so the SQLite file) of `server`."""
+    """One `vidgen worker` process on the data dir and the database of `server` (its SQLite
+    file, or its PostgreSQL database), with `extra` settings."""
 
-    def __init__(self, server, redis_url=None):
-        extra = {"REDIS_URL": redis_url} if redis_url else {}
+    def __init__(self, server, redis_url=None, extra=None):
+        extra = dict(extra or {})
+        if redis_url:
+            extra["REDIS_URL"] = redis_url
+        if server.database_url:
+            extra.setdefault("DATABASE_URL", server.database_url)
         self.env = base_env(server.data_dir, extra=extra)
         self.workdir = server.workdir
         self.stderr_path = server.workdir / f"worker{id(self)}.stderr"
