@@ -144,6 +144,11 @@ def completed_event(gen_id):
     return pred
 
 
+def reading_events(redis):
+    """Whether some process reads the events stream now (its listener's XREAD waits)."""
+    return any(c.get("cmd") == "xread" for c in redis.client().client_list())
+
+
 def group_info(redis):
     """XINFO GROUPS of the queue's stream: the workers' group's fields ({} when none)."""
     try:
@@ -274,6 +279,36 @@ def test_sigterm_stops_the_worker_and_hands_its_job_to_another(make_server, work
     assert second.stop() == 0
 
 
+def test_an_event_published_while_a_server_cannot_read_reaches_its_streams_afterwards(make_server, workers,
+                                                                                       streams, redis):
+    """The events are a stream each server reads from where it last was: one that comes
+    while a server is cut off from Redis is read when it is back (pub/sub would drop it)."""
+    a = make_server(extra_env={"REDIS_URL": redis.url}, args=["--no-worker"])
+    token = a.add_user("hana", credits=1000)
+    s = Stream(a, token)
+    streams.append(s)
+    s.ready()
+    wait_until(lambda: reading_events(redis), NOTICE_TIMEOUT, "the server reading the events")
+    w = start_worker(a, redis.url, workers)
+    wait_until(lambda: "events: connected" in w.log(), NOTICE_TIMEOUT, "the worker's publisher connected")
+
+    # Cut the server's reader off: its connection dropped, and a password, which the
+    # connections already open (the worker's, this client's) need not give, keeps it out.
+    admin = redis.client()
+    admin.config_set("requirepass", "locked-out")
+    try:
+        for c in admin.client_list():
+            if c.get("cmd") == "xread":
+                admin.client_kill_filter(_id=c["id"])
+        gen_id = new_generation(a, token, "finished while the server cannot read")
+        assert wait_completed(a, token, gen_id)["status"] == "completed"
+        assert not [i for i in s.drain(1.0) if completed_event(gen_id)(i)], "read while locked out?"
+    finally:
+        admin.config_set("requirepass", "")
+    evs = generation_events(s.wait_for(completed_event(gen_id), GENERATION_TIMEOUT), gen_id)
+    assert evs[-1]["status"] == "completed", evs
+
+
 # -- Redis down and back ------------------------------------------------------------------
 
 def test_redis_stopped_mid_run_then_started_again(make_server, workers, streams, redis):
@@ -299,8 +334,8 @@ def test_redis_stopped_mid_run_then_started_again(make_server, workers, streams,
     streams.append(s)
     s.ready()
     # live events resume once the server's listener has subscribed again
-    wait_until(lambda: redis.client().pubsub_numsub("vidgen:events:0")[0][1] >= 1, NOTICE_TIMEOUT,
-               "the server subscribed again")
+    wait_until(lambda: reading_events(redis), NOTICE_TIMEOUT,
+               "the server reading the events again")
     gen_id = new_generation(a, token, "made after Redis is back")
     evs = generation_events(s.wait_for(completed_event(gen_id), GENERATION_TIMEOUT), gen_id)
     assert evs[-1]["status"] == "completed", evs
@@ -362,8 +397,8 @@ def test_a_server_started_while_redis_is_down_becomes_ready_when_it_starts(make_
         s = Stream(a, token)
         streams.append(s)
         s.ready()
-        wait_until(lambda: redis.client().pubsub_numsub("vidgen:events:0")[0][1] >= 1, NOTICE_TIMEOUT,
-                   "the server subscribed")
+        wait_until(lambda: reading_events(redis), NOTICE_TIMEOUT,
+                   "the server reading the events")
         gen_id = new_generation(a, token)
         s.wait_for(completed_event(gen_id), GENERATION_TIMEOUT)
         s.drain(1.0)
