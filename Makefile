@@ -96,7 +96,7 @@ run: deps
 	./$(BUILD)/vidgen serve
 
 test: test-deps
-	$(MAKE) --no-print-directory format-check openapi-check unit fakes integration e2e
+	$(MAKE) --no-print-directory format-check openapi-check unit store-conformance fakes integration e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
