@@ -57,8 +57,9 @@ static int64_t backoff(int64_t wait)
 /* A connection found lost is reset before the next statement, unless a transaction was
  * under way on it: that transaction is gone, so the statement fails and the caller rolls
  * back; the next call reconnects. While the server stays away, attempts are spaced by a
- * capped backoff (each call in between fails at once, so an HTTP loop never waits on a
- * connect), and the loss and the recovery are logged once each. */
+ * capped backoff (calls in between fail at once instead of each waiting on a connect; an
+ * attempt itself blocks, at most connect_timeout), and the loss and the recovery are logged
+ * once each. */
 static enum vg_err connected(struct pg_store *s, struct vg_error *err)
 {
     if (PQstatus(s->conn) == CONNECTION_OK)
