@@ -97,7 +97,7 @@ run: deps
 	./$(BUILD)/vidgen serve
 
 test: test-deps
-	$(MAKE) --no-print-directory format-check openapi-check unit fakes integration e2e
+	$(MAKE) --no-print-directory format-check openapi-check unit store-conformance fakes integration e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
@@ -119,7 +119,7 @@ integration: $(BUILD)/vidgen
 # The same suite on PostgreSQL: a private server the session starts on a free loopback port
 # (tests/integration/backends.py), a fresh database per vidgen server. VIDGEN_TEST_REDIS=1
 # adds a private redis-server and REDIS_URL. The suite reaches PostgreSQL through psycopg2.
-TEST_DEBS += postgresql-15 python3-psycopg2 redis-server
+TEST_DEBS += python3-psycopg2 redis-server
 integration-pg: $(BUILD)/vidgen
 	VIDGEN_TEST_BACKEND=postgres VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
 

@@ -3,9 +3,12 @@
  * postgres_projects.c, postgres_generations.c and part 2's files (postgres_internal.h). */
 #include "store/postgres.h"
 
+#include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/postgres_internal.h"
 #include "util/embedded.h"
@@ -42,19 +45,45 @@ static void quiet_notice(void *arg, const char *message)
     log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+#define RETRY_FIRST_MS 250
+#define RETRY_MAX_MS 5000
+
+/* The next wait of a capped doubling backoff. */
+static int64_t backoff(int64_t wait)
+{
+    return wait <= 0 ? RETRY_FIRST_MS : wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+}
+
 /* A connection found lost is reset before the next statement, unless a transaction was
  * under way on it: that transaction is gone, so the statement fails and the caller rolls
- * back; the next call reconnects. */
+ * back; the next call reconnects. While the server stays away, attempts are spaced by a
+ * capped backoff (calls in between fail at once instead of each waiting on a connect; an
+ * attempt itself blocks, at most connect_timeout), and the loss and the recovery are logged
+ * once each. */
 static enum vg_err connected(struct pg_store *s, struct vg_error *err)
 {
+    /* Outside a transaction, read what the server may have sent while the connection sat
+     * idle (non-blocking reads, no round trip): a server that restarted or ended the
+     * session has closed it, and libpq then says so here, so the reset below comes before
+     * the statement instead of the statement failing. Twice: a server that ends a session
+     * sends its reason, then closes, and one read returns once it has read the reason. */
+    if (!s->in_tx && PQstatus(s->conn) == CONNECTION_OK && PQconsumeInput(s->conn))
+        PQconsumeInput(s->conn);
     if (PQstatus(s->conn) == CONNECTION_OK)
         return VG_OK;
-    if (s->in_tx)
+    int64_t now = clock_now_ms();
+    if (s->in_tx || now < s->retry_at)
         return unreachable(s, err);
+    if (s->retry_ms == 0)
+        log_warn("store: lost the connection to PostgreSQL; reconnecting");
     PQreset(s->conn);
     s->nprepared = 0;
-    if (PQstatus(s->conn) != CONNECTION_OK)
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        s->retry_ms = backoff(s->retry_ms);
+        s->retry_at = now + s->retry_ms;
         return unreachable(s, err);
+    }
+    s->retry_ms = s->retry_at = 0;
     PQsetNoticeProcessor(s->conn, quiet_notice, NULL);
     log_info("store: reconnected to PostgreSQL");
     return VG_OK;
@@ -402,28 +431,81 @@ static const struct store_ops ops = {
     .image_in_use = pg_image_in_use,
 };
 
+/* Whether a failed connection may succeed later by itself: the server is down, starting,
+ * stopping or full, or the network is not there yet. Anything else (a wrong password, a
+ * missing database or role, a malformed URL) is reported at once. */
+static bool transient(const char *why)
+{
+    static const char *const marks[] = {"Connection refused",  "starting up",           "shutting down",
+                                        "in recovery mode",    "too many clients",      "timeout expired",
+                                        "timed out",           "No route to host",      "Network is unreachable",
+                                        "could not translate", "closed the connection", "No such file or directory"};
+    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
+        if (strstr(why, marks[i]))
+            return true;
+    return false;
+}
+
+/* SIGINT or SIGTERM waits for this process (serve and worker block them until their own
+ * sigwait): a start that waits for the database gives up then. */
+static bool stop_requested(void)
+{
+    sigset_t pending;
+    return sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+/* Connects once; the reason on failure in `why` (one line). connect_timeout 10 s unless
+ * the URL sets its own (the URL's values come later, so they win). */
+static PGconn *connect_once(const char *url, char *why, size_t cap)
+{
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {"10", url, NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(c) == CONNECTION_OK)
+        return c;
+    snprintf(why, cap, "%s", c ? PQerrorMessage(c) : "out of memory");
+    size_t n = 0; /* libpq's message spans lines: one line, runs of blanks made one space */
+    for (char *p = why; *p; p++)
+        if (!isspace((unsigned char)*p))
+            why[n++] = *p;
+        else if (n > 0 && why[n - 1] != ' ')
+            why[n++] = ' ';
+    while (n > 0 && why[n - 1] == ' ')
+        n--;
+    why[n] = 0;
+    PQfinish(c);
+    return NULL;
+}
+
+/* A server that is down or starting is waited for, with a capped backoff, saying so once
+ * per reason (a process started before its database keeps trying instead of exiting). */
 struct store *postgres_store_open(const char *url, char *err, size_t errlen)
 {
     struct pg_store *s = calloc(1, sizeof *s);
+    char safe[256], why[512], last[512] = "";
+    int64_t wait = 0, since = clock_now_ms();
     if (s == NULL || (s->url = strdup(url)) == NULL) {
         free(s);
         return snprintf(err, errlen, "out of memory"), NULL;
     }
     s->base.ops = &ops;
-    s->conn = PQconnectdb(url);
-    if (PQstatus(s->conn) != CONNECTION_OK) {
-        char safe[256], why[256];
-        url_without_password(url, safe, sizeof safe);
-        snprintf(why, sizeof why, "%s", s->conn ? PQerrorMessage(s->conn) : "out of memory");
-        for (char *c = why; *c; c++) /* libpq's message spans lines */
-            if (*c == '\n' || *c == '\t')
-                *c = ' ';
-        for (size_t n = strlen(why); n > 0 && why[n - 1] == ' '; n--)
-            why[n - 1] = 0;
-        snprintf(err, errlen, "cannot connect to the database %s: %s", safe, why);
-        pg_close(&s->base);
-        return NULL;
+    url_without_password(url, safe, sizeof safe);
+    while ((s->conn = connect_once(url, why, sizeof why)) == NULL) {
+        if (!transient(why) || stop_requested()) {
+            snprintf(err, errlen, "cannot connect to the database %s: %s", safe, why);
+            pg_close(&s->base);
+            return NULL;
+        }
+        if (strcmp(why, last) != 0) {
+            log_warn("store: cannot connect to the database %s: %s; trying again until it answers", safe, why);
+            snprintf(last, sizeof last, "%s", why);
+        }
+        wait = backoff(wait);
+        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
     }
+    if (last[0])
+        log_info("store: connected to the database %s after %.1f s", safe, (double)(clock_now_ms() - since) / 1000);
     PQsetNoticeProcessor(s->conn, quiet_notice, NULL);
     return &s->base;
 }

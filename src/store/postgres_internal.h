@@ -49,6 +49,8 @@ struct pg_store {
     int nprepared;
     bool in_tx;         /* between pg_begin and pg_commit/pg_rollback */
     enum vg_err failed; /* the code of the last failure pg_run reported (err may be NULL) */
+    int64_t retry_at;   /* connection lost: no reconnect attempt before then (ms) */
+    int64_t retry_ms;   /* the wait after the next failed attempt (doubling, capped) */
 };
 
 static inline struct pg_store *pg(struct store *s)

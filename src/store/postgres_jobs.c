@@ -16,12 +16,13 @@
 
 /* The user served least recently who has a due job of kind $2 (fairness, DESIGN §6); their
  * row stays locked until the claim commits (last_claim_at is written), so a second worker
- * claiming meanwhile serves the next user instead of racing for the same job. A held job is
- * not due: its next_run_at is its lease's expiry. */
+ * claiming meanwhile serves the next user instead of racing for the same job (NO KEY UPDATE:
+ * the lock the UPDATE of last_claim_at takes anyway). A held job is not due: its next_run_at
+ * is its lease's expiry. */
 static const char claim_user_sql[] =
     "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM generations g "
     "WHERE g.user_id = u.id AND (g.provider = 'local') = $2::boolean AND g.next_run_at <= $1::bigint "
-    "AND g.status IN ('pending', 'processing')) ORDER BY u.last_claim_at LIMIT 1 FOR UPDATE OF u SKIP LOCKED";
+    "AND g.status IN ('pending', 'processing')) ORDER BY u.last_claim_at LIMIT 1 FOR NO KEY UPDATE OF u SKIP LOCKED";
 
 /* That user's oldest due job of the kind. An attempt is counted when an expired lease is taken
  * over (its holder died or hung), not when a released job is claimed again. */

@@ -73,10 +73,11 @@ enum vg_err pg_summary(struct store *base, struct store_summary *io, struct vg_e
         return e;
     if ((e = read_queue(s, io, err)) == VG_OK)
         e = read_ledger(s, io, err);
-    if (e != VG_OK) {
+    if (e != VG_OK)
         pg_rollback(s);
+    else
+        e = pg_commit(s, err);
+    if (e != VG_OK)
         *io = was; /* nothing read: the caller's totals stay as they were */
-        return e;
-    }
-    return pg_commit(s, err);
+    return e;
 }

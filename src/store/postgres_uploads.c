@@ -3,14 +3,16 @@
  * uploader's user row: two uploads of one user then take turns, so the quota is checked
  * against what is really there and the same image uploaded twice at once makes one row; and
  * a delete takes turns with a new generation of that user (which locks the same row to
- * charge them), so it never misses one that is about to use the image. */
+ * charge them), so it never misses one that is about to use the image. The lock is FOR NO KEY
+ * UPDATE, the one a balance change takes: rows that only refer to the user (a new token, a
+ * session) are not held back by it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/postgres_internal.h"
 
-static const char lock_user_sql[] = "SELECT 1 FROM users WHERE id = $1 FOR UPDATE";
+static const char lock_user_sql[] = "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE";
 static const char by_sha_sql[] = "SELECT " UPLOAD_COLS " FROM uploads WHERE user_id = $1 AND sha256 = $2";
 static const char usage_sql[] = "SELECT coalesce(sum(size_bytes), 0) FROM uploads WHERE user_id = $1";
 static const char insert_sql[] = "INSERT INTO uploads (" UPLOAD_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7::integer, "

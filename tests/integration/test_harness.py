@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from conftest import ANY_EXIT, sanitizer_report
+from conftest import ANY_EXIT, PG, sanitizer_report
 
 LEAK_REPORT = """=================================================================
 ==4242==ERROR: LeakSanitizer: detected memory leaks
@@ -110,3 +110,25 @@ def test_cli_sanitizer_report_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(conftest.subprocess, "run", fake_run)
     with pytest.raises(AssertionError, match="vidgen migrate: sanitizer report"):
         conftest.run_cli(["migrate"], tmp_path, {})
+
+
+def test_the_server_runs_on_the_backend_asked_for(make_server):
+    """VIDGEN_TEST_BACKEND=postgres puts each server on its own PostgreSQL database (no SQLite
+    file at all); by default it is the SQLite file in its data dir. server.db() reads the
+    same data either way."""
+    a, b = make_server(), make_server()
+    a.add_user("only-in-a", credits=5)
+    for s in (a, b):
+        assert (s.database_url is not None) == PG
+        assert (s.db_path.exists()) == (not PG), s.db_path
+    assert a.database_url != b.database_url or not PG, "two servers share a database"
+    con = a.db()
+    try:
+        assert con.execute("SELECT balance FROM users WHERE name = ?", ("only-in-a",)).fetchone() == (5,)
+    finally:
+        con.close()
+    con = b.db()
+    try:
+        assert con.execute("SELECT count(*) FROM users WHERE name = ?", ("only-in-a",)).fetchone()[0] == 0
+    finally:
+        con.close()
