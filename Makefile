@@ -96,8 +96,12 @@ run: deps
 	$(MAKE) --no-print-directory $(BUILD)/vidgen
 	./$(BUILD)/vidgen serve
 
+# The integration suite runs on both backend pairs at once (each mostly waits on its servers,
+# so the two share the cores well); each pass's output is shown when it ends.
 test: test-deps
-	$(MAKE) --no-print-directory format-check openapi-check unit store-conformance fakes integration e2e
+	$(MAKE) --no-print-directory format-check openapi-check unit store-conformance fakes
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration integration-pg
+	$(MAKE) --no-print-directory e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t --jobs 2; done
@@ -116,12 +120,13 @@ tools/openapi/node_modules/.package-lock.json: tools/openapi/package-lock.json
 integration: $(BUILD)/vidgen
 	VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
 
-# The same suite on PostgreSQL: a private server the session starts on a free loopback port
-# (tests/integration/backends.py), a fresh database per vidgen server. VIDGEN_TEST_REDIS=1
-# adds a private redis-server and REDIS_URL. The suite reaches PostgreSQL through psycopg2.
+# The same suite on PostgreSQL + Redis: a private PostgreSQL and redis-server the session
+# starts on free loopback ports (tests/integration/backends.py), a fresh database per vidgen
+# server, REDIS_URL on each. The suite reaches PostgreSQL through psycopg2.
 TEST_DEBS += python3-psycopg2 redis-server
 integration-pg: $(BUILD)/vidgen
-	VIDGEN_TEST_BACKEND=postgres VIDGEN_BIN=$(abspath $(BUILD)/vidgen) /usr/bin/python3 -m pytest -q tests/integration
+	VIDGEN_TEST_BACKEND=postgres VIDGEN_TEST_REDIS=1 VIDGEN_BIN=$(abspath $(BUILD)/vidgen) \
+	  /usr/bin/python3 -m pytest -q tests/integration
 
 # The store conformance test (tests/store/test_store.c): the store API's rules checked on each
 # backend, a fresh SQLite file and a private PostgreSQL (started and stopped by backends.py).

@@ -345,7 +345,7 @@ struct store {
     const struct store_ops *ops;
 };
 
-/* Opens a connection for `url` ("sqlite:PATH"; a PostgreSQL URL once that backend lands).
+/* Opens a connection for `url` ("sqlite:PATH", or "postgres://…" / "postgresql://…").
  * Returns NULL with a message in `err`. store_close() releases it. */
 struct store *store_open(const char *url, char *err, size_t errlen);
 
