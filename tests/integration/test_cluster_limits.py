@@ -156,22 +156,25 @@ def wait_until(pred, timeout, what):
     raise AssertionError(f"{what}: not within {timeout}s")
 
 
-def spans(fake):
+def spans(fake, prefix=""):
     """Each job's time at the fake: from its submit's arrival to the arrival of its last poll
     (the one that found it ended: vidgen does not poll an ended job again)."""
     submits = {r.json["prompt"]: r.time for r in fake.requests("submit") if r.status == 200}
     polls = fake.requests("poll")
     out = []
     for job in list(fake.jobs.values()):
+        if not job.request["prompt"].startswith(prefix):
+            continue
         last = max((r.time for r in polls if r.path.endswith(f"/{job.id}")), default=float("inf"))
         out.append((submits[job.request["prompt"]], last))
     return out
 
 
-def most_at_once(fake):
-    """The most jobs the fake had submitted and not yet found ended, at any moment."""
-    events = sorted([(start, 1) for start, _ in spans(fake)] + [(end, -1) for _, end in spans(fake)],
-                    key=lambda e: (e[0], e[1]))
+def most_at_once(fake, prefix=""):
+    """The most jobs the fake had submitted and not yet found ended, at any moment (of the
+    jobs whose prompt starts with `prefix`)."""
+    mine = spans(fake, prefix)
+    events = sorted([(start, 1) for start, _ in mine] + [(end, -1) for _, end in mine], key=lambda e: (e[0], e[1]))
     most = now = 0
     for _, step in events:
         now += step
@@ -239,12 +242,40 @@ def test_the_request_rate_holds_for_the_whole_cluster(clusters, make_server, ml,
                       MODELSLAB_MAX_IN_FLIGHT=100)
     c.worker(), c.worker()
     ids = [c.generate(f"rate {i}") for i in range(8)]
+    wait_until(lambda: len(ml.requests()) >= 4, SEEN, "the first requests")
+    assert redis.cli("SCRIPT", "FLUSH") == "OK"  # the workers load their scripts again (NOSCRIPT)
     assert c.wait_all(ids) == ["completed"] * 8, c.logs()
+    assert not any("keeps its own limits" in w.log() for w in c.workers), c.logs()
     times = exchanges(ml)
     elapsed = times[-1] - times[0]
     burst, rate = per_minute / 60 * 5, per_minute / 60
     # One more than the bound: a request's arrival is a little after its token was taken.
     assert len(times) <= burst + rate * elapsed + 1, (len(times), elapsed, c.logs())
+    assert_ledger_invariant(c.api.db_path)
+
+
+# -- a 429 ------------------------------------------------------------------------------------
+
+def test_a_429_makes_every_worker_wait_as_long_as_the_provider_asks(clusters, make_server, ml, redis):
+    wait = 6
+    ml.script("submit", modelslab.rate_limited(retry_after=wait))
+    c = start_cluster(clusters, make_server, ml, redis, MODELSLAB_MAX_IN_FLIGHT=100,
+                      MODELSLAB_REQUESTS_PER_MINUTE=6000)
+    a = c.worker()
+    ids = [c.generate("told to wait")]
+    [refused] = wait_until(lambda: [r for r in ml.requests("submit") if r.status == 429], SEEN, "the 429")
+    a.proc.send_signal(signal.SIGSTOP)  # only worker B, which was not told, looks at the next ones
+    try:
+        c.worker()
+        ids += [c.generate(f"after the 429 {i}") for i in range(3)]
+        wait_until(lambda: all(status(c.api, c.token, g)["status"] == "processing" for g in ids[1:]), SEEN,
+                   "worker B claiming the new jobs")
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+    assert c.wait_all(ids) == ["completed"] * 4, c.logs()
+    later = [r.time for r in ml.requests() if r.time > refused.time]
+    assert min(later) >= refused.time + wait - 0.05, (
+        f"a request {refused.time + wait - min(later):.1f}s before the provider's wait ended\n{c.logs()}")
     assert_ledger_invariant(c.api.db_path)
 
 
@@ -295,6 +326,5 @@ def test_with_redis_down_jobs_complete_under_each_workers_limits_and_sharing_res
     assert c.wait_all(more) == ["completed"] * 4, c.logs()
     assert redis.cli("EXISTS", "vidgen:limit:modelslab:bucket") == "1", "the limits are not shared again"
     assert any("shared through Redis" in w.log() and "again" in w.log() for w in c.workers), c.logs()
-    later = [s for s, job in zip(spans(ml), ml.jobs.values()) if job.request["prompt"].startswith("after")]
-    assert len(later) == len(ml.jobs) - first_after
+    assert len(ml.jobs) == first_after + 4 and most_at_once(ml, "after") <= 2, c.logs()
     assert_ledger_invariant(c.api.db_path)
