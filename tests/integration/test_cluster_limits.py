@@ -328,3 +328,20 @@ def test_with_redis_down_jobs_complete_under_each_workers_limits_and_sharing_res
     assert any("shared through Redis" in w.log() and "again" in w.log() for w in c.workers), c.logs()
     assert len(ml.jobs) == first_after + 4 and most_at_once(ml, "after") <= 2, c.logs()
     assert_ledger_invariant(c.api.db_path)
+
+
+def test_a_redis_that_stops_answering_does_not_hold_the_workers_up(clusters, make_server, ml, redis):
+    """Frozen, not gone: connections open, no answer. Each call gives up after its bound and
+    the workers go on under their own limits."""
+    c = start_cluster(clusters, make_server, ml, redis, MODELSLAB_MAX_IN_FLIGHT=2,
+                      MODELSLAB_REQUESTS_PER_MINUTE=6000)
+    c.worker(), c.worker()
+    ids = [c.generate(f"frozen {i}") for i in range(4)]
+    wait_until(lambda: ml.requests("submit"), SEEN, "a first submit")
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        assert c.wait_all(ids) == ["completed"] * 4, c.logs()
+        assert any("keeps its own limits" in w.log() for w in c.workers), c.logs()
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+    assert_ledger_invariant(c.api.db_path)
