@@ -37,8 +37,8 @@ struct events_loop;
 /* A bus for `redis_url` ("" or NULL: this process only). With Redis, `listen` says whether
  * to relay what other processes publish to this process's loops (a server does; a process
  * without HTTP loops, vidgen worker, only publishes). Redis being down is not a failure:
- * the bus connects in the background and says so in the log. NULL when out of memory or
- * the URL is malformed (logged). */
+ * the bus connects in the background and says so in the log. The caller owns the bus
+ * (events_bus_free). NULL when out of memory or the URL is malformed (logged). */
 struct events_bus *events_bus_open(const char *redis_url, bool listen);
 /* events_bus_open(redis_url, true). */
 struct events_bus *events_bus_new(const char *redis_url);

@@ -40,6 +40,8 @@
 #define REDIS_QUEUE_CLAIM_IDLE_MS 5000 /* a wake-up pending this long was left by a dead reader */
 #define REDIS_QUEUE_CLAIM_EVERY_MS 1000
 #define REDIS_QUEUE_MAX_SUBSCRIBERS 16
+#define REDIS_QUEUE_FORGET_IDLE_MS (10 * 60 * 1000) /* a reader silent this long, with nothing pending, is gone */
+#define REDIS_QUEUE_FORGET_EVERY_MS (60 * 1000)
 
 struct redis_queue {
     struct queue base;
@@ -236,6 +238,41 @@ static int claim_abandoned(struct redis_queue *rq)
     return rc;
 }
 
+/* One field of an XINFO CONSUMERS entry ([name, v, pending, v, idle, v …]); NULL if absent. */
+static const redisReply *consumer_field(const redisReply *c, const char *name)
+{
+    for (size_t i = 0; c->type == REDIS_REPLY_ARRAY && i + 1 < c->elements; i += 2)
+        if (c->element[i]->type == REDIS_REPLY_STRING && strcmp(c->element[i]->str, name) == 0)
+            return c->element[i + 1];
+    return NULL;
+}
+
+/* Removes from the group the readers of processes that were killed (a clean stop leaves by
+ * itself): those silent for REDIS_QUEUE_FORGET_IDLE_MS with nothing pending. Harmless if one
+ * was alive after all: Redis names it again on its next read. */
+static void forget_dead_readers(struct redis_queue *rq)
+{
+    struct redis_link *l = &rq->read_link;
+    redisReply *r = redisCommand(l->ctx, "XINFO CONSUMERS %s %s", REDIS_QUEUE_STREAM, REDIS_QUEUE_GROUP);
+    if (r == NULL) {
+        redis_link_fail(l, r);
+        return;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *name = consumer_field(r->element[i], "name");
+        const redisReply *pending = consumer_field(r->element[i], "pending");
+        const redisReply *idle = consumer_field(r->element[i], "idle");
+        if (name == NULL || name->type != REDIS_REPLY_STRING || pending == NULL ||
+            pending->type != REDIS_REPLY_INTEGER || idle == NULL || idle->type != REDIS_REPLY_INTEGER ||
+            pending->integer != 0 || idle->integer < REDIS_QUEUE_FORGET_IDLE_MS || strcmp(name->str, rq->consumer) == 0)
+            continue;
+        freeReplyObject(
+            redisCommand(l->ctx, "XGROUP DELCONSUMER %s %s %s", REDIS_QUEUE_STREAM, REDIS_QUEUE_GROUP, name->str));
+        log_info("redis: queue: the reader %s, silent and with nothing pending, is removed from the group", name->str);
+    }
+    freeReplyObject(r);
+}
+
 /* One XREADGROUP: blocks up to REDIS_QUEUE_BLOCK_MS for new entries, wakes, acknowledges. */
 static int read_once(struct redis_queue *rq)
 {
@@ -286,7 +323,7 @@ static void *reader_main(void *arg)
 {
     struct redis_queue *rq = arg;
     struct redis_link *l = &rq->read_link;
-    int64_t next_claim = 0;
+    int64_t next_claim = 0, next_forget = now_ms() + REDIS_QUEUE_FORGET_EVERY_MS;
     while (!atomic_load(&rq->stop)) {
         if (!has_subscriber(rq))
             continue;
@@ -298,6 +335,12 @@ static void *reader_main(void *arg)
         if (now_ms() >= next_claim) {
             next_claim = now_ms() + REDIS_QUEUE_CLAIM_EVERY_MS;
             if (claim_abandoned(rq) != 0)
+                continue;
+        }
+        if (now_ms() >= next_forget) {
+            next_forget = now_ms() + REDIS_QUEUE_FORGET_EVERY_MS;
+            forget_dead_readers(rq);
+            if (l->ctx == NULL)
                 continue;
         }
         read_once(rq);

@@ -106,8 +106,11 @@ int redis_link_connect(struct redis_link *l, int timeout_ms)
     if ((l->addr->password[0] != '\0' && setup_command(l, "AUTH %s", l->addr->password) != 0) ||
         setup_command(l, "SELECT %s", db) != 0)
         goto fail;
-    if (atomic_exchange(&l->state, 1) == -1)
+    int was = atomic_exchange(&l->state, 1);
+    if (was == -1)
         log_info("redis: %s: Redis at %s:%d answers again", l->what, l->addr->host, l->addr->port);
+    else if (was == 0)
+        log_info("redis: %s: connected to Redis at %s:%d", l->what, l->addr->host, l->addr->port);
     l->backoff_ms = REDIS_BACKOFF_MIN_MS;
     return 1;
 fail:

@@ -23,8 +23,9 @@ def require_redis():
 
 
 class RedisServer:
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra_args=()):
         require_redis()
+        self.extra_args = list(extra_args)
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -39,7 +40,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.dir), "--logfile", str(self.log),
-             "--daemonize", "no", "--protected-mode", "yes"],
+             "--daemonize", "no", "--protected-mode", "yes", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

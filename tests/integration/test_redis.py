@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from conftest import BIN, PREFIX, assert_ok, base_env, tail
-from redis_server import RedisServer, require_redis
+from conftest import BIN, PREFIX, assert_ok, base_env, sanitizer_report, tail
+from redis_server import REDIS_CLI, RedisServer, require_redis
 from test_events import Stream, generation_events
 
 GENERATION_TIMEOUT = 90   # seconds for a local-preview generation to complete
@@ -50,16 +50,19 @@ class Worker:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
     def stop(self):
-        """SIGTERM; the worker must stop by itself, cleanly."""
+        """SIGTERM; the worker must stop by itself, cleanly (no sanitizer report either)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(20)
+            rc = self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError(f"vidgen worker ignored SIGTERM\n{tail(self.stderr_path)}")
+        report = sanitizer_report(self.log())
+        assert not report, f"vidgen worker: sanitizer report\n{report}"
+        return rc
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -203,9 +206,12 @@ def test_a_generation_created_on_the_server_wakes_the_worker_through_redis(make_
     wait_until(lambda: group_info(redis).get("consumers", 0) >= 1, NOTICE_TIMEOUT, "the worker joining the group")
     gen_id = new_generation(a, token)
     entry_id = wait_until(lambda: stream_ids(redis).get(gen_id), NOTICE_TIMEOUT, "the wake-up in the stream")
-    # the entry was handed to the worker's consumer and acknowledged once it was woken
+    # the entry was handed to the group's only reader, the worker's (named host:pid:…), and
+    # acknowledged once the worker was woken
     wait_until(lambda: group_info(redis).get("last-delivered-id") == entry_id and pending_count(redis) == 0,
                NOTICE_TIMEOUT, "the wake-up delivered and acknowledged")
+    readers = redis.client().xinfo_consumers(STREAM, GROUP)
+    assert [c["name"].split(":")[1] for c in readers] == [str(w.proc.pid)], readers
     assert wait_completed(a, token, gen_id)["status"] == "completed"
     assert f"generation {gen_id}" in w.log()
     assert w.stop() == 0
@@ -301,7 +307,40 @@ def test_redis_stopped_mid_run_then_started_again(make_server, workers, streams,
     assert w.stop() == 0
 
 
-def test_a_server_started_while_redis_is_down_becomes_ready_when_it_starts(make_server, tmp_path):
+def responsive(redis):
+    """Whether Redis answers a PING within 0.3 s."""
+    import redis as redis_py
+    try:
+        return redis_py.Redis(host="127.0.0.1", port=redis.port, socket_timeout=0.3).ping()
+    except redis_py.exceptions.TimeoutError:
+        return False
+
+
+def test_a_redis_that_stops_answering_holds_up_no_request(make_server, tmp_path):
+    """Redis hangs (DEBUG SLEEP: it takes connections and answers nothing): requests that
+    push wake-ups and publish events are answered all the same, while it still sleeps."""
+    redis = RedisServer(tmp_path / "sleepy-redis", ["--enable-debug-command", "yes"]).start()
+    try:
+        a = make_server(extra_env={"REDIS_URL": redis.url}, args=["--no-worker"])
+        token = a.add_user("ivan", credits=1000)
+        wait_until(lambda: readyz(a)[0] == 200, NOTICE_TIMEOUT, "ready with Redis")
+        sleeper = subprocess.Popen([REDIS_CLI, "-p", str(redis.port), "DEBUG", "SLEEP", "6"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: not responsive(redis), NOTICE_TIMEOUT, "Redis asleep")
+            ids = [new_generation(a, token, f"asleep {i}") for i in range(3)]
+            assert a.request("GET", "/healthz").status == 200
+            assert a.request("GET", "/readyz").status in (200, 503)  # answered from what the threads last saw
+            assert sleeper.poll() is None, "Redis woke up before the requests were answered"
+        finally:
+            sleeper.wait(30)
+        for gen_id in ids:  # and the jobs are there (no worker here: still pending)
+            assert status(a, token, gen_id)["status"] == "pending"
+    finally:
+        redis.stop()
+
+
+def test_a_server_started_while_redis_is_down_becomes_ready_when_it_starts(make_server, streams, tmp_path):
     redis = RedisServer(tmp_path / "late-redis")  # not started yet
     try:
         a = make_server(extra_env={"REDIS_URL": redis.url})
@@ -311,10 +350,21 @@ def test_a_server_started_while_redis_is_down_becomes_ready_when_it_starts(make_
         redis.start()
         wait_until(lambda: readyz(a)[0] == 200, NOTICE_TIMEOUT, "ready once Redis runs")
         assert "answers again" in a.stderr_text()
-        # and it works: the embedded worker takes a generation pushed through Redis
+        # and it works: the embedded worker takes a generation pushed through Redis, and its
+        # events reach the stream once each (delivered here directly; the copy that comes
+        # back through Redis is recognised as this process's own and skipped)
         token = a.add_user("gina", credits=1000)
+        s = Stream(a, token)
+        streams.append(s)
+        s.ready()
+        wait_until(lambda: redis.client().pubsub_numsub("vidgen:events:0")[0][1] >= 1, NOTICE_TIMEOUT,
+                   "the server subscribed")
         gen_id = new_generation(a, token)
-        assert wait_completed(a, token, gen_id)["status"] == "completed"
+        s.wait_for(completed_event(gen_id), GENERATION_TIMEOUT)
+        s.drain(1.0)
+        evs = generation_events(s.seen, gen_id)
+        assert [d["status"] for d in evs].count("completed") == 1, evs
+        assert len(evs) == len({json.dumps(d, sort_keys=True) for d in evs}), f"an event came twice: {evs}"
     finally:
         redis.stop()
 
