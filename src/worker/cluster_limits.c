@@ -317,12 +317,14 @@ int cluster_limits_block(struct cluster_limits *cl, const char *provider, int64_
 int cluster_limits_extend(struct cluster_limits *cl, int n, const char *const *providers, const char *const *ids,
                           int64_t ms, int64_t now)
 {
+    if (n <= 0)
+        return 0;
     int argc = 3 + 2 * n + 1, rc = -1;
     const char **argv = calloc((size_t)argc, sizeof *argv);
     size_t *lens = calloc((size_t)argc, sizeof *lens);
-    char(*keys)[KEY_MAX] = calloc((size_t)n + 1, KEY_MAX);
+    char(*keys)[KEY_MAX] = calloc((size_t)n, KEY_MAX);
     char msbuf[32];
-    if (n <= 0 || argv == NULL || lens == NULL || keys == NULL)
+    if (argv == NULL || lens == NULL || keys == NULL)
         goto done;
     snprintf(msbuf, sizeof msbuf, "%lld", (long long)ms);
     for (int i = 0; i < n; i++) {

@@ -28,7 +28,8 @@ struct limit {
     int64_t blocked_until; /* a 429's wait; 0 = none */
     int max_in_flight;
     int submitting;                /* submits of this worker under way (not in the store's count yet) */
-    struct provider_health health; /* as this worker saw it; shared through the store */
+    struct provider_health health; /* as this worker saw it (with Redis: as the cluster has it); written to
+                                    * the store for the API, never read back by workers */
     int64_t health_written_at;
     bool probing; /* the circuit's probe is under way */
     /* Shared limits (limit_share); NULL: this process's own only. */
