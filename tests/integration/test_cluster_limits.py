@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import BIN, assert_ledger_invariant, assert_ok, base_env, tail
+from conftest import BIN, assert_ledger_invariant, assert_ok, base_env, sanitizer_report, tail
 from pipeline import generate, make_project, status, wait_for
 from redis_server import RedisServer, require_redis
 
@@ -128,8 +128,19 @@ class Cluster:
         return "\n".join(f"--- worker {i}\n{tail(w.stderr_path)}" for i, w in enumerate(self.workers))
 
     def close(self):
-        for w in self.workers:
-            w.kill()
+        """Stops every worker (SIGTERM: each must stop by itself) and fails on a sanitizer's
+        report in any worker's log."""
+        reports = []
+        try:
+            for w in self.workers:
+                w.stop()
+                report = sanitizer_report(w.log())
+                if report:
+                    reports.append(f"--- {w.stderr_path}\n{report}")
+        finally:
+            for w in self.workers:
+                w.kill()
+        assert not reports, "\n".join(reports)
 
 
 @pytest.fixture
