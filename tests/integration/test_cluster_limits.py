@@ -1,7 +1,7 @@
 """Per-provider limits held once for a whole cluster (REDIS_URL): two `vidgen worker`
 processes and one `vidgen serve --no-worker` on one SQLite file and one private Redis, against
 the fake ModelsLab.  What a user (or the provider's bill) notices: the provider never has more
-jobs at once than MODELSLAB_MAX_INFLIGHT says, nor more requests than
+jobs at once than MODELSLAB_MAX_IN_FLIGHT says, nor more requests than
 MODELSLAB_REQUESTS_PER_MINUTE allows, whatever the number of workers; a provider's circuit
 opened by one worker's failures holds the others back too; and with Redis down, jobs still
 complete under each worker's own limits.
