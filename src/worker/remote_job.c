@@ -455,10 +455,15 @@ static void exchange(struct worker *w, struct job *j, const struct catalog_route
 static bool within_limits(struct worker *w, struct job *j, bool submitting)
 {
     struct limit *l = worker_limit(w, j->g.provider);
-    int64_t now = clock_now_ms(), at;
-    long n = 0;
+    int64_t now = clock_now_ms(), at = 0;
+    long n = -1;
     struct vg_error err;
-    if ((at = limit_circuit(l, now)) != 0) { /* the provider is failing: nothing is sent */
+    if (submitting && !limit_circuit_open(l, now) &&
+        store_provider_in_flight(worker_store(w), j->g.provider, &n, &err) != VG_OK)
+        n = -1;
+    switch (limit_admit(l, j->g.id, submitting, n, now, &at)) { /* shared by the cluster with Redis */
+    case LIMIT_GO: return true;
+    case LIMIT_CIRCUIT: { /* the provider is failing: nothing is sent */
         char why[300];
         snprintf(why, sizeof why, "it failed %d times in a row (last: %s)", l->health.failures, l->health.last_failure);
         if (submitting && fall_back(w, j, why))
@@ -466,18 +471,13 @@ static bool within_limits(struct worker *w, struct job *j, bool submitting)
         release(w, j, JOB_WAIT, at + rand() % 1000, submitting ? "queued" : NULL, NULL, -1);
         return false;
     }
-    if (submitting && store_provider_in_flight(worker_store(w), j->g.provider, &n, &err) == VG_OK &&
-        n + l->submitting >= l->max_in_flight) {
-        release(w, j, JOB_WAIT, now + jitter(IN_FLIGHT_RECHECK_MS), "queued", NULL, -1);
-        return false;
+    case LIMIT_FULL: release(w, j, JOB_WAIT, now + jitter(IN_FLIGHT_RECHECK_MS), "queued", NULL, -1); return false;
+    case LIMIT_WAIT: break;
     }
-    if ((at = limit_take(l, now)) != 0) {
-        /* Spread over half a second, so that the jobs waiting for the same token do not all
-         * come back together. */
-        release(w, j, JOB_WAIT, at + rand() % 500, submitting ? "queued" : NULL, NULL, -1);
-        return false;
-    }
-    return true;
+    /* Spread over half a second, so that the jobs waiting for the same token do not all come
+     * back together. */
+    release(w, j, JOB_WAIT, at + rand() % 500, submitting ? "queued" : NULL, NULL, -1);
+    return false;
 }
 
 /* A submit is announced before it is sent: if this worker dies before the provider's job
@@ -591,7 +591,7 @@ static void record_health(struct worker *w, const struct job *j, const struct re
     bool ok = r->state != REMOTE_RETRY || status == 429; /* a 429 is the provider working as it says */
     bool was_open = l->health.open_until > 0;
     struct vg_error err;
-    if (!limit_record(l, ok, r->message, clock_now_ms()))
+    if (!limit_report(l, ok, r->message, clock_now_ms()))
         return;
     if (!was_open && l->health.open_until > 0)
         log_warn("worker: %s failed %d times in a row (last: %s); nothing is sent to it for %lld s",
@@ -624,8 +624,8 @@ static void record_cost(struct worker *w, struct job *j, const struct remote_rep
 /* The provider said 429: every job of this provider waits as long as it asks. */
 static void rate_limited(struct worker *w, const struct job *j, const struct remote_reply *r, int64_t now)
 {
-    limit_block(worker_limit(w, j->g.provider),
-                now + (r->retry_after_ms >= 0 ? r->retry_after_ms : RATE_LIMIT_DEFAULT_MS));
+    limit_pause(worker_limit(w, j->g.provider),
+                now + (r->retry_after_ms >= 0 ? r->retry_after_ms : RATE_LIMIT_DEFAULT_MS), now);
 }
 
 /* Whether a failed submit surely did not reach the provider, so that it may be sent again:

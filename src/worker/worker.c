@@ -16,6 +16,7 @@
 #include "providers/registry.h"
 #include "queue/queue.h"
 #include "util/log.h"
+#include "worker/cluster_limits.h"
 #include "worker/job.h"
 #include "worker/limits.h"
 #include "worker/owner.h"
@@ -55,6 +56,7 @@ struct worker {
     struct image_link_key link_key;            /* signs the links providers fetch images by */
     CURLM *multi;                              /* the loop's poller and every remote provider's transfer */
     struct limit limits[WORKER_MAX_PROVIDERS]; /* each remote provider's, by its index in the registry */
+    struct cluster_limits *cluster;            /* with REDIS_URL: the limits shared by every worker */
     struct pool *pool;
     struct timers timers;
     pthread_t thread;
@@ -105,12 +107,52 @@ static int init_limits(struct worker *w, char *err, size_t errlen)
 {
     if (provider_count() > WORKER_MAX_PROVIDERS)
         return snprintf(err, errlen, "this build registers more providers than the worker has limits for"), -1;
+    if (w->wc.cfg->redis_url[0] != '\0' &&
+        (w->cluster = cluster_limits_open(w->wc.cfg->redis_url, err, errlen)) == NULL)
+        return -1;
     for (size_t i = 0; i < provider_count(); i++) {
         const struct provider_limits *pl = provider_limits_of(provider_at(i), w->wc.cfg);
         if (pl != NULL)
             limit_init(&w->limits[i], pl, clock_now_ms());
+        if (pl != NULL && w->cluster != NULL)
+            limit_share(&w->limits[i], w->cluster, provider_at(i)->name, w->wc.lease_ms);
     }
     return 0;
+}
+
+/* With shared limits, a remote job's claim ends: a job still at its provider keeps its slot
+ * until a lease past its next turn (whoever claims it then renews it); one that left (ended,
+ * moved to another provider, or back to waiting at vidgen, "queued") frees it. */
+static void share_end(struct worker *w, const struct job *j, const struct job_update *u)
+{
+    int64_t now = clock_now_ms();
+    if (w->cluster == NULL || j->kind != JOBS_REMOTE)
+        return;
+    bool waits = (u->outcome == JOB_WAIT || u->outcome == JOB_RETRY) && !(u->phase && strcmp(u->phase, "queued") == 0);
+    const char *provider = j->g.provider, *id = j->g.id;
+    if (waits)
+        cluster_limits_extend(w->cluster, 1, &provider, &id,
+                              (u->next_run_at > now ? u->next_run_at - now : 0) + w->wc.lease_ms, now);
+    else
+        cluster_limits_release(w->cluster, j->g.provider, j->g.id, now);
+}
+
+/* With shared limits: the slots of this worker's remote jobs at their providers are kept
+ * for another lease, with their leases. */
+static void share_renew(struct worker *w, const struct job_renewal *r, int n, int64_t now)
+{
+    const char **providers = w->cluster && n > 0 ? calloc((size_t)n, sizeof *providers) : NULL;
+    const char **ids = providers ? calloc((size_t)n, sizeof *ids) : NULL;
+    int k = 0;
+    for (int i = 0; ids && i < n; i++)
+        if (r[i].held) {
+            const struct job *j = r[i].arg;
+            providers[k] = j->g.provider, ids[k++] = j->g.id;
+        }
+    if (k > 0)
+        cluster_limits_extend(w->cluster, k, providers, ids, w->wc.lease_ms, now);
+    free(ids);
+    free(providers);
 }
 
 const struct config *worker_config(const struct worker *w)
@@ -325,6 +367,7 @@ void worker_end(struct worker *w, struct job *j, const struct job_update *u)
         log_gen(LOG_WARN, j->g.id, "worker: generation %s failed: %s", j->g.id, u->message);
     if ((u->outcome == JOB_WAIT || u->outcome == JOB_RETRY || u->outcome == JOB_REROUTE) && u->next_run_at < w->due_at)
         w->due_at = u->next_run_at; /* ours: no need to ask the store when it is due (a reroute: now) */
+    share_end(w, j, u);
     write_end(w, j, clock_now_ms());
 }
 
@@ -670,9 +713,11 @@ static void renew_remote(struct worker *w, int64_t now)
     timers_arm(&w->timers, &w->renew_held, now + w->wc.lease_ms / 3);
     if (n > 0 && store_job_renew(w->store, r, n, w->wc.lease_ms, &err) != VG_OK)
         log_warn("worker: cannot renew %d leases: %s", n, err.message);
-    else
+    else {
+        share_renew(w, r, n, now); /* before renewed(): it may free the jobs it lost */
         for (int i = 0; i < n; i++)
             renewed(w, r[i].arg, &r[i]);
+    }
     free(r);
 }
 
@@ -785,6 +830,7 @@ static void free_worker(struct worker *w)
     if (w->multi)
         curl_multi_cleanup(w->multi);
     store_close(w->store);
+    cluster_limits_close(w->cluster);
     catalog_free(&w->catalog);
     timers_dispose(&w->timers);
     pthread_mutex_destroy(&w->inbox_lock);
