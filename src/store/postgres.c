@@ -62,6 +62,13 @@ static int64_t backoff(int64_t wait)
  * once each. */
 static enum vg_err connected(struct pg_store *s, struct vg_error *err)
 {
+    /* Outside a transaction, read what the server may have sent while the connection sat
+     * idle (non-blocking reads, no round trip): a server that restarted or ended the
+     * session has closed it, and libpq then says so here, so the reset below comes before
+     * the statement instead of the statement failing. Twice: a server that ends a session
+     * sends its reason, then closes, and one read returns once it has read the reason. */
+    if (!s->in_tx && PQstatus(s->conn) == CONNECTION_OK && PQconsumeInput(s->conn))
+        PQconsumeInput(s->conn);
     if (PQstatus(s->conn) == CONNECTION_OK)
         return VG_OK;
     int64_t now = clock_now_ms();
