@@ -15,6 +15,7 @@ starts PostgreSQL, creates a database, runs COMMAND with VIDGEN_TEST_DATABASE_UR
 stops PostgreSQL and exits with COMMAND's exit code.
 """
 
+import ctypes
 import itertools
 import os
 import pwd
@@ -51,6 +52,15 @@ def _unprivileged():
                         PG_USER], check=True, capture_output=True)
         pw = pwd.getpwnam(PG_USER)
     return pw.pw_uid, pw.pw_gid
+
+
+def _die_with_parent(sig):
+    """A preexec_fn: the child gets `sig` when the process that started it dies, so a test run
+    killed outright (SIGKILL, a CI timeout) leaves no server behind. Set after the child's
+    user change (subprocess runs preexec_fn last), which would otherwise clear it."""
+    def set_it():
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    return set_it
 
 
 def _stop_process(proc, sig, timeout=STOP_TIMEOUT):
@@ -119,8 +129,8 @@ class Postgres:
                  "-k", os.path.join(self.dir, "sock"), "-c", "fsync=off", "-c", "synchronous_commit=off",
                  "-c", "full_page_writes=off", "-c", f"max_connections={self.max_connections}",
                  "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning"],
-                cwd=self.dir, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                start_new_session=True, **self._as_user)
+                cwd=self.dir, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent(signal.SIGQUIT), **self._as_user)  # SIGQUIT: immediate stop
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -184,7 +194,8 @@ class Redis:
                 self.proc = subprocess.Popen(
                     ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                      "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"],
-                    cwd=self.dir, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
+                    cwd=self.dir, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
+                    preexec_fn=_die_with_parent(signal.SIGTERM))
             if self._ready():
                 return self
             _stop_process(self.proc, signal.SIGKILL)

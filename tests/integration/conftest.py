@@ -76,10 +76,16 @@ def pytest_sessionstart(session):
         pytest.exit(f"VIDGEN_TEST_BACKEND={BACKEND}: sqlite or postgres", returncode=2)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def services():
     """PostgreSQL (and Redis) for the whole session when the backend asks for them; stopped
     at the end whatever happens, after every server still running."""
+    if PG or REDIS:  # a SIGTERM (a timeout) ends the session through its teardowns, not past them
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         if PG:
             _services["pg"] = backends.Postgres().start()
