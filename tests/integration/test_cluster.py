@@ -25,7 +25,7 @@ from conftest import PG, assert_ledger_invariant, assert_ok
 from pipeline import generate, make_project
 from redis_server import RedisServer, require_redis
 from test_events import Stream
-from test_redis import Worker
+from worker_process import Worker
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
 import modelslab  # noqa: E402

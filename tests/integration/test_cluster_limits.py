@@ -10,16 +10,16 @@ The provider's view comes from the fake's request log (tests/fakes/common.py).""
 
 import pathlib
 import signal
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
-from conftest import BIN, assert_ledger_invariant, assert_ok, base_env, sanitizer_report, tail
+from conftest import assert_ok, sanitizer_report, tail
 from pipeline import generate, make_project, status, wait_for
 from redis_server import RedisServer, require_redis
+from worker_process import Worker
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
 import modelslab  # noqa: E402
@@ -66,38 +66,6 @@ class Gate:
         exchange.send(handle())
 
 
-class Worker:
-    """One `vidgen worker` process on the data dir (and so the SQLite file) of `server`."""
-
-    def __init__(self, server, extra, n):
-        self.env = base_env(server.data_dir, extra=extra)
-        self.workdir = server.workdir
-        self.stderr_path = server.workdir / f"worker{n}.stderr"
-        with open(self.stderr_path, "ab") as err:
-            self.proc = subprocess.Popen([BIN, "worker"], cwd=str(self.workdir), env=self.env,
-                                         stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
-
-    def log(self):
-        return self.stderr_path.read_text(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"vidgen worker ignored SIGTERM\n{tail(self.stderr_path)}")
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 class Cluster:
     """`vidgen serve --no-worker` for the API and any number of `vidgen worker`, all on one
     data dir, with REDIS_URL when `redis` is given."""
@@ -107,13 +75,14 @@ class Cluster:
                       "VIDGEN_ADMIN_CREDITS": 10_000_000, **env}
         if redis is not None:
             self.extra["REDIS_URL"] = redis.url
-        self.api = make_server(extra_env=self.extra, args=["--no-worker"])
+        self.api = make_server(extra_env=self.extra, args=["--no-worker"],
+                               drop_env=() if redis is not None else ("REDIS_URL",))
         self.token = self.api.admin_token
         self.project = make_project(self.api, self.token)
         self.workers = []
 
     def worker(self):
-        w = Worker(self.api, self.extra, len(self.workers))
+        w = Worker(self.api, extra=self.extra, name=len(self.workers)).start()
         self.workers.append(w)
         return w
 
@@ -231,7 +200,7 @@ def test_the_cap_on_jobs_in_flight_holds_for_the_whole_cluster(clusters, make_se
     assert ends == ["completed"] * 10, c.logs()
     assert most_at_once(ml) <= 2, f"{most_at_once(ml)} jobs at the provider at once\n{c.logs()}"
     assert len(ml.jobs) == 10, "a generation was submitted twice"
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()
     for w in c.workers:
         assert w.stop() == 0, tail(w.stderr_path)
 
@@ -242,7 +211,7 @@ def test_without_redis_two_workers_exceed_the_cap(clusters, make_server, ml):
     c, ends = two_workers_over_a_busy_provider(clusters, make_server, ml, None)
     assert ends == ["completed"] * 10, c.logs()
     assert most_at_once(ml) > 2
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()
 
 
 # -- request rate -----------------------------------------------------------------------------
@@ -262,7 +231,7 @@ def test_the_request_rate_holds_for_the_whole_cluster(clusters, make_server, ml,
     burst, rate = per_minute / 60 * 5, per_minute / 60
     # One more than the bound: a request's arrival is a little after its token was taken.
     assert len(times) <= burst + rate * elapsed + 1, (len(times), elapsed, c.logs())
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()
 
 
 # -- a 429 ------------------------------------------------------------------------------------
@@ -287,7 +256,7 @@ def test_a_429_makes_every_worker_wait_as_long_as_the_provider_asks(clusters, ma
     later = [r.time for r in ml.requests() if r.time > refused.time]
     assert min(later) >= refused.time + wait - 0.05, (
         f"a request {refused.time + wait - min(later):.1f}s before the provider's wait ended\n{c.logs()}")
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()
 
 
 # -- circuits ---------------------------------------------------------------------------------
@@ -315,7 +284,7 @@ def test_a_circuit_opened_by_one_worker_holds_back_the_other(clusters, make_serv
     by_b = [r.time + wall for r in ml.requests()[sent_by_a:]]
     assert by_b and min(by_b) >= open_until - 0.05, (
         f"worker B sent a request {open_until - min(by_b):.1f}s before the circuit's pause ended\n{c.logs()}")
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()
 
 
 # -- Redis down ---------------------------------------------------------------------------------
@@ -338,7 +307,7 @@ def test_with_redis_down_jobs_complete_under_each_workers_limits_and_sharing_res
     assert redis.cli("EXISTS", "vidgen:limit:modelslab:bucket") == "1", "the limits are not shared again"
     assert any("shared through Redis" in w.log() and "again" in w.log() for w in c.workers), c.logs()
     assert len(ml.jobs) == first_after + 4 and most_at_once(ml, "after") <= 2, c.logs()
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()
 
 
 def test_a_redis_that_stops_answering_does_not_hold_the_workers_up(clusters, make_server, ml, redis):
@@ -355,4 +324,4 @@ def test_a_redis_that_stops_answering_does_not_hold_the_workers_up(clusters, mak
         assert any("keeps its own limits" in w.log() for w in c.workers), c.logs()
     finally:
         redis.proc.send_signal(signal.SIGCONT)
-    assert_ledger_invariant(c.api.db_path)
+    c.api.check_ledger()

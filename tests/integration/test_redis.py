@@ -7,16 +7,15 @@ worker; jobs still complete while Redis is down; /readyz says whether Redis answ
 Every Redis here is a private redis-server on a free loopback port (redis_server.py)."""
 
 import json
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, PREFIX, assert_ok, base_env, sanitizer_report, tail
+from conftest import PREFIX, assert_ok, tail
 from redis_server import REDIS_CLI, RedisServer, require_redis
 from test_events import Stream, generation_events
+from worker_process import Worker
 
 GENERATION_TIMEOUT = 90   # seconds for a local-preview generation to complete
 NOTICE_TIMEOUT = 20       # seconds for a process to notice Redis went away or came back
@@ -28,51 +27,6 @@ GROUP = "workers"
 @pytest.fixture(autouse=True)
 def _redis_installed():
     require_redis()
-
-
-class Worker:
-    """One `vidgen worker` process on the data dir and the database of `server` (its SQLite
-    file, or its PostgreSQL database), with `extra` settings."""
-
-    def __init__(self, server, redis_url=None, extra=None):
-        extra = dict(extra or {})
-        if redis_url:
-            extra["REDIS_URL"] = redis_url
-        if server.database_url:
-            extra.setdefault("DATABASE_URL", server.database_url)
-        self.env = base_env(server.data_dir, extra=extra)
-        self.workdir = server.workdir
-        self.stderr_path = server.workdir / f"worker{id(self)}.stderr"
-        self.proc = None
-
-    def start(self):
-        with open(self.stderr_path, "ab") as err:
-            self.proc = subprocess.Popen([BIN, "worker"], cwd=str(self.workdir), env=self.env,
-                                         stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
-        return self
-
-    def log(self):
-        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
-
-    def stop(self):
-        """SIGTERM; the worker must stop by itself, cleanly (no sanitizer report either)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"vidgen worker ignored SIGTERM\n{tail(self.stderr_path)}")
-        report = sanitizer_report(self.log())
-        assert not report, f"vidgen worker: sanitizer report\n{report}"
-        return rc
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
