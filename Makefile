@@ -16,7 +16,7 @@ BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev
              libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev libhiredis-dev nodejs
 TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus \
              postgresql redis-server python3-redis
-BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium
+BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium postgresql redis-server python3-psycopg2
 
 PKGS    = libh2o-evloop openssl jansson sqlite3 libsodium libcurl \
           libavformat libavcodec libavutil libswscale zlib libpq hiredis
@@ -166,6 +166,8 @@ bench: bench-deps
 	/usr/bin/python3 bench/pipeline.py
 	/usr/bin/python3 bench/flood.py
 	/usr/bin/python3 bench/remote.py
+	/usr/bin/python3 bench/generate.py
+	/usr/bin/python3 bench/cluster.py
 
 # libFuzzer targets for the parsers of outside input (clang); FUZZ_SECONDS each: the
 # generation request, the router, each provider's reply and webhook parsers (and Kling's lookup), Eden AI's
