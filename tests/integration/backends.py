@@ -28,6 +28,8 @@ import tempfile
 import time
 
 PG_BIN = os.environ.get("VIDGEN_PG_BIN", "/usr/lib/postgresql/15/bin")
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
 PG_USER = "vidgen-test"     # the system user postgres runs as when we are root
 PG_SUPERUSER = "postgres"   # the database superuser initdb creates (trust auth, loopback only)
 START_TIMEOUT = 30.0
@@ -178,28 +180,42 @@ class Postgres:
 
 
 class Redis:
-    """A private redis-server with no persistence."""
+    """A private redis-server with no persistence, in `workdir` (a temporary directory when
+    None), with `extra_args` for redis-server. It can be stopped and started again on the
+    same port: a Redis restart, empty, as after a crash without persistence. `cli(...)` runs
+    redis-cli against it; `client()` is a redis-py client (Debian: python3-redis)."""
 
-    def __init__(self):
-        self.dir = None
+    def __init__(self, workdir=None, extra_args=()):
+        self.extra_args = list(extra_args)
+        self.owns_dir = workdir is None
+        self.dir = tempfile.mkdtemp(prefix="vidgen-redis-") if workdir is None else str(workdir)
+        self.log = os.path.join(self.dir, "redis.log")
+        self.port = free_port()
         self.proc = None
-        self.port = None
+        self.started = False
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
-        self.dir = tempfile.mkdtemp(prefix="vidgen-redis-")
-        log = os.path.join(self.dir, "redis.log")
-        for _ in range(5):
-            self.port = free_port()
-            with open(log, "ab") as out:
-                self.proc = subprocess.Popen(
-                    ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"],
-                    cwd=self.dir, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
-                    preexec_fn=_die_with_parent(signal.SIGTERM))
+        # A port can be taken between free_port() and redis-server binding it: on a first
+        # start, try another; a restart keeps its port, as the clients expect.
+        os.makedirs(self.dir, exist_ok=True)
+        for _ in range(5 if not self.started else 1):
+            self.proc = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", self.dir, "--logfile", self.log, "--daemonize", "no",
+                 "--protected-mode", "yes", *self.extra_args],
+                cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_die_with_parent(signal.SIGTERM))
             if self._ready():
+                self.started = True
                 return self
             _stop_process(self.proc, signal.SIGKILL)
-        raise RuntimeError(f"redis-server did not start:\n{_tail(log)}")
+            if not self.started:
+                self.port = free_port()
+        raise RuntimeError(f"redis-server did not start:\n{_tail(self.log)}")
 
     def _ready(self):
         deadline = time.monotonic() + START_TIMEOUT
@@ -214,16 +230,27 @@ class Redis:
             time.sleep(0.05)
         return False
 
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cli(self, *args):
+        out = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port), *map(str, args)],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
+
+    def client(self):
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=10)
 
     def stop(self):
+        """Stops the server (a temporary directory of its own goes too; start() makes it again)."""
         _stop_process(self.proc, signal.SIGTERM)
         self.proc = None
-        if self.dir:
+        if self.owns_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
+
+    def __repr__(self):
+        return f"<redis-server {self.url}>"
 
 
 def _run(argv):

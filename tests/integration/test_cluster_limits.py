@@ -18,7 +18,7 @@ import pytest
 
 from conftest import assert_ok, sanitizer_report, tail
 from pipeline import generate, make_project, status, wait_for
-from redis_server import RedisServer, require_redis
+from redis_server import redis, require_redis  # noqa: F401  (redis: a fixture)
 from worker_process import Worker
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
@@ -32,14 +32,6 @@ CIRCUIT_PAUSE = 30  # the circuit's first pause (worker/limits.c)
 @pytest.fixture(autouse=True)
 def _redis_installed():
     require_redis()
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path / "redis")
-    r.start()
-    yield r
-    r.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import PREFIX, assert_ok, tail
-from redis_server import REDIS_CLI, RedisServer, require_redis
+from redis_server import REDIS_CLI, RedisServer, redis, require_redis  # noqa: F401  (redis: a fixture)
 from test_events import Stream, generation_events
 from worker_process import Worker
 
@@ -27,14 +27,6 @@ GROUP = "workers"
 @pytest.fixture(autouse=True)
 def _redis_installed():
     require_redis()
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path / "redis")
-    r.start()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
