@@ -27,7 +27,6 @@ import os
 import pathlib
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,9 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "bench"))
 import backends  # noqa: E402  (the tests' private PostgreSQL)
+from remote import stop  # noqa: E402  (SIGTERM, then SIGKILL after 30 s)
 
 BIN = os.environ.get("VIDGEN_BIN", str(ROOT / "build" / "vidgen"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -84,15 +85,6 @@ def start_serve(env, port, log):
             time.sleep(0.1)
     p.kill()
     sys.exit(f"vidgen serve did not start:\n{pathlib.Path(log).read_text()[-2000:]}")
-
-
-def stop(p):
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
 
 
 def prepare(tmp, db_url):
