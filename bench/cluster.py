@@ -54,7 +54,7 @@ def env_for(data, db_url, redis_url, fake, port):
                VIDGEN_ADDR=f"127.0.0.1:{port}", VIDGEN_ADMIN_CREDITS="1000000000", VIDGEN_LOG_LEVEL="warn",
                MODELSLAB_API_KEY=remote.KEY, MODELSLAB_BASE_URL=fake.base_url,
                # the bench measures the pipeline, not the per-provider limits: open them wide
-               MODELSLAB_MAX_IN_FLIGHT="100000", MODELSLAB_REQUESTS_PER_MINUTE="6000000")
+               MODELSLAB_MAX_IN_FLIGHT="100000", MODELSLAB_REQUESTS_PER_MINUTE="600000")
     return env
 
 
@@ -129,6 +129,9 @@ def main():
             base = base or rate
             print(f"{n:>8}{rate:>12.1f}{rate / base:>12.2f}", flush=True)
     except remote.Failed as e:
+        for log in ("vidgen.log", "workers.log"):
+            if (tmp / log).exists():
+                print(f"--- {log}\n{(tmp / log).read_text()[-2000:]}", file=sys.stderr)
         sys.exit(f"bench/cluster.py: {e}")
     finally:
         for s in (fake, redis, pg):
