@@ -34,7 +34,7 @@ static bool open_store(void)
     char err[512];
     if (pool_thread.store != NULL)
         return true;
-    if ((pool_thread.store = store_open(pool_thread.api->cfg->database_url, err, sizeof err)) == NULL)
+    if ((pool_thread.store = store_try_open(pool_thread.api->cfg->database_url, err, sizeof err)) == NULL)
         log_error("api: store pool: %s", err);
     return pool_thread.store != NULL;
 }

@@ -479,7 +479,7 @@ static PGconn *connect_once(const char *url, char *why, size_t cap)
 
 /* A server that is down or starting is waited for, with a capped backoff, saying so once
  * per reason (a process started before its database keeps trying instead of exiting). */
-struct store *postgres_store_open(const char *url, char *err, size_t errlen)
+struct store *postgres_store_open(const char *url, bool patient, char *err, size_t errlen)
 {
     struct pg_store *s = calloc(1, sizeof *s);
     char safe[256], why[512], last[512] = "";
@@ -491,7 +491,7 @@ struct store *postgres_store_open(const char *url, char *err, size_t errlen)
     s->base.ops = &ops;
     url_without_password(url, safe, sizeof safe);
     while ((s->conn = connect_once(url, why, sizeof why)) == NULL) {
-        if (!transient(why) || stop_requested()) {
+        if (!patient || !transient(why) || stop_requested()) {
             snprintf(err, errlen, "cannot connect to the database %s: %s", safe, why);
             pg_close(&s->base);
             return NULL;

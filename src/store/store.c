@@ -7,14 +7,24 @@
 #include "store/postgres.h"
 #include "store/sqlite.h"
 
-struct store *store_open(const char *url, char *err, size_t errlen)
+static struct store *open_store(const char *url, bool wait, char *err, size_t errlen)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
         return sqlite_store_open(url + 7, err, errlen);
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return postgres_store_open(url, err, errlen);
+        return postgres_store_open(url, wait, err, errlen);
     snprintf(err, errlen, "DATABASE_URL: unknown database '%s'", url);
     return NULL;
+}
+
+struct store *store_open(const char *url, char *err, size_t errlen)
+{
+    return open_store(url, true, err, errlen);
+}
+
+struct store *store_try_open(const char *url, char *err, size_t errlen)
+{
+    return open_store(url, false, err, errlen);
 }
 
 void upload_free(struct upload *u)

@@ -346,8 +346,13 @@ struct store {
 };
 
 /* Opens a connection for `url` ("sqlite:PATH", or "postgres://…" / "postgresql://…").
- * Returns NULL with a message in `err`. store_close() releases it. */
+ * A database server that is down or starting is waited for (a process started before its
+ * database keeps trying: store/postgres.h) until SIGINT or SIGTERM is pending. Returns NULL
+ * with a message in `err`. store_close() releases it. */
 struct store *store_open(const char *url, char *err, size_t errlen);
+/* The same, trying once: for a connection opened while the process serves (a request
+ * answered 503 meanwhile beats one that waits). */
+struct store *store_try_open(const char *url, char *err, size_t errlen);
 
 /* Applies the numbered migrations not applied yet, each in its own transaction.
  * `applied` (may be NULL) receives how many ran. */

@@ -170,6 +170,17 @@ class Postgres:
     def log_tail(self, n=30):
         return _tail(os.path.join(self.dir, "postgres.log"), n) if self.dir else ""
 
+    def pause(self):
+        """Stops the server and keeps its data, for resume(): PostgreSQL down for a while."""
+        _stop_process(self.proc, signal.SIGINT)
+        self.proc = None
+
+    def resume(self):
+        """Starts the paused server again, on its port, with its data."""
+        if not self._launch(os.path.join(self.dir, "postgres.log")):
+            raise RuntimeError(f"postgres did not start again:\n{self.log_tail()}")
+        return self
+
     def stop(self):
         # SIGINT: PostgreSQL's fast shutdown (ends every session, no checkpoint wait on fsync=off)
         _stop_process(self.proc, signal.SIGINT)

@@ -1,14 +1,19 @@
-"""Handlers off the HTTP loops (api/store_pool.h): on PostgreSQL a store call is a network
-round trip, and one that waits (here on a table another session has locked) must hold only
-its own request, never the loop that received it nor other requests' store calls.
+"""A server on PostgreSQL, where every store call is a network round trip.
+
+Handlers run off the HTTP loops (api/store_pool.h): a call that waits (here on a table
+another session has locked) holds only its own request, never the loop that received it
+nor other requests' store calls. And PostgreSQL being down, at the start or for a while
+mid-run, is waited out, never a crash.
 
 PostgreSQL only: on SQLite the handlers run on the loops (VIDGEN_STORE_THREADS=auto)."""
 
 import threading
+import time
 
 import psycopg2
 import pytest
 
+import backends
 from conftest import PG, assert_ok
 
 pytestmark = pytest.mark.skipif(not PG, reason="store calls go off the loops with PostgreSQL")
@@ -57,3 +62,44 @@ def test_a_request_waiting_on_the_database_holds_neither_its_loop_nor_other_requ
     t.join(60)
     listed = assert_ok(waiting["r"])
     assert [p["id"] for p in listed["projects"]] == [project["id"]]
+
+
+def test_a_server_waits_for_postgresql_and_rides_out_its_restart(make_server, tmp_path):
+    """Started while PostgreSQL is down, a server says so and keeps trying; once it answers,
+    the server serves. PostgreSQL stopping mid-run fails requests with 503 (never a crash),
+    and the server recovers by itself when it is back."""
+    pg = backends.Postgres(max_connections=50).start()
+    try:
+        url = pg.create_database()
+        pg.pause()
+        server = make_server(extra_env={"DATABASE_URL": url}, start=False)
+        server.start(wait=False)
+        wait_for_log(server, "trying again until it answers")
+        assert server.alive(), "the server gave up on a database that is only down"
+
+        pg.resume()
+        server.wait_ready(timeout=60)
+        assert "connected to the database" in server.stderr_text()
+        token = server.add_user("patient", credits=30)
+        assert assert_ok(server.api("GET", "/credits", token=token))["balance"] == 30
+
+        pg.pause()
+        down = server.api("GET", "/credits", token=token)
+        assert down.status == 503, down
+        assert server.request("GET", "/healthz").status == 200  # alive, not ready
+        pg.resume()
+        deadline = time.monotonic() + 60
+        while (r := server.api("GET", "/credits", token=token)).status != 200:
+            assert time.monotonic() < deadline, f"never recovered: {r}"
+            time.sleep(0.2)
+        assert r.json["balance"] == 30
+        server.stop()
+    finally:
+        pg.stop()
+
+
+def wait_for_log(server, text, timeout=30):
+    deadline = time.monotonic() + timeout
+    while text not in server.stderr_text():
+        assert time.monotonic() < deadline, f"{text!r} never logged:\n{server.stderr_text()[-2000:]}"
+        time.sleep(0.1)
