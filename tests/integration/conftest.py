@@ -24,6 +24,7 @@ Run:  VIDGEN_BIN=$PWD/build/vidgen python3 -m pytest -q tests/integration
 """
 
 import http.client
+import itertools
 import json
 import os
 import pathlib
@@ -61,6 +62,9 @@ sqlite_only = pytest.mark.skipif(PG, reason="about SQLite itself (its file or it
 
 _services = {}         # "pg": backends.Postgres, "redis": backends.Redis, while the session runs
 _databases = {}        # working directory -> the URL of its PostgreSQL database
+_redis_dbs = {}        # working directory -> its Redis database number
+REDIS_DATABASES = 10000
+_redis_db_numbers = itertools.count(1)
 _late_faults = []      # faults of servers stopped when the services were
 
 
@@ -90,7 +94,7 @@ def services():
         if PG:
             _services["pg"] = backends.Postgres().start()
         if REDIS:
-            _services["redis"] = backends.Redis().start()
+            _services["redis"] = backends.Redis(extra_args=["--databases", str(REDIS_DATABASES)]).start()
         yield _services
     finally:
         try:
@@ -105,15 +109,19 @@ def services():
 def database_env(workdir):
     """What points a vidgen process in `workdir` at its database and queue: {} on SQLite
     (its file in the data dir), else DATABASE_URL (a fresh database per working directory)
-    and, with VIDGEN_TEST_REDIS=1, REDIS_URL."""
+    and, with VIDGEN_TEST_REDIS=1, REDIS_URL: a Redis database of its own per working
+    directory too, as separate installs sharing one Redis would choose (the queue, the events
+    and the provider limits of one test's servers never meet another's)."""
     env = {}
+    key = str(pathlib.Path(workdir).resolve())
     if PG:
-        key = str(pathlib.Path(workdir).resolve())
         if key not in _databases:
             _databases[key] = _services["pg"].create_database()
         env["DATABASE_URL"] = _databases[key]
     if REDIS:
-        env["REDIS_URL"] = _services["redis"].url
+        if key not in _redis_dbs:
+            _redis_dbs[key] = next(_redis_db_numbers)
+        env["REDIS_URL"] = _services["redis"].url.rsplit("/", 1)[0] + f"/{_redis_dbs[key]}"
     return env
 
 
