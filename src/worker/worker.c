@@ -817,6 +817,13 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     w->renew_held = TIMER_INIT(on_renew_held);
     timers_arm(&w->timers, &w->renew_held, clock_now_ms() + wc->lease_ms / 3);
     w->multi = curl_multi_init();
+    /* curl's connection cache holds by default 4 connections per transfer under way: after a
+     * burst of submits, as the transfers end, it closed idle connections one per transfer
+     * that ended, and polls opened new ones (a TCP and, with a real provider, a TLS handshake
+     * each). It keeps as many as the transfers this loop allows at once; curl closes one
+     * that stays idle for two minutes (CURLOPT_MAXAGE_CONN). */
+    if (w->multi != NULL)
+        curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)WORKER_MAX_REMOTE);
     w->pool = pool_start(wc->cpu_threads, render_memory_budget());
     if (w->running == NULL || w->locals == NULL || w->multi == NULL || w->pool == NULL) {
         snprintf(err, errlen, "cannot start the worker's threads");
