@@ -68,9 +68,9 @@ struct worker {
     int n_kind[2]; /* running jobs per enum job_kind */
     int n_held;    /* remote jobs held between polls (worker_hold) */
     /* Held jobs whose poll came due while every transfer was taken, oldest first: they start
-     * as transfers end (start_waiting), before any new claim, and cost no store write. */
+     * as transfers end (start_waiting), after the claims of the same turn, and cost no store
+     * write. */
     struct job *wait_head, *wait_tail;
-    int n_waiting;
     int64_t due_at;          /* when a claim may next find a job: the store's word, or our releases */
     struct timer renew_held; /* renews every remote job's lease in one write */
     int64_t renewed_at;
@@ -262,7 +262,6 @@ static void wait_remove(struct worker *w, struct job *j)
     *(j->wait_next ? &j->wait_next->wait_prev : &w->wait_tail) = j->wait_prev;
     j->wait_prev = j->wait_next = NULL;
     j->waiting = false;
-    w->n_waiting--;
 }
 
 static void unhold(struct worker *w, struct job *j)
@@ -428,9 +427,7 @@ static bool can_claim(struct worker *w, enum job_kind kind)
         return false;
     if (kind == JOBS_LOCAL)
         return w->n_kind[JOBS_LOCAL] < w->wc.cpu_threads && !pool_waits_for_memory(w->pool);
-    /* A transfer a waiting held job will take is not room for a claim. */
-    return w->n_kind[JOBS_REMOTE] - w->n_held + w->n_waiting < WORKER_MAX_REMOTE &&
-           w->n_kind[JOBS_REMOTE] < WORKER_MAX_HELD;
+    return w->n_kind[JOBS_REMOTE] - w->n_held < WORKER_MAX_REMOTE && w->n_kind[JOBS_REMOTE] < WORKER_MAX_HELD;
 }
 
 static void heartbeat(struct timer *t, int64_t now);
@@ -647,10 +644,14 @@ void worker_hold(struct worker *w, struct job *j, int64_t at)
 }
 
 /* A held job's next poll is due: the same start as a claim's, when a transfer may begin.
- * When every transfer is taken, the job stays held and waits on the wait list for the first
- * to end. It used to be handed back to the store, due at once, and claimed again: two writes
- * per poll, and after a burst of submits a cycle in which the claims of handed-back jobs
- * kept the transfers full, so that the next due polls were handed back in turn. */
+ * When every transfer is taken, the job stays held and waits on the wait list for a
+ * transfer to end. It used to be handed back to the store, due at once, and claimed again:
+ * two writes per poll, and after a burst of submits a cycle in which the claims of
+ * handed-back jobs kept the transfers full, so that the next due polls were handed back in
+ * turn. Claims still go first (start_waiting runs after claim_jobs), as the store's order
+ * put them before a handed-back job: a generation not yet submitted was due before it. A
+ * steady flood of new jobs cannot hold the polls back for long: claims stop once
+ * WORKER_MAX_HELD remote jobs are claimed. */
 static void on_poll_due(struct timer *t, int64_t now)
 {
     struct job *j = (struct job *)((char *)t - offsetof(struct job, poll));
@@ -661,7 +662,6 @@ static void on_poll_due(struct timer *t, int64_t now)
         j->wait_prev = w->wait_tail, j->wait_next = NULL;
         *(w->wait_tail ? &w->wait_tail->wait_next : &w->wait_head) = j;
         w->wait_tail = j;
-        w->n_waiting++;
         return;
     }
     j->held = false;
@@ -796,9 +796,9 @@ static void *worker_main(void *arg)
         int64_t now = clock_now_ms();
         on_woken(w, now);
         timers_run(&w->timers, now);
-        start_waiting(w);
         write_progress(w, now);
         claim_jobs(w, clock_now_ms());
+        start_waiting(w);
         /* After the steps that start transfers (a held job's poll, a claim's submit): curl
          * sends their requests in this turn, not in one more trip through curl_multi_poll. */
         run_transfers(w);
