@@ -19,7 +19,9 @@ Usage: /usr/bin/python3 bench/remote.py        (about 1.5-2 minutes; make bench 
 
 Settings (environment): BENCH_JOBS, BENCH_POLLS, BENCH_ETA, BENCH_INSTANT_JOBS,
 BENCH_TIMEOUT (180: seconds per vidgen run), BENCH_CONCURRENCY (1000: the reference's
-transfers at once, as the worker's WORKER_MAX_REMOTE), BENCH_QUIET_WAIT (30: seconds to wait
+transfers at once, as the worker's WORKER_MAX_REMOTE), BENCH_REF_MAXCONNECTS (the reference's
+connection cache, CURLMOPT_MAXCONNECTS; unset: curl's default, 4 per transfer under way; the
+worker keeps 1000), BENCH_QUIET_WAIT (30: seconds to wait
 for the machine to go quiet), BENCH_PERF (1: perf record of part (b), summary printed),
 BENCH_KEEP (1: keep the data directories, which are otherwise removed after a good run),
 VIDGEN_BIN (build/vidgen). Needs cc and the libcurl and jansson headers (make deps), ffmpeg
@@ -57,6 +59,7 @@ ETA = float(os.environ.get("BENCH_ETA", 2.0))
 INSTANT_JOBS = int(os.environ.get("BENCH_INSTANT_JOBS", 3000))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", 180))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 1000))
+REF_MAXCONNECTS = os.environ.get("BENCH_REF_MAXCONNECTS")  # the reference's connection cache; curl's default
 QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", 30))
 PERF = os.environ.get("BENCH_PERF") == "1"
 KEEP = os.environ.get("BENCH_KEEP") == "1"
@@ -394,7 +397,7 @@ def run_vidgen(tmp, fake, n):
         raise Failed(f"vidgen serve died ({died}) during the run; see {tmp}/vidgen.log")
     if res["status"].get("completed", 0) != n:
         raise Failed(f"{n} generations, not all completed in {TIMEOUT:.0f} s: {res['status']} {res['errors'][:3]}")
-    f = {k: end["fake"][k] - base[k] for k in ("submits", "polls", "videos", "jobs")}
+    f = {k: end["fake"][k] - base[k] for k in ("submits", "polls", "videos", "jobs", "connections")}
     if f["submits"] != n or f["jobs"] != n:
         raise Failed(f"the fake saw {f['submits']} submits and made {f['jobs']} jobs for {n} generations")
     res["fake"] = f
@@ -404,7 +407,8 @@ def run_vidgen(tmp, fake, n):
 def run_reference(exe, fake, n):
     base = fake.stats()
     t0 = time.monotonic()
-    p = subprocess.Popen([exe, fake.base_url, KEY, str(n), str(CONCURRENCY)], stdout=subprocess.PIPE,
+    args = [exe, fake.base_url, KEY, str(n), str(CONCURRENCY)] + ([REF_MAXCONNECTS] if REF_MAXCONNECTS else [])
+    p = subprocess.Popen(args, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     sampler = Sampler(p.pid, fake)
     first = sampler.take()
@@ -417,7 +421,8 @@ def run_reference(exe, fake, n):
         raise Failed(f"remote_curl failed ({p.returncode}): {out}")
     end = sampler.samples[-1]
     sub, polls, videos = (int(x) for x in out[:3])
-    return {"samples": sampler.samples, "peak": sampler.peak, "t0": t0, "first": first, "end": end, "base": base,
+    conns = fake.stats()["connections"] - base["connections"]
+    return {"connections": conns, "samples": sampler.samples, "peak": sampler.peak, "t0": t0, "first": first, "end": end, "base": base,
             "submits": sub, "polls": polls, "videos": videos, "cpu": float(out[3]), "wall": float(out[4]),
             "replied_at": done[0] if done else float("inf")}
 
@@ -493,8 +498,8 @@ def report(a, ref, b, quiet):
         f"{when(a, lambda f: f['submits'] >= JOBS):.1f} s, their replies processed at {a['replied_at'] - a['t0']:.1f} s, "
         f"first video fetched at "
         f"{when(a, lambda f: f['videos'] > 0):.1f} s, last at {when(a, lambda f: f['videos'] >= JOBS):.1f} s)")
-    out(f"      fake served {fa['submits']} submits, {fa['polls']} polls, {fa['videos']} videos; every generation "
-        f"submitted once")
+    out(f"      fake served {fa['submits']} submits, {fa['polls']} polls, {fa['videos']} videos over "
+        f"{fa['connections']} connections; every generation submitted once")
     out(f"      peak RSS {a['peak']['VmHWM']:.1f} MB, {a['peak']['Threads']} threads; CPU {cpu_a:.1f} s in all "
         f"(polls, submits, downloads, probes, thumbnails, store)")
     if not win or not rwin:
@@ -512,7 +517,9 @@ def report(a, ref, b, quiet):
     rpolls = r1["fake"]["polls"] - r0["fake"]["polls"]
     rp = (r1["cpu"] - r0["cpu"]) / rpolls
     rdt = r1["t"] - r0["t"]
-    out(f"    curl multi reference: {ref['submits']} submits, {ref['polls']} polls, {ref['videos']} videos in "
+    cache = f"connection cache {REF_MAXCONNECTS}" if REF_MAXCONNECTS else "curl's default connection cache"
+    out(f"    curl multi reference ({cache}): {ref['submits']} submits, {ref['polls']} polls, {ref['videos']} videos over "
+        f"{ref['connections']} connections in "
         f"{ref['wall']:.1f} s, CPU {ref['cpu']:.2f} s (all submit replies processed at "
         f"{ref['replied_at'] - ref['t0']:.1f} s); peak RSS {ref['peak']['VmHWM']:.1f} MB")
     out(f"      polls only ({rdt:.1f} s, {rpolls} polls, {rpolls / rdt:.0f}/s): {rp * 1e6:.1f} µs CPU per poll; "

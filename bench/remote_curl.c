@@ -2,7 +2,11 @@
  * (submit, polls at the provider's eta, download of output[0]), made by a minimal program on
  * curl's own multi interface, to see what the HTTP part of the work costs in CPU.
  *
- *   remote_curl BASE_URL KEY JOBS CONCURRENCY
+ *   remote_curl BASE_URL KEY JOBS CONCURRENCY [MAXCONNECTS]
+ *
+ * MAXCONNECTS (optional): the multi handle's connection cache (CURLMOPT_MAXCONNECTS), as
+ * vidgen's worker sets it; without it, curl's default (4 connections per transfer under way),
+ * with which connections are closed and opened again as the transfers under way drop.
  *
  * JOBS jobs, at most CONCURRENCY transfers at once (vidgen holds at most 1,000 remote jobs at
  * a time); the same request lines, headers and bodies as vidgen's (providers/modelslab.c, v7
@@ -79,8 +83,8 @@ static size_t on_data(char *d, size_t sz, size_t n, void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5)
-        return fprintf(stderr, "usage: remote_curl BASE_URL KEY JOBS CONCURRENCY\n"), 2;
+    if (argc != 5 && argc != 6)
+        return fprintf(stderr, "usage: remote_curl BASE_URL KEY JOBS CONCURRENCY [MAXCONNECTS]\n"), 2;
     const char *base = argv[1], *key = argv[2];
     int n = atoi(argv[3]), conc = atoi(argv[4]), free_slots = conc;
     unsigned long submits = 0, polls = 0, videos = 0;
@@ -92,6 +96,8 @@ int main(int argc, char **argv)
     snprintf(poll_body, sizeof poll_body, "{\"key\":\"%s\"}", key);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *m = curl_multi_init();
+    if (argc == 6)
+        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, atol(argv[5]));
     jobs = calloc(n, sizeof *jobs), heap = calloc(n, sizeof *heap);
     struct slot *slots = calloc(conc, sizeof *slots), **idle = calloc(conc, sizeof *idle);
     for (int i = 0; i < conc; i++) {

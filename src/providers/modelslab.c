@@ -179,12 +179,13 @@ done:
 }
 
 /* The fetch of a job: POST /v6/video/fetch/{id} or /v7/video-fusion/fetch/{id} with {"key"},
- * the family read from the job's endpoint. */
+ * the family read from the job's endpoint. The body is written directly (remote_request_json_pair):
+ * the worker builds a job's poll once and sends it at each poll, but thousands of jobs make
+ * their first poll together after a burst of submits. */
 static int ml_build_poll(const struct remote_job *job, const char *job_id, struct remote_request *out, char *err,
                          size_t errlen)
 {
     enum ml_family f;
-    int rc = -1;
     memset(out, 0, sizeof *out);
     if (job->endpoint != NULL && strncmp(job->endpoint, "/v6/", 4) == 0)
         f = ML_V6;
@@ -196,14 +197,12 @@ static int ml_build_poll(const struct remote_job *job, const char *job_id, struc
                -1;
     if (is_empty(job->api_key))
         return snprintf(err, errlen, "MODELSLAB_API_KEY is not set"), -1;
-    json_t *b = json_object();
-    if (b != NULL && remote_json_put_str(b, "key", job->api_key, "MODELSLAB_API_KEY", err, errlen) == 0)
-        rc = remote_request_post_json(out, job->base_url, fetch_paths[f], job_id ? job_id : "", b, err, errlen) ||
-                     remote_request_header(out, "Accept", "application/json", err, errlen)
-                 ? -1
-                 : 0;
-    json_decref(b);
-    return rc;
+    return remote_request_init(out, "POST", job->base_url, fetch_paths[f], job_id ? job_id : "", err, errlen) ||
+                   remote_request_header(out, "Content-Type", "application/json", err, errlen) ||
+                   remote_request_json_pair(out, "key", job->api_key, "MODELSLAB_API_KEY", err, errlen) ||
+                   remote_request_header(out, "Accept", "application/json", err, errlen)
+               ? -1
+               : 0;
 }
 
 /* --- reading replies --- */

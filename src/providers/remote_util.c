@@ -69,6 +69,64 @@ int remote_request_json(struct remote_request *out, const json_t *body, char *er
     return 0;
 }
 
+/* The length of the UTF-8 character at s (defined below). */
+static size_t utf8_char_len(const unsigned char *s, size_t avail);
+
+/* `s` as a JSON string literal at dst + *at, the way jansson's json_dumps writes one: '"',
+ * '\\' and control bytes escaped, everything else (non-ASCII, '/') as it is. dst has room
+ * for 6 bytes per byte of s and 2 more. False when s is not valid UTF-8. */
+static bool put_json_string(char *dst, size_t *at, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = *at, len = strlen(s);
+    dst[o++] = '"';
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_char_len(u + i, len - i);
+        unsigned char c = u[i];
+        if (n == 0)
+            return false;
+        if (n > 1)
+            memcpy(dst + o, u + i, n), o += n;
+        else if (c == '"' || c == '\\')
+            dst[o++] = '\\', dst[o++] = (char)c;
+        else if (c >= 0x20)
+            dst[o++] = (char)c;
+        else if (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            dst[o++] = '\\', dst[o++] = c == '\b' ? 'b' : c == '\f' ? 'f' : c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        else
+            memcpy(dst + o, "\\u00", 4), o += 4, dst[o++] = hex[c >> 4], dst[o++] = hex[c & 15];
+        i += n;
+    }
+    dst[o++] = '"';
+    *at = o;
+    return true;
+}
+
+int remote_request_json_pair(struct remote_request *out, const char *name, const char *value, const char *what,
+                             char *err, size_t errlen)
+{
+    size_t at = 0;
+    char *b;
+    free(out->body);
+    out->body = NULL, out->body_len = 0;
+    if (value == NULL)
+        return snprintf(err, errlen, "%s is not valid UTF-8 text", what), -1;
+    if ((b = malloc(6 * (strlen(name) + strlen(value)) + 8)) == NULL)
+        return snprintf(err, errlen, "out of memory"), -1;
+    b[at++] = '{';
+    bool ok = put_json_string(b, &at, name);
+    b[at++] = ':';
+    if (!ok || !put_json_string(b, &at, value)) {
+        free(b);
+        return snprintf(err, errlen, "%s is not valid UTF-8 text", what), -1;
+    }
+    b[at++] = '}';
+    b[at] = '\0';
+    out->body = b, out->body_len = at;
+    return 0;
+}
+
 int remote_json_put_str(json_t *obj, const char *key, const char *value, const char *what, char *err, size_t errlen)
 {
     if (value == NULL || json_object_set_new(obj, key, json_string(value)) != 0)

@@ -30,6 +30,13 @@ int remote_request_header(struct remote_request *out, const char *name, const ch
 /* Sets the body to `body` encoded as compact JSON (body is borrowed, not consumed). */
 int remote_request_json(struct remote_request *out, const json_t *body, char *err, size_t errlen);
 
+/* Sets the body to the JSON object {name: value} with a single string member, the bytes
+ * remote_request_json would encode (json_dumps, JSON_COMPACT), written without building a
+ * tree: for a constant body such as a poll's. -1 when value is NULL or not valid UTF-8
+ * (message names `what`). */
+int remote_request_json_pair(struct remote_request *out, const char *name, const char *value, const char *what,
+                             char *err, size_t errlen);
+
 /* remote_request_init as a POST of `body` as JSON (Content-Type set); the provider adds its
  * own headers after. */
 int remote_request_post_json(struct remote_request *out, const char *base_url, const char *path, const char *id,

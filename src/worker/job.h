@@ -33,12 +33,14 @@ struct job {
     struct timer end_retry;                /* the final write, again, after a store error */
     struct timer poll;                     /* a held remote job's next poll (worker_hold) */
     bool held;                             /* claimed, between two polls: no transfer */
-    int slot, local_slot;                  /* in the worker's arrays */
-    int64_t deadline_ms;                   /* fails as timed out after this */
-    int64_t last_write_ms;                 /* last progress write, for throttling */
-    int written_progress;                  /* last progress written to the store */
-    atomic_int progress;                   /* 0..100, written by the pool thread */
-    atomic_bool cancel;                    /* set by the loop thread: stop at the next frame */
+    bool waiting;                      /* held, its poll due while every transfer is taken: on the worker's wait list */
+    struct job *wait_prev, *wait_next; /* that list's links */
+    int slot, local_slot;              /* in the worker's arrays */
+    int64_t deadline_ms;               /* fails as timed out after this */
+    int64_t last_write_ms;             /* last progress write, for throttling */
+    int written_progress;              /* last progress written to the store */
+    atomic_int progress;               /* 0..100, written by the pool thread */
+    atomic_bool cancel;                /* set by the loop thread: stop at the next frame */
     /* How the job ends, once known; kept until the store has it (end_retry). */
     bool ending;
     bool on_pool; /* a pool thread has it (render, finalize) until it comes back by the inbox */

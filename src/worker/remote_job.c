@@ -293,7 +293,10 @@ static int send_request(struct worker *w, struct job *j)
     }
     curl_easy_setopt(e, CURLOPT_URL, t->req.url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method);
+    /* A POST with a body and a GET without one are what curl sends by default: no custom
+     * method (a copy of the string per exchange), and none left from the handle's last one. */
+    bool plain = strcmp(t->req.method, t->req.body != NULL ? "POST" : "GET") == 0;
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain ? NULL : t->req.method);
     if (t->req.body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)t->req.body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body);

@@ -67,8 +67,12 @@ struct worker {
     int n_running, cap_running;
     struct job **locals; /* the local ones among them (progress to write) */
     int n_locals;
-    int n_kind[2];           /* running jobs per enum job_kind */
-    int n_held;              /* remote jobs held between polls (worker_hold) */
+    int n_kind[2]; /* running jobs per enum job_kind */
+    int n_held;    /* remote jobs held between polls (worker_hold) */
+    /* Held jobs whose poll came due while every transfer was taken, oldest first: they start
+     * as transfers end (start_waiting), after the claims of the same turn, and cost no store
+     * write. */
+    struct job *wait_head, *wait_tail;
     int64_t due_at;          /* when a claim may next find a job: the store's word, or our releases */
     struct timer renew_held; /* renews every remote job's lease in one write */
     int64_t renewed_at;
@@ -294,11 +298,22 @@ enum vg_err worker_update_row(struct worker *w, struct job *j, struct job_update
     return update(w, j, u, true);
 }
 
+static void wait_remove(struct worker *w, struct job *j)
+{
+    *(j->wait_prev ? &j->wait_prev->wait_next : &w->wait_head) = j->wait_next;
+    *(j->wait_next ? &j->wait_next->wait_prev : &w->wait_tail) = j->wait_prev;
+    j->wait_prev = j->wait_next = NULL;
+    j->waiting = false;
+}
+
 static void unhold(struct worker *w, struct job *j)
 {
     if (!j->held)
         return;
-    timers_disarm(&w->timers, &j->poll);
+    if (j->waiting)
+        wait_remove(w, j);
+    else
+        timers_disarm(&w->timers, &j->poll);
     j->held = false;
     w->n_held--;
 }
@@ -437,6 +452,13 @@ static void start_job(struct worker *w, struct job *j)
     j->last_write_ms = now;
     j->on_pool = true;
     pool_submit(w->pool, local_job_run, j, local_job_memory(j));
+}
+
+/* Whether a transfer is free: the jobs claimed and not held are the ones in a transfer (or
+ * ending, or on the pool). */
+static bool transfer_free(const struct worker *w)
+{
+    return w->n_kind[JOBS_REMOTE] - w->n_held < WORKER_MAX_REMOTE;
 }
 
 /* Whether there is room for another job of `kind`: for local ones a pool thread, and no job
@@ -623,6 +645,8 @@ static int wait_ms(struct worker *w, int64_t now)
         until = t->at_ms;
     if (w->due_at < until)
         until = w->due_at;
+    if (w->wait_head != NULL && transfer_free(w))
+        until = now; /* a transfer ended: a waiting poll starts */
     for (int i = 0; i < w->n_locals; i++) {
         struct job *j = w->locals[i];
         if (!j->ending && atomic_load(&j->progress) != j->written_progress &&
@@ -662,19 +686,45 @@ void worker_hold(struct worker *w, struct job *j, int64_t at)
     room_made(w, JOBS_REMOTE, was_full); /* a transfer's room */
 }
 
-/* A held job's next poll is due: the same start as a claim's, when a transfer may begin. */
+/* A held job's next poll is due: the same start as a claim's, when a transfer may begin.
+ * When every transfer is taken, the job stays held and waits on the wait list for a
+ * transfer to end. It used to be handed back to the store, due at once, and claimed again:
+ * two writes per poll, and after a burst of submits a cycle in which the claims of
+ * handed-back jobs kept the transfers full, so that the next due polls were handed back in
+ * turn. Claims still go first (start_waiting runs after claim_jobs), as the store's order
+ * put them before a handed-back job: a generation not yet submitted was due before it. A
+ * steady flood of new jobs cannot hold the polls back for long: claims stop once
+ * WORKER_MAX_HELD remote jobs are claimed. */
 static void on_poll_due(struct timer *t, int64_t now)
 {
     struct job *j = (struct job *)((char *)t - offsetof(struct job, poll));
     struct worker *w = j->w;
     (void)now;
+    if (!transfer_free(w) && !j->g.cancel_requested) {
+        j->waiting = true;
+        j->wait_prev = w->wait_tail, j->wait_next = NULL;
+        *(w->wait_tail ? &w->wait_tail->wait_next : &w->wait_head) = j;
+        w->wait_tail = j;
+        return;
+    }
     j->held = false;
     w->n_held--;
     if (j->g.cancel_requested)
         return cancel_job(w, j);
-    if (w->n_kind[JOBS_REMOTE] - w->n_held > WORKER_MAX_REMOTE)
-        return end_job(w, j, JOB_WAIT, NULL); /* too many transfers: handed back, due now */
     remote_job_start(w, j);
+}
+
+/* Starts the waiting held jobs' polls, oldest first, while transfers are free. */
+static void start_waiting(struct worker *w)
+{
+    while (w->wait_head != NULL && transfer_free(w)) {
+        struct job *j = w->wait_head;
+        unhold(w, j);
+        if (j->g.cancel_requested)
+            cancel_job(w, j);
+        else
+            remote_job_start(w, j);
+    }
 }
 
 /* What the renewal found for one job: lost, or flagged by a cancel or a callback. */
@@ -788,12 +838,15 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     while (!atomic_load(&w->stopping)) {
         drain_inbox(w);
-        run_transfers(w);
         int64_t now = clock_now_ms();
         on_woken(w, now);
         timers_run(&w->timers, now);
         write_progress(w, now);
         claim_jobs(w, clock_now_ms());
+        start_waiting(w);
+        /* After the steps that start transfers (a held job's poll, a claim's submit): curl
+         * sends their requests in this turn, not in one more trip through curl_multi_poll. */
+        run_transfers(w);
         curl_multi_poll(w->multi, NULL, 0, wait_ms(w, clock_now_ms()), NULL);
     }
     wind_down(w);
@@ -863,6 +916,13 @@ struct worker *worker_start(const struct worker_config *wc, char *err, size_t er
     w->renew_held = TIMER_INIT(on_renew_held);
     timers_arm(&w->timers, &w->renew_held, clock_now_ms() + wc->lease_ms / 3);
     w->multi = curl_multi_init();
+    /* curl's connection cache holds by default 4 connections per transfer under way: after a
+     * burst of submits, as the transfers end, it closed idle connections one per transfer
+     * that ended, and polls opened new ones (a TCP and, with a real provider, a TLS handshake
+     * each). It keeps as many as the transfers this loop allows at once; curl closes one
+     * that stays idle for two minutes (CURLOPT_MAXAGE_CONN). */
+    if (w->multi != NULL)
+        curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)WORKER_MAX_REMOTE);
     w->pool = pool_start(wc->cpu_threads, render_memory_budget());
     if (w->running == NULL || w->locals == NULL || w->multi == NULL || w->pool == NULL) {
         snprintf(err, errlen, "cannot start the worker's threads");

@@ -67,6 +67,42 @@ Test(remote, request_holds_at_most_its_header_slots)
     remote_request_free(&r);
 }
 
+/* A body written without a tree is the one jansson would write: a key of any text a user or
+ * an operator can set (quotes, backslashes, control bytes, '/', non-ASCII) reaches the
+ * provider as the same bytes. */
+Test(remote, json_pair_writes_the_bytes_json_dumps_writes)
+{
+    static const char *const values[] = {"ml-test-key",      "",        "a\"b\\c",      "tab\there\nnew\rline",
+                                         "\b\f\x01\x1f\x7f", "a/b</c>", "clé ☃ 𝄞 日本", "{\"key\":\"x\"}"};
+    for (size_t i = 0; i < N(values); i++) {
+        struct remote_request r;
+        char err[128];
+        memset(&r, 0, sizeof r);
+        json_t *o = json_pack("{s:s}", "key", values[i]);
+        char *want = json_dumps(o, JSON_COMPACT);
+        cr_assert_eq(remote_request_json_pair(&r, "key", values[i], "the key", err, sizeof err), 0, "%s", err);
+        cr_expect_str_eq(r.body, want, "value %zu", i);
+        cr_expect_eq(r.body_len, strlen(want));
+        free(want);
+        json_decref(o);
+        remote_request_free(&r);
+    }
+}
+
+Test(remote, json_pair_refuses_text_that_is_not_utf8)
+{
+    static const char *const values[] = {"\xff", "a\xc3", "\xc0\xaf", "\xed\xa0\x80", "ok\x80"};
+    for (size_t i = 0; i < N(values); i++) {
+        struct remote_request r;
+        char err[128] = "";
+        memset(&r, 0, sizeof r);
+        cr_expect_eq(remote_request_json_pair(&r, "key", values[i], "the key", err, sizeof err), -1, "value %zu", i);
+        cr_expect_str_eq(err, "the key is not valid UTF-8 text");
+        cr_expect_null(r.body);
+        remote_request_free(&r);
+    }
+}
+
 /* --- remote_reply_from_status --- */
 
 static const struct {
