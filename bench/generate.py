@@ -19,7 +19,8 @@ auto, the default there: 8) and on the HTTP loops themselves (VIDGEN_STORE_THREA
 store call a round trip that holds its loop). The target (issue 13) is at least 0.5x the raw
 rate on each database.
 
-Environment: BENCH_SECONDS (10), BENCH_USERS (64), BENCH_CONNECTIONS (32), VIDGEN_BIN.
+Environment: BENCH_SECONDS (10), BENCH_USERS (64), BENCH_CONNECTIONS (32), BENCH_STORE_THREADS
+(auto: VIDGEN_STORE_THREADS of the store-pool run), VIDGEN_BIN.
 """
 
 import json
@@ -45,6 +46,7 @@ USERS = int(os.environ.get("BENCH_USERS", "64"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 PREFIX = "/api/apps/video-generator"
 RAW_THREADS = (1, 2, 8)
+POOL = os.environ.get("BENCH_STORE_THREADS", "auto")  # VIDGEN_STORE_THREADS of the pool run
 
 
 def build_raw(tmp):
@@ -182,10 +184,11 @@ def main():
         pgd.mkdir()
         url = pg.create_database()
         users, pairs = prepare(pgd, url)
-        pool = vidgen_rate(pgd, url, users, "auto")
+        pool = vidgen_rate(pgd, url, users, POOL)
         loop = vidgen_rate(pgd, url, users, "0")
         raw, threads = raw_rate(exe, url, pairs)
-        row("PostgreSQL: vidgen, store pool (8 threads)", pool["rps"], raw, f"p99 {pool['p99_us'] / 1000:.1f} ms")
+        row(f"PostgreSQL: vidgen, store pool ({8 if POOL == 'auto' else POOL} threads)", pool["rps"], raw,
+            f"p99 {pool['p99_us'] / 1000:.1f} ms")
         row("PostgreSQL: vidgen, calls on the loops", loop["rps"], raw, f"p99 {loop['p99_us'] / 1000:.1f} ms")
         row(f"PostgreSQL: raw transaction loop ({threads} thr)", raw, raw)
         pg_ratio = pool["rps"] / raw
