@@ -218,7 +218,10 @@ enum vg_err pg_generation_create(struct store *base, const struct generation_new
     *replayed = false;
     if ((e = pg_begin(s, err)))
         return e;
-    if ((e = pg_exec(s, user_lock_sql, 1, user, NULL, err)))
+    /* With a key, the user's row is locked first, so two requests with the same key take
+     * turns and the second replays the first. Without one, the charge's conditional UPDATE
+     * of the balance is the lock that orders concurrent charges: a round trip saved. */
+    if (in->idempotency_key && (e = pg_exec(s, user_lock_sql, 1, user, NULL, err)))
         goto done;
     if (in->idempotency_key) {
         e = idempotent_replay(s, in, out, err);
