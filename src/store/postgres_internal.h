@@ -184,8 +184,7 @@ enum vg_err pg_generation_delete(struct store *s, const char *user_id, const cha
                                  struct vg_error *err);
 
 /* Part 2: jobs, attempts, uploads, admin, summary, health, webhooks (postgres_jobs.c and
- * the files beside it; until each is written, postgres_pending.c answers "not in this
- * build yet"). */
+ * the files beside it). */
 enum vg_err pg_generation_attempts(struct store *s, const char *user_id, const char *id, struct attempt_list *out,
                                    struct vg_error *err);
 enum vg_err pg_attempt_cost(struct store *s, const char *id, int64_t micros, const char *unit, int64_t *added,
