@@ -33,7 +33,7 @@
 #define WORKER_MAX_REMOTE 1000
 /* Easy handles kept for the next exchange (a new one costs an allocation of several KB,
  * zeroed, and its set-up). */
-#define WORKER_EASY_SPARE 64
+#define WORKER_EASY_SPARE WORKER_MAX_REMOTE
 /* Remote jobs claimed at once, those held between polls included (about 6 KB each). */
 #define WORKER_MAX_HELD 10000
 #define WORKER_MAX_PROVIDERS 8 /* registered providers (providers/registry.c) */
