@@ -13,8 +13,7 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev libhiredis-dev \
-             libmimalloc-dev nodejs
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev libhiredis-dev nodejs
 TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus \
              postgresql redis-server python3-redis
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium postgresql redis-server python3-psycopg2
@@ -26,10 +25,6 @@ CFLAGS  = -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(OPT) -g -Wall -Wextra -Werr
           -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LDFLAGS = $(SANITIZE)
-# The process's allocator (src/util/allocator.h): mimalloc, linked before every other library
-# so that it serves all of their mallocs; a sanitizer build keeps the sanitizer's.
-ALLOC_LIBS = $(if $(SANITIZE),,-lmimalloc)
-CFLAGS += $(if $(SANITIZE),,-DVIDGEN_MIMALLOC)
 
 SRCS      := $(shell find src -name '*.c' | sort)
 OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o $(BUILD)/obj/web_assets.o
@@ -65,7 +60,7 @@ bench-deps: deps
 	$(call apt_install,$(BENCH_DEBS))
 
 $(BUILD)/vidgen: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(ALLOC_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -95,7 +90,7 @@ $(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) -o $@ $< $(LIB_OBJS) \
-	  $(LDFLAGS) $(ALLOC_LIBS) $(shell pkg-config --libs criterion) $(LDLIBS)
+	  $(LDFLAGS) $(shell pkg-config --libs criterion) $(LDLIBS)
 
 run: deps
 	$(MAKE) --no-print-directory $(BUILD)/vidgen
@@ -139,7 +134,7 @@ STORE_TEST := $(BUILD)/tests/store/test_store
 $(STORE_TEST): tests/store/test_store.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) -o $@ $< $(LIB_OBJS) \
-	  $(LDFLAGS) $(ALLOC_LIBS) $(shell pkg-config --libs criterion) $(LDLIBS)
+	  $(LDFLAGS) $(shell pkg-config --libs criterion) $(LDLIBS)
 store-conformance: $(STORE_TEST)
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && echo "== $(STORE_TEST) on SQLite" && \
 	  VIDGEN_TEST_DATABASE_URL="sqlite:$$dir/vidgen.db" ./$(STORE_TEST) --jobs 1

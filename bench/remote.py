@@ -15,10 +15,11 @@ reference (bench/remote_curl.c), in the same run.
       submit, download, probe, thumbnail, complete), and the CPU each thread of vidgen spends
       per generation. Target >= 300/s.
 
-Usage: /usr/bin/python3 bench/remote.py        (about 1.5-2 minutes; make bench runs it)
+Usage: /usr/bin/python3 bench/remote.py        (about 3 minutes; make bench runs it)
 
 Settings (environment): BENCH_JOBS, BENCH_POLLS, BENCH_ETA, BENCH_INSTANT_JOBS,
-BENCH_TIMEOUT (180: seconds per vidgen run), BENCH_CONCURRENCY (1000: the reference's
+BENCH_ROUNDS (3: runs of (a), vidgen and the reference in turn;
+the CPU-per-poll target is read on the median ratio), BENCH_TIMEOUT (180: seconds per vidgen run), BENCH_CONCURRENCY (1000: the reference's
 transfers at once, as the worker's WORKER_MAX_REMOTE), BENCH_REF_MAXCONNECTS (the reference's
 connection cache, CURLMOPT_MAXCONNECTS; unset: curl's default, 4 per transfer under way; the
 worker keeps 1000), BENCH_QUIET_WAIT (30: seconds to wait
@@ -58,6 +59,7 @@ POLLS = int(os.environ.get("BENCH_POLLS", 4))
 ETA = float(os.environ.get("BENCH_ETA", 2.0))
 INSTANT_JOBS = int(os.environ.get("BENCH_INSTANT_JOBS", 3000))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", 180))
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", 3)))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 1000))
 REF_MAXCONNECTS = os.environ.get("BENCH_REF_MAXCONNECTS")  # the reference's connection cache; curl's default
 QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", 30))
@@ -454,18 +456,21 @@ def main():
     log(f"bench/remote.py: {BIN}; (a) {JOBS} jobs x {POLLS} polls at eta {ETA} s; (b) {INSTANT_JOBS} instant; "
         f"files in {tmp}")
     quiet = wait_quiet()
-    log("(a) vidgen ...")
-    fake = Fake(exes["remote_fake"], POLLS, ETA)
-    try:
-        a = run_vidgen(f"{tmp}/a", fake, JOBS)
-    finally:
-        fake.stop()
-    log("(a) curl multi reference ...")
-    fake = Fake(exes["remote_fake"], POLLS, ETA)
-    try:
-        ref = run_reference(exes["remote_curl"], fake, JOBS)
-    finally:
-        fake.stop()
+    rounds = []
+    for k in range(ROUNDS):  # vidgen and the reference in turn, so that both meet the machine's moods
+        log(f"(a) vidgen, round {k + 1} of {ROUNDS} ...")
+        fake = Fake(exes["remote_fake"], POLLS, ETA)
+        try:
+            a = run_vidgen(f"{tmp}/a{k}", fake, JOBS)
+        finally:
+            fake.stop()
+        log(f"(a) curl multi reference, round {k + 1} of {ROUNDS} ...")
+        fake = Fake(exes["remote_fake"], POLLS, ETA)
+        try:
+            ref = run_reference(exes["remote_curl"], fake, JOBS)
+        finally:
+            fake.stop()
+        rounds.append((a, ref))
     log("(b) vidgen, instant ...")
     wait_quiet()
     fake = Fake(exes["remote_fake"], 0, ETA, instant=True)
@@ -473,7 +478,7 @@ def main():
         b = run_vidgen(f"{tmp}/b", fake, INSTANT_JOBS)
     finally:
         fake.stop()
-    report(a, ref, b, quiet)
+    report(rounds, b, quiet)
     if PERF:
         print(f"\nperf of (b), by shared object (perf report -i {tmp}/b/perf.data):")
         rep = subprocess.run(["perf", "report", "-i", f"{tmp}/b/perf.data", "--no-children", "--sort", "dso",
@@ -483,10 +488,21 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(a, ref, b, quiet):
+def per_poll(run):
+    """CPU seconds per poll over the run's stretch of polls only, and that stretch's first and
+    last samples."""
+    win = poll_window(run, JOBS)
+    if not win:
+        raise Failed("no stretch with polls only (raise BENCH_POLLS or BENCH_ETA): CPU per poll not measured")
+    w0, w1 = win
+    return (w1["cpu"] - w0["cpu"]) / (w1["fake"]["polls"] - w0["fake"]["polls"]), w0, w1
+
+
+def report(rounds, b, quiet):
     out = print
     targets = []
-    # (a)
+    # (a): the first round in detail, then every round's CPU per poll; the target on the median ratio
+    a, ref = rounds[0]
     fa, ea = a["fake"], a["end"]
     cpu_a = ea["cpu"] - a["first"]["cpu"]
     drain = ea["t"] - a["t0"]
@@ -527,9 +543,14 @@ def report(a, ref, b, quiet):
     busy = [r for s, r in shares if s >= 0.05]
     targets.append((f"one thread for all network I/O: {len(busy)} thread(s) above 5 % of a core while polling "
                     f"({', '.join(busy)})", busy == ["worker loop"]))
-    targets.append((f"peak RSS {a['peak']['VmHWM']:.1f} MB (target < 200 MB)", a["peak"]["VmHWM"] < 200))
-    targets.append((f"CPU per poll {vp * 1e6:.1f} µs = {vp / rp:.2f}x curl multi's {rp * 1e6:.1f} µs "
-                    f"(target <= 1.5x)", vp / rp <= 1.5))
+    peak = max(va["peak"]["VmHWM"] for va, _ in rounds)
+    targets.append((f"peak RSS {peak:.1f} MB (target < 200 MB)", peak < 200))
+    pairs = [(per_poll(va)[0], per_poll(vr)[0]) for va, vr in rounds]
+    ratios = sorted(v / r for v, r in pairs)
+    mid = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+    out(f"    CPU per poll by round, vidgen / reference: " + "; ".join(
+        f"{v * 1e6:.1f} / {r * 1e6:.1f} µs = {v / r:.2f}x" for v, r in pairs))
+    targets.append((f"CPU per poll: median of {len(pairs)} rounds {mid:.2f}x curl multi's (target <= 1.5x)", mid <= 1.5))
     # (b)
     eb, comp = b["end"], b["completions"]
     cpu_b = eb["cpu"] - b["first"]["cpu"]

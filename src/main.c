@@ -5,7 +5,6 @@
 #include "cli/cli.h"
 #include "cli/media_cmd.h"
 #include "media/avlog.h"
-#include "util/allocator.h"
 
 static const struct {
     const char *name;
@@ -37,7 +36,6 @@ static int usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    allocator_init();
     media_avlog_init(); /* FFmpeg's chatter goes to our log at debug level */
     if (argc < 2)
         return usage(stderr);
