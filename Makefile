@@ -183,13 +183,13 @@ fuzz: deps $(BUILD)/gen/embedded.c
 	  $(BUILD)/gen/embedded.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/router tests/fuzz/fuzz_router.c src/http/router.c
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/modelslab tests/fuzz/fuzz_modelslab.c src/providers/modelslab.c \
-	  src/providers/remote.c src/providers/remote_util.c -ljansson
+	  src/providers/remote.c src/providers/remote_util.c src/util/json_region.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/edenai tests/fuzz/fuzz_edenai.c src/providers/edenai.c \
-	  src/providers/remote.c src/providers/remote_util.c -ljansson
+	  src/providers/remote.c src/providers/remote_util.c src/util/json_region.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/runway tests/fuzz/fuzz_runway.c src/providers/runway.c \
-	  src/providers/remote.c src/providers/remote_util.c -ljansson
+	  src/providers/remote.c src/providers/remote_util.c src/util/json_region.c -ljansson
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/kling tests/fuzz/fuzz_kling.c src/providers/kling.c \
-	  src/providers/remote.c src/providers/remote_util.c -ljansson -lsodium
+	  src/providers/remote.c src/providers/remote_util.c src/util/json_region.c -ljansson -lsodium
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/edenai_signature tests/fuzz/fuzz_edenai_signature.c \
 	  src/providers/edenai_signature.c -ljansson -lcrypto
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/multipart tests/fuzz/fuzz_multipart.c src/http/multipart.c

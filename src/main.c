@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/media_cmd.h"
 #include "media/avlog.h"
+#include "util/json_region.h"
 
 static const struct {
     const char *name;
@@ -36,7 +37,8 @@ static int usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    media_avlog_init(); /* FFmpeg's chatter goes to our log at debug level */
+    json_region_install(); /* before any thread: provider replies parse without malloc */
+    media_avlog_init();    /* FFmpeg's chatter goes to our log at debug level */
     if (argc < 2)
         return usage(stderr);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/json_region.h"
+
 int remote_request_init(struct remote_request *out, const char *method, const char *base_url, const char *path,
                         const char *id, char *err, size_t errlen)
 {
@@ -214,7 +216,7 @@ json_t *remote_json_load(const char *body, size_t len, size_t flags, char *why, 
         i++;
     if (i == len)
         return snprintf(why, whylen, "an empty reply"), NULL;
-    json_t *root = json_loadb(body, len, flags | JSON_DECODE_ANY, &e);
+    json_t *root = json_region_loadb(body, len, flags | JSON_DECODE_ANY, &e);
     if (root == NULL && (body[i] == '{' || body[i] == '['))
         return snprintf(why, whylen, "malformed or truncated JSON (%s, at byte %d)", e.text, e.position), NULL;
     if (root == NULL) {
