@@ -15,12 +15,12 @@ reference (bench/remote_curl.c), in the same run.
       submit, download, probe, thumbnail, complete), and the CPU each thread of vidgen spends
       per generation. Target >= 300/s.
 
-Usage: /usr/bin/python3 bench/remote.py        (about 3 minutes; make bench runs it)
+Usage: /usr/bin/python3 bench/remote.py        (about 2.5 minutes; make bench runs it)
 
 Settings (environment): BENCH_JOBS, BENCH_POLLS, BENCH_ETA, BENCH_INSTANT_JOBS,
-BENCH_ROUNDS (3: runs of (a), vidgen and the reference in turn;
-the CPU-per-poll target is read on the median ratio), BENCH_TIMEOUT (180: seconds per vidgen run), BENCH_CONCURRENCY (1000: the reference's
-transfers at once, as the worker's WORKER_MAX_REMOTE), BENCH_REF_MAXCONNECTS (the reference's
+BENCH_ROUNDS (3: runs of (a), vidgen and the reference in turn; the CPU-per-poll target is
+read on the median ratio), BENCH_TIMEOUT (180: seconds per vidgen run), BENCH_CONCURRENCY
+(1000: the reference's transfers at once, as the worker's WORKER_MAX_REMOTE), BENCH_REF_MAXCONNECTS (the reference's
 connection cache, CURLMOPT_MAXCONNECTS; unset: curl's default, 4 per transfer under way; the
 worker keeps 1000), BENCH_QUIET_WAIT (30: seconds to wait
 for the machine to go quiet), BENCH_PERF (1: perf record of part (b), summary printed),
@@ -506,8 +506,6 @@ def report(rounds, b, quiet):
     fa, ea = a["fake"], a["end"]
     cpu_a = ea["cpu"] - a["first"]["cpu"]
     drain = ea["t"] - a["t0"]
-    win = poll_window(a, JOBS)
-    rwin = poll_window(ref, JOBS)
     out(f"(a) {JOBS} remote jobs in flight at once; each answers 'processing' to {POLLS} polls (eta {ETA} s), "
         f"then success")
     out(f"    vidgen serve: all {JOBS} completed, drained in {drain:.1f} s (all submitted at "
@@ -518,20 +516,16 @@ def report(rounds, b, quiet):
         f"{fa['connections']} connections; every generation submitted once")
     out(f"      peak RSS {a['peak']['VmHWM']:.1f} MB, {a['peak']['Threads']} threads; CPU {cpu_a:.1f} s in all "
         f"(polls, submits, downloads, probes, thumbnails, store)")
-    if not win or not rwin:
-        raise Failed("no stretch with polls only (raise BENCH_POLLS or BENCH_ETA): CPU per poll not measured")
-    a0, a1 = win
+    vp, a0, a1 = per_poll(a)
     polls = a1["fake"]["polls"] - a0["fake"]["polls"]
-    vp = (a1["cpu"] - a0["cpu"]) / polls
     dt = a1["t"] - a0["t"]
     shares = sorted(((a1["threads"].get(t, 0) - a0["threads"].get(t, 0)) / dt, a["roles"].get(t, "?"))
                     for t in a1["threads"])[::-1]
     out(f"      polls only ({dt:.1f} s, {polls} polls, {polls / dt:.0f}/s): {vp * 1e6:.1f} µs CPU per poll; "
         f"cores used by thread: " + ", ".join(f"{r} {s:.2f}" for s, r in shares if s >= 0.005)
         + f"; others on the machine {others_share(a0, a1):.0%}")
-    r0, r1 = rwin
+    rp, r0, r1 = per_poll(ref)
     rpolls = r1["fake"]["polls"] - r0["fake"]["polls"]
-    rp = (r1["cpu"] - r0["cpu"]) / rpolls
     rdt = r1["t"] - r0["t"]
     cache = f"connection cache {REF_MAXCONNECTS}" if REF_MAXCONNECTS else "curl's default connection cache"
     out(f"    curl multi reference ({cache}): {ref['submits']} submits, {ref['polls']} polls, {ref['videos']} videos over "
