@@ -13,7 +13,8 @@ OPT       ?= -O2
 # Debian packages: what the build needs, what the tests add, what the benchmarks add.
 BUILD_DEBS = gcc make pkg-config xxd libh2o-evloop-dev libssl-dev libjansson-dev \
              libsqlite3-dev libsodium-dev libcurl4-openssl-dev \
-             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev libhiredis-dev nodejs
+             libavcodec-dev libavformat-dev libavutil-dev libswscale-dev zlib1g-dev libpq-dev libhiredis-dev \
+             libmimalloc-dev nodejs
 TEST_DEBS  = libcriterion-dev python3 python3-pytest python3-h2 ffmpeg curl clang-format openssl chromium prometheus \
              postgresql redis-server python3-redis
 BENCH_DEBS = nginx-light wrk ffmpeg hyperfine curl python3 chromium postgresql redis-server python3-psycopg2
@@ -25,6 +26,10 @@ CFLAGS  = -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 $(OPT) -g -Wall -Wextra -Werr
           -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LDFLAGS = $(SANITIZE)
+# The service's allocator (src/util/allocator.h): mimalloc, linked before every other library
+# so that it serves all of their mallocs, and kept even where the linker drops libraries no
+# symbol is taken from. A sanitizer build keeps the sanitizer's; the unit tests, glibc's.
+ALLOC_LIBS = $(if $(SANITIZE),,-Wl,--push-state,--no-as-needed -lmimalloc -Wl,--pop-state)
 
 SRCS      := $(shell find src -name '*.c' | sort)
 OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o $(BUILD)/obj/web_assets.o
@@ -60,7 +65,7 @@ bench-deps: deps
 	$(call apt_install,$(BENCH_DEBS))
 
 $(BUILD)/vidgen: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALLOC_LIBS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

@@ -162,20 +162,9 @@ def wait_quiet():
 
 def thread_roles(pid):
     """vidgen serve's threads by creation order (tids rise): main, the render pool
-    (VIDGEN_RENDER_THREADS, one per core), the worker's loop, the HTTP event loops; the heap
-    trimmer (util/heap_trim.c) is told by its name."""
+    (VIDGEN_RENDER_THREADS, one per core), the worker's loop, the HTTP event loops."""
     roles = {}
-    tids = []
-    for t in sorted(thread_cpu(pid)):
-        try:
-            with open(f"/proc/{pid}/task/{t}/comm") as f:
-                named = f.read().strip() == "heap-trim"
-        except OSError:
-            named = False
-        if named:
-            roles[t] = "heap trim"
-        else:
-            tids.append(t)
+    tids = sorted(thread_cpu(pid))
     pool = int(os.environ.get("VIDGEN_RENDER_THREADS") or 0) or CORES
     roles[tids[0]] = "main"
     for t in tids[1:1 + pool]:

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/media_cmd.h"
 #include "media/avlog.h"
+#include "util/allocator.h"
 #include "util/json_region.h"
 
 static const struct {
@@ -37,6 +38,7 @@ static int usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    allocator_init();      /* first: the allocator's options, before any allocation of note */
     json_region_install(); /* before any thread: provider replies parse without malloc */
     media_avlog_init();    /* FFmpeg's chatter goes to our log at debug level */
     if (argc < 2)

@@ -1,6 +1,5 @@
 /* vidgen serve: the HTTP API (and, with the pipeline, the embedded worker). */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 #include "http/server.h"
 #include "queue/queue.h"
 #include "store/store.h"
-#include "util/heap_trim.h"
+#include "util/allocator.h"
 #include "util/log.h"
 #include "worker/worker.h"
 
@@ -126,15 +125,11 @@ int cli_serve(int argc, char **argv)
     char err[512];
     bool with_worker;
     cli_block_signals(&signals); /* before any thread starts: only the server's sigwait takes them */
-    /* A fixed threshold keeps glibc from raising it after a burst. 1 MB, not less: FFmpeg's
-     * decoders allocate and zero buffers below it on every probe and thumbnail, and fresh
-     * mappings made each cost about twice as much. Request bodies and socket buffers (up to
-     * ~128 KB each) come from the heap, which the trimmer gives back after a flood. */
-    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     if (cli_load_config(&cfg) != 0)
         return 1;
     if (parse_args(argc, argv, &cfg, &with_worker) != 0)
         return 2;
+    log_info("vidgen: memory allocator: %s", allocator_name());
     struct store *s = cli_open_store(&cfg);
     if (s == NULL)
         return 1;
@@ -152,9 +147,7 @@ int cli_serve(int argc, char **argv)
         queue_close(queue);
         return 1;
     }
-    struct heap_trim *trim = heap_trim_start(); /* NULL: RSS stays higher after a flood, nothing worse */
     rc = serve(&cfg, &api, with_worker);
-    heap_trim_stop(trim);
     api_dispose(&api);
     queue_close(queue);
     log_info("vidgen: stopped");

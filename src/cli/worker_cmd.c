@@ -10,6 +10,7 @@
 #include "events/generation.h"
 #include "queue/queue.h"
 #include "store/store.h"
+#include "util/allocator.h"
 #include "util/log.h"
 #include "worker/worker.h"
 
@@ -67,6 +68,7 @@ int cli_worker(int argc, char **argv)
     cli_block_signals(&set); /* before any thread starts, so only sigwait sees them */
     if (cli_load_config(&cfg) != 0)
         return 1;
+    log_info("vidgen: memory allocator: %s", allocator_name());
     struct store *s = cli_open_store(&cfg);
     if (s == NULL)
         return 1;

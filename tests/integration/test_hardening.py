@@ -15,6 +15,7 @@ Bounds stated here (see bench/README.md for measured figures):
 """
 
 import os
+import re
 import pathlib
 import signal
 import json
@@ -103,6 +104,17 @@ def wait_rss_back(server, base):
         time.sleep(0.1)
     grown = rss_mb(server.proc.pid) - base
     assert grown < RETURNED_BOUND_MB, f"RSS still {grown:.1f} MB above where it was after the flood"
+
+
+def test_the_server_runs_on_mimalloc_and_says_so(flood_server):
+    """The RSS bounds above and the worker's CPU per provider poll (bench/remote.py) are those
+    of mimalloc serving every library's malloc: a link that lost it (library order, a linker
+    dropping it) would pass every other test and quietly fall back to glibc's."""
+    log = flood_server.stderr_text()
+    if MEMORY_MEASURED:
+        assert re.search(r"memory allocator: mimalloc \d+\.\d+\.\d+\n", log), log[:2000]
+    else:  # the sanitizer's build keeps the sanitizer's malloc
+        assert "memory allocator: the C library's malloc\n" in log, log[:2000]
 
 
 def connect(server):

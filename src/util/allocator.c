@@ -1,0 +1,44 @@
+#include "util/allocator.h"
+
+#include <dlfcn.h>
+#include <mimalloc.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* mimalloc's functions are looked up, not linked: the objects of the service are also linked
+ * into the unit tests, which run on the C library's malloc. */
+static void *mimalloc_fn(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+void allocator_init(void)
+{
+    void (*set_default)(mi_option_t, long) = (void (*)(mi_option_t, long))mimalloc_fn("mi_option_set_default");
+    if (set_default == NULL)
+        return;
+    /* A segment whose pages are all free goes back to the system at once, not after 500 ms
+     * of further activity on the thread that owned it: an HTTP loop left idle after a flood
+     * of large bodies would otherwise keep them (tests/integration/test_hardening.py). Pages
+     * keep mimalloc's short delay, so that FFmpeg's buffers are not mapped afresh on each
+     * probe. MIMALLOC_SEGMENT_DECOMMIT_DELAY in the environment still overrides this. */
+    set_default(mi_option_segment_decommit_delay, 0);
+}
+
+const char *allocator_name(void)
+{
+    int (*version)(void) = (int (*)(void))mimalloc_fn("mi_version");
+    bool (*in_heap)(const void *) = (bool (*)(const void *))mimalloc_fn("mi_is_in_heap_region");
+    if (version == NULL || in_heap == NULL)
+        return "the C library's malloc";
+    void *probe = malloc(64);
+    bool ours = probe != NULL && in_heap(probe);
+    free(probe);
+    if (!ours)
+        return "the C library's malloc (mimalloc is loaded but does not serve malloc: check the link order)";
+    static char name[64];
+    int v = version();
+    snprintf(name, sizeof name, "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
+    return name;
+}

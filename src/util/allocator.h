@@ -1,0 +1,20 @@
+/* The process's memory allocator. The service's binary links mimalloc (Debian's
+ * libmimalloc-dev) ahead of the C library, so that it serves malloc and free for every
+ * library in the process (libcurl, jansson, SQLite, FFmpeg, h2o). The worker's loop makes
+ * a few hundred small allocations per provider request, most of them libcurl's, and glibc's
+ * malloc, in a heap that holds 10,000 jobs, served them through its slow paths
+ * (bench/README.md, "Results at 2026-11-29 (late)"). Unit tests and sanitizer builds keep the C
+ * library's (or the sanitizer's) malloc: nothing here needs mimalloc at link time. */
+#ifndef VIDGEN_UTIL_ALLOCATOR_H
+#define VIDGEN_UTIL_ALLOCATOR_H
+
+/* Settles mimalloc's options when it is in the process; first thing in main, before any
+ * thread starts. */
+void allocator_init(void);
+
+/* What serves malloc in this process, for the start-up log: "mimalloc 2.0.9", "the C
+ * library's malloc", or a sentence saying mimalloc is loaded but does not serve malloc.
+ * Static text. */
+const char *allocator_name(void);
+
+#endif
