@@ -21,12 +21,17 @@ static void place(struct timers *t, size_t i, struct timer_slot slot)
     slot.tm->index = i;
 }
 
+/* A 4-ary heap: half the depth of a binary one. Each level moved writes the index into a
+ * timer that lives in its job, a cache miss with 10,000 jobs held; the four children
+ * compared at each level share one cache line of the array. */
+#define ARITY 4
+
 static void sift_up(struct timers *t, size_t i)
 {
     struct timer_slot slot = t->heap[i];
-    while (i > 0 && t->heap[(i - 1) / 2].at_ms > slot.at_ms) {
-        place(t, i, t->heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
+    while (i > 0 && t->heap[(i - 1) / ARITY].at_ms > slot.at_ms) {
+        place(t, i, t->heap[(i - 1) / ARITY]);
+        i = (i - 1) / ARITY;
     }
     place(t, i, slot);
 }
@@ -35,11 +40,12 @@ static void sift_down(struct timers *t, size_t i)
 {
     struct timer_slot slot = t->heap[i];
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= t->n)
+        size_t first = ARITY * i + 1, c = first;
+        if (first >= t->n)
             break;
-        if (c + 1 < t->n && t->heap[c + 1].at_ms < t->heap[c].at_ms)
-            c++;
+        for (size_t k = first + 1; k < first + ARITY && k < t->n; k++)
+            if (t->heap[k].at_ms < t->heap[c].at_ms)
+                c = k;
         if (t->heap[c].at_ms >= slot.at_ms)
             break;
         place(t, i, t->heap[c]);
