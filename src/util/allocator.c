@@ -13,9 +13,13 @@ static void *mimalloc_fn(const char *name)
     return dlsym(RTLD_DEFAULT, name);
 }
 
+/* mi_collect, when mimalloc is in the process; set by allocator_init before any thread. */
+static void (*collect)(bool force);
+
 void allocator_init(void)
 {
     void (*set_default)(mi_option_t, long) = (void (*)(mi_option_t, long))mimalloc_fn("mi_option_set_default");
+    collect = (void (*)(bool))mimalloc_fn("mi_collect");
     if (set_default == NULL)
         return;
     /* A segment whose pages are all free goes back to the system at once, not after 500 ms
@@ -24,6 +28,12 @@ void allocator_init(void)
      * keep mimalloc's short delay, so that FFmpeg's buffers are not mapped afresh on each
      * probe. MIMALLOC_SEGMENT_DECOMMIT_DELAY in the environment still overrides this. */
     set_default(mi_option_segment_decommit_delay, 0);
+}
+
+void allocator_give_back(void)
+{
+    if (collect != NULL)
+        collect(false);
 }
 
 const char *allocator_name(void)
