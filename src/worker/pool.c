@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "util/allocator.h"
+
 struct task {
     void (*fn)(void *arg);
     void *arg;
@@ -59,6 +61,11 @@ static void *pool_main(void *arg)
         p->running--;
         pthread_cond_broadcast(&p->ready); /* the head may fit now */
         free(t);
+        if (p->head == NULL) { /* about to sit idle: FFmpeg's buffers go back to the system */
+            pthread_mutex_unlock(&p->lock);
+            allocator_give_back();
+            pthread_mutex_lock(&p->lock);
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
