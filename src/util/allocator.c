@@ -1,7 +1,6 @@
 #include "util/allocator.h"
 
 #include <dlfcn.h>
-#include <mimalloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +17,7 @@ static void (*collect)(bool force);
 
 void allocator_init(void)
 {
-    void (*set_default)(mi_option_t, long) = (void (*)(mi_option_t, long))mimalloc_fn("mi_option_set_default");
     collect = (void (*)(bool))mimalloc_fn("mi_collect");
-    if (set_default == NULL)
-        return;
-    /* A segment whose pages are all free goes back to the system at once, not after 500 ms
-     * of further activity on the thread that owned it: an HTTP loop left idle after a flood
-     * of large bodies would otherwise keep them (tests/integration/test_hardening.py). Pages
-     * keep mimalloc's short delay, so that FFmpeg's buffers are not mapped afresh on each
-     * probe. MIMALLOC_SEGMENT_DECOMMIT_DELAY in the environment still overrides this. */
-    set_default(mi_option_segment_decommit_delay, 0);
 }
 
 void allocator_give_back(void)

@@ -8,8 +8,9 @@
 #ifndef VIDGEN_UTIL_ALLOCATOR_H
 #define VIDGEN_UTIL_ALLOCATOR_H
 
-/* Settles mimalloc's options when it is in the process; first thing in main, before any
- * thread starts. */
+/* Finds mimalloc's functions when it is in the process; first thing in main, before any
+ * thread starts. mimalloc runs on its defaults (MIMALLOC_* in the environment still apply):
+ * what it keeps after a burst, the threads give back (allocator_give_back). */
 void allocator_init(void);
 
 /* Gives the free memory the allocator keeps for the calling thread back to the system.
