@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http/accept.h"
 #include "http/offload.h"
 #include "util/allocator.h"
+#include "util/id.h"
 #include "util/log.h"
 
 struct loop {
@@ -181,25 +181,18 @@ static void settle(struct loop *loop, h2o_evloop_t *evloop)
 /* How often a loop gives its thread's free memory back (util/allocator.h). */
 #define LOOP_GIVE_BACK_EVERY_MS 1000
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs until the stop message itself is handled (not merely until a flag is seen), so no
  * message is left pending on the receiver when it is unregistered. Once a second the loop
  * gives its thread's free memory back: after a flood it falls back within a second
  * (tests/integration/test_hardening.py), busy or idle. */
 static void run_until_stopped(struct loop *loop, h2o_evloop_t *evloop)
 {
-    int64_t given_back = monotonic_ms();
+    int64_t given_back = clock_monotonic_ms();
     while (!loop->stop_received) {
         h2o_evloop_run(evloop, LOOP_GIVE_BACK_EVERY_MS);
-        if (monotonic_ms() - given_back >= LOOP_GIVE_BACK_EVERY_MS) {
+        if (clock_monotonic_ms() - given_back >= LOOP_GIVE_BACK_EVERY_MS) {
             allocator_give_back();
-            given_back = monotonic_ms();
+            given_back = clock_monotonic_ms();
         }
     }
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "queue/queue.h"
+#include "util/id.h"
 #include "util/log.h"
 #include "util/redis_link.h"
 
@@ -62,13 +63,6 @@ struct redis_queue {
     pthread_t sender, reader;
     struct redis_link send_link, read_link; /* each its thread's */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wakes every local subscriber. Under lock, as the in-process queue does. */
 static void wake_all(struct redis_queue *rq)
@@ -323,7 +317,7 @@ static void *reader_main(void *arg)
 {
     struct redis_queue *rq = arg;
     struct redis_link *l = &rq->read_link;
-    int64_t next_claim = 0, next_forget = now_ms() + REDIS_QUEUE_FORGET_EVERY_MS;
+    int64_t next_claim = 0, next_forget = clock_monotonic_ms() + REDIS_QUEUE_FORGET_EVERY_MS;
     while (!atomic_load(&rq->stop)) {
         if (!has_subscriber(rq))
             continue;
@@ -332,13 +326,13 @@ static void *reader_main(void *arg)
             redis_link_wait(l, &rq->stop);
             continue;
         }
-        if (now_ms() >= next_claim) {
-            next_claim = now_ms() + REDIS_QUEUE_CLAIM_EVERY_MS;
+        if (clock_monotonic_ms() >= next_claim) {
+            next_claim = clock_monotonic_ms() + REDIS_QUEUE_CLAIM_EVERY_MS;
             if (claim_abandoned(rq) != 0)
                 continue;
         }
-        if (now_ms() >= next_forget) {
-            next_forget = now_ms() + REDIS_QUEUE_FORGET_EVERY_MS;
+        if (clock_monotonic_ms() >= next_forget) {
+            next_forget = clock_monotonic_ms() + REDIS_QUEUE_FORGET_EVERY_MS;
             forget_dead_readers(rq);
             if (l->ctx == NULL)
                 continue;
@@ -448,7 +442,7 @@ struct queue *queue_redis_open(const char *redis_url, char *err, size_t errlen)
     }
     rq->base.ops = &redis_ops;
     gethostname(host, sizeof host - 1);
-    snprintf(rq->consumer, sizeof rq->consumer, "%s:%ld:%lld", host, (long)getpid(), (long long)now_ms());
+    snprintf(rq->consumer, sizeof rq->consumer, "%s:%ld:%lld", host, (long)getpid(), (long long)clock_monotonic_ms());
     pthread_mutex_init(&rq->lock, NULL);
     pthread_cond_init(&rq->cond, NULL);
     redis_link_init(&rq->send_link, "queue", &rq->addr);

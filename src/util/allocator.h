@@ -3,7 +3,7 @@
  * library in the process (libcurl, jansson, SQLite, FFmpeg, h2o). The worker's loop makes
  * a few hundred small allocations per provider request, most of them libcurl's, and glibc's
  * malloc, in a heap that holds 10,000 jobs, served them through its slow paths
- * (bench/README.md, "Results at 2026-11-29 (late)"). Unit tests and sanitizer builds keep the C
+ * (bench/README.md, remote jobs, "Results at 2cb5786"). Unit tests and sanitizer builds keep the C
  * library's (or the sanitizer's) malloc: nothing here needs mimalloc at link time. */
 #ifndef VIDGEN_UTIL_ALLOCATOR_H
 #define VIDGEN_UTIL_ALLOCATOR_H

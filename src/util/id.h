@@ -16,6 +16,9 @@ int id_valid(const char *s);
 
 /* Milliseconds since the Unix epoch. */
 int64_t clock_now_ms(void);
+/* Milliseconds on the monotonic clock (intervals and timeouts within one process; not a time
+ * of day, not comparable across hosts). */
+int64_t clock_monotonic_ms(void);
 
 /* ISO 8601 UTC with milliseconds, "2025-01-15T10:30:00.000Z"; `out` holds 25 bytes. */
 void clock_format_iso(int64_t ms, char out[25]);
