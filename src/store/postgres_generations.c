@@ -25,10 +25,11 @@ static const char page_project_sql[] = "SELECT " GENERATION_COLS " FROM generati
 /* Conditional UPDATEs: a worker's concurrent claim or end makes PostgreSQL re-check the
  * WHERE against the row it wrote, so a generation is cancelled here only while it is still
  * pending and nobody holds it. */
-static const char cancel_pending_sql[] = "UPDATE generations SET status = 'cancelled', phase = 'done', "
-                                         "completed_at = $3, updated_at = $3, lease_owner = NULL, lease_until = NULL "
-                                         "WHERE user_id = $1 AND id = $2 AND status = 'pending' "
-                                         "AND (lease_until IS NULL OR lease_until < $3) RETURNING " GENERATION_COLS;
+static const char cancel_pending_sql[] =
+    "UPDATE generations SET status = 'cancelled', phase = 'done', "
+    "completed_at = $3, updated_at = $3, lease_owner = NULL, lease_worker = NULL, lease_until = NULL "
+    "WHERE user_id = $1 AND id = $2 AND status = 'pending' "
+    "AND (lease_until IS NULL OR lease_until < $3) RETURNING " GENERATION_COLS;
 /* A job waiting between polls is made due at once: its next claim ends it. */
 static const char cancel_flag_sql[] = "UPDATE generations SET cancel_requested = 1, updated_at = $3, "
                                       "next_run_at = CASE WHEN lease_until >= $3 THEN next_run_at "

@@ -25,15 +25,20 @@ static const char claim_user_sql[] =
     "AND g.status IN ('pending', 'processing')) ORDER BY u.last_claim_at LIMIT 1 FOR NO KEY UPDATE OF u SKIP LOCKED";
 
 /* That user's oldest due job of the kind. An attempt is counted when an expired lease is taken
- * over (its holder died or hung), not when a released job is claimed again. */
+ * over (its holder died or hung), not when a released job is claimed again. $6: the worker
+ * whose heartbeat holds a remote job (store.h, job_claim), or NULL. Under a beat that lapsed
+ * nothing is claimed; the beat's row is locked (FOR SHARE) to the commit, so a reap deleting
+ * it waits, and then finds this job (postgres_beats.c). */
 static const char claim_sql[] =
-    "UPDATE generations SET lease_owner = $1, lease_until = $2::bigint + $3::bigint, "
-    "next_run_at = $2::bigint + $3::bigint, "
+    "UPDATE generations SET lease_owner = $1, lease_worker = $6, "
+    "lease_until = CASE WHEN $6::text IS NULL THEN $2::bigint + $3::bigint ELSE " STORE_HELD_UNTIL_SQL " END, "
+    "next_run_at = CASE WHEN $6::text IS NULL THEN $2::bigint + $3::bigint ELSE " STORE_HELD_UNTIL_SQL " END, "
     "attempts = attempts + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "
     "status = 'processing', updated_at = $2::bigint WHERE id = (SELECT id FROM generations "
     "WHERE user_id = $5 AND (provider = 'local') = $4::boolean AND next_run_at <= $2::bigint "
     "AND status IN ('pending', 'processing') AND (lease_until IS NULL OR lease_until < $2::bigint) "
-    "ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " GENERATION_COLS;
+    "ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED) AND ($6::text IS NULL OR EXISTS (SELECT 1 "
+    "FROM worker_beats WHERE name = $6 AND alive_until >= $2::bigint FOR SHARE)) RETURNING " GENERATION_COLS;
 
 static const char user_claimed_sql[] = "UPDATE users SET last_claim_at = $2::bigint WHERE id = $1";
 
@@ -50,16 +55,16 @@ static enum vg_err next_user(struct pg_store *s, const char *now, const char *lo
     return e;
 }
 
-static enum vg_err claim_step(struct pg_store *s, const char *owner, int64_t now, int64_t lease_ms, enum job_kind kind,
-                              struct generation *out, struct vg_error *err)
+static enum vg_err claim_step(struct pg_store *s, const char *owner, const char *worker, int64_t now, int64_t lease_ms,
+                              enum job_kind kind, struct generation *out, struct vg_error *err)
 {
     char user[ID_LEN + 1], nowb[PG_NUM], leaseb[PG_NUM];
     const char *local = kind == JOBS_LOCAL ? "t" : "f";
     enum vg_err e = next_user(s, pg_i64(nowb, now), local, user, err);
     if (e != VG_OK)
         return e;
-    const char *p[] = {owner, nowb, pg_i64(leaseb, lease_ms), local, user};
-    PGresult *r = pg_run(s, claim_sql, 5, p, err);
+    const char *p[] = {owner, nowb, pg_i64(leaseb, lease_ms), local, user, worker};
+    PGresult *r = pg_run(s, claim_sql, 6, p, err);
     if (r == NULL)
         return s->failed;
     e = PQntuples(r) == 1 ? VG_OK : VG_ERR_NOT_FOUND;
@@ -71,14 +76,14 @@ static enum vg_err claim_step(struct pg_store *s, const char *owner, int64_t now
     return e;
 }
 
-enum vg_err pg_job_claim(struct store *base, const char *owner, int64_t lease_ms, enum job_kind kind,
-                         struct generation *out, struct vg_error *err)
+enum vg_err pg_job_claim(struct store *base, const char *owner, const char *worker, int64_t lease_ms,
+                         enum job_kind kind, struct generation *out, struct vg_error *err)
 {
     struct pg_store *s = pg(base);
     enum vg_err e = pg_begin(s, err);
     if (e)
         return e;
-    e = claim_step(s, owner, clock_now_ms(), lease_ms, kind, out, err);
+    e = claim_step(s, owner, worker, clock_now_ms(), lease_ms, kind, out, err);
     return pg_end_with_generation(s, e, out, err);
 }
 
@@ -190,19 +195,22 @@ enum vg_err pg_job_lease(struct store *base, const char *id, struct job_lease *o
 }
 
 /* The statement of each outcome; $1 id, $2 owner, $3 now, then the outcome's own. */
+/* A job held under its worker's heartbeat keeps that lease. */
 static const char running_sql[] =
-    "UPDATE generations SET lease_until = $3::bigint + $4::bigint, next_run_at = $3::bigint + $4::bigint, "
+    "UPDATE generations SET "
+    "lease_until = CASE WHEN lease_worker IS NULL THEN $3::bigint + $4::bigint ELSE lease_until END, "
+    "next_run_at = CASE WHEN lease_worker IS NULL THEN $3::bigint + $4::bigint ELSE next_run_at END, "
     "progress = CASE WHEN $5::integer < 0 THEN progress ELSE $5::integer END, phase = coalesce($6, phase), "
     "provider_job_id = coalesce($7, provider_job_id), webhook_hash = coalesce($8, webhook_hash), "
     "updated_at = $3::bigint WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
     "RETURNING " GENERATION_COLS;
 static const char retry_sql[] =
-    "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = $4::bigint, "
+    "UPDATE generations SET lease_owner = NULL, lease_worker = NULL, lease_until = NULL, next_run_at = $4::bigint, "
     "error_message = $5, phase = coalesce($6, phase), attempts = attempts + 1, updated_at = $3::bigint "
     "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' RETURNING " GENERATION_COLS;
 /* A callback that came while the job was held makes it due at once (webhook_wake_sql). */
 static const char wait_sql[] =
-    "UPDATE generations SET lease_owner = NULL, lease_until = NULL, "
+    "UPDATE generations SET lease_owner = NULL, lease_worker = NULL, lease_until = NULL, "
     "next_run_at = CASE WHEN webhook_woken <> 0 THEN least($4::bigint, $3::bigint) ELSE $4::bigint END, "
     "webhook_woken = 0, phase = coalesce($5, phase), "
     "progress = CASE WHEN $6::integer < 0 THEN progress ELSE $6::integer END, "
@@ -212,11 +220,12 @@ static const char complete_sql[] =
     "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, output_path = $4, "
     "thumbnail_path = $5, video_width = $6::integer, video_height = $7::integer, "
     "video_seconds = $8::double precision, error_message = NULL, completed_at = $3::bigint, "
-    "updated_at = $3::bigint, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 "
+    "updated_at = $3::bigint, lease_owner = NULL, lease_worker = NULL, lease_until = NULL WHERE id = $1 AND "
+    "lease_owner = $2 "
     "AND status = 'processing' RETURNING " GENERATION_COLS;
 static const char end_sql[] =
     "UPDATE generations SET status = $4, phase = 'done', error_message = coalesce($5, error_message), "
-    "completed_at = $3::bigint, updated_at = $3::bigint, lease_owner = NULL, lease_until = NULL "
+    "completed_at = $3::bigint, updated_at = $3::bigint, lease_owner = NULL, lease_worker = NULL, lease_until = NULL "
     "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' RETURNING " GENERATION_COLS;
 /* A new provider job, on the next route or the same one again (store.h, JOB_REROUTE):
  * nothing of the last one is kept but its attempt in the history. */
@@ -224,7 +233,7 @@ static const char reroute_sql[] =
     "UPDATE generations SET provider = $4, provider_job_id = NULL, webhook_hash = NULL, "
     "webhook_woken = 0, phase = 'queued', progress = 0, error_message = NULL, "
     "attempts = CASE WHEN provider = $4 THEN attempts + 1 ELSE 0 END, "
-    "lease_owner = NULL, lease_until = NULL, next_run_at = $3::bigint, updated_at = $3::bigint "
+    "lease_owner = NULL, lease_worker = NULL, lease_until = NULL, next_run_at = $3::bigint, updated_at = $3::bigint "
     "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' RETURNING " GENERATION_COLS;
 
 /* Fills the parameters for `u` (p[0..2] are id, owner, now); returns the statement and, in

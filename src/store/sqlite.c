@@ -70,10 +70,11 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_GENERATION_PAGE_PROJECT] = "SELECT " GENERATION_COLS " FROM generations WHERE project_id = ?2 "
                                    "AND +user_id = ?1 AND id < coalesce(?4, '~') "
                                    "AND (?3 IS NULL OR status = ?3) ORDER BY id DESC LIMIT ?5",
-    [SQ_GENERATION_CANCEL_PENDING] = "UPDATE generations SET status = 'cancelled', phase = 'done', "
-                                     "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
-                                     "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' "
-                                     "AND (lease_until IS NULL OR lease_until < ?3) RETURNING " GENERATION_COLS,
+    [SQ_GENERATION_CANCEL_PENDING] =
+        "UPDATE generations SET status = 'cancelled', phase = 'done', "
+        "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_worker = NULL, lease_until = NULL "
+        "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' "
+        "AND (lease_until IS NULL OR lease_until < ?3) RETURNING " GENERATION_COLS,
     /* A job waiting between polls is made due at once: its next claim ends it. */
     [SQ_GENERATION_CANCEL_FLAG] = "UPDATE generations SET cancel_requested = 1, updated_at = ?3, "
                                   "next_run_at = CASE WHEN lease_until >= ?3 THEN next_run_at "
@@ -99,12 +100,17 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_CLAIM_USER] = "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM generations g "
                       "WHERE g.user_id = u.id AND (g.provider = 'local') = ?2 AND g.next_run_at <= ?1 "
                       "AND g.status IN ('pending', 'processing')) ORDER BY u.last_claim_at LIMIT 1",
-    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_until = ?2 + ?3, next_run_at = ?2 + ?3, "
+    /* ?6: the worker whose heartbeat holds a remote job (store.h, job_claim), or NULL. Under a
+     * beat that lapsed nothing is claimed: a reap may already have passed its jobs over. */
+    [SQ_JOB_CLAIM] = "UPDATE generations SET lease_owner = ?1, lease_worker = ?6, "
+                     "lease_until = CASE WHEN ?6 IS NULL THEN ?2 + ?3 ELSE " STORE_HELD_UNTIL_SQL " END, "
+                     "next_run_at = CASE WHEN ?6 IS NULL THEN ?2 + ?3 ELSE " STORE_HELD_UNTIL_SQL " END, "
                      "attempts = attempts + (lease_owner IS NOT NULL), "
                      "status = 'processing', updated_at = ?2 WHERE id = (SELECT id FROM generations "
                      "WHERE user_id = ?5 AND (provider = 'local') = ?4 AND next_run_at <= ?2 "
                      "AND status IN ('pending', 'processing') AND (lease_until IS NULL OR lease_until < ?2) "
-                     "ORDER BY next_run_at LIMIT 1) RETURNING " GENERATION_COLS,
+                     "ORDER BY next_run_at LIMIT 1) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM worker_beats "
+                     "WHERE name = ?6 AND alive_until >= ?2)) RETURNING " GENERATION_COLS,
     [SQ_USER_CLAIMED] = "UPDATE users SET last_claim_at = ?2 WHERE id = ?1",
     [SQ_PROVIDER_QUEUED] = "SELECT count(*) FROM generations WHERE provider = ? "
                            "AND status IN ('pending', 'processing') AND provider_job_id IS NULL",
@@ -118,35 +124,46 @@ static const char *const sql[SQ_COUNT] = {
                               "AND provider_job_id IS NOT NULL",
     [SQ_JOB_NEXT_DUE] = "SELECT next_run_at FROM generations WHERE (provider = 'local') = ?1 "
                         "AND status IN ('pending', 'processing') ORDER BY next_run_at LIMIT 1",
-    /* ?1: a JSON array of [id, lease token]; each row is found by its primary key. */
-    [SQ_JOB_RENEW] = "UPDATE generations SET lease_until = ?2 + ?3, next_run_at = ?2 + ?3 "
-                     "FROM (SELECT value ->> 0 AS hid, value ->> 1 AS howner FROM json_each(?1)) AS h "
-                     "WHERE generations.id = h.hid AND generations.lease_owner = h.howner "
-                     "AND generations.status = 'processing' RETURNING id, cancel_requested, webhook_woken",
-    [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = ?3 + ?4, next_run_at = ?3 + ?4, progress = CASE WHEN ?5 < "
-                       "0 THEN progress "
-                       "ELSE ?5 END, phase = coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "
+    /* Heartbeats (store.h, worker_join): one row per worker, whatever it holds. */
+    [SQ_WORKER_JOIN] = "INSERT INTO worker_beats (name, alive_until) VALUES (?1, ?2 + ?3)",
+    [SQ_WORKER_BEAT] = "UPDATE worker_beats SET alive_until = ?2 + ?3 WHERE name = ?1 AND alive_until >= ?2",
+    /* By generations_news: the rows with news only. */
+    [SQ_WORKER_NEWS] = "SELECT id, cancel_requested, webhook_woken FROM generations WHERE lease_worker = ?1 "
+                       "AND (cancel_requested <> 0 OR webhook_woken <> 0)",
+    [SQ_WORKERS_LAPSED] = "DELETE FROM worker_beats WHERE alive_until < ?1",
+    /* Every held job whose worker no longer beats (generations_lease_worker): an expired
+     * lease, due now, still its last owner's until a claim takes it over. */
+    [SQ_WORKERS_REAP] = "UPDATE generations SET lease_worker = NULL, lease_until = ?1 - 1, next_run_at = ?1 - 1 "
+                        "WHERE lease_worker IS NOT NULL AND NOT EXISTS (SELECT 1 FROM worker_beats b "
+                        "WHERE b.name = generations.lease_worker)",
+    /* A job held under its worker's heartbeat keeps that lease. */
+    [SQ_JOB_RUNNING] = "UPDATE generations SET lease_until = CASE WHEN lease_worker IS NULL THEN ?3 + ?4 "
+                       "ELSE lease_until END, next_run_at = CASE WHEN lease_worker IS NULL THEN ?3 + ?4 "
+                       "ELSE next_run_at END, progress = CASE WHEN ?5 < 0 THEN progress ELSE ?5 END, phase = "
+                       "coalesce(?6, phase), provider_job_id = coalesce(?7, provider_job_id), "
                        "webhook_hash = coalesce(?8, webhook_hash), "
                        "updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' "
                        "RETURNING " GENERATION_COLS,
-    [SQ_JOB_RETRY] = "UPDATE generations SET lease_owner = NULL, lease_until = NULL, next_run_at = ?4, "
-                     "error_message = ?5, phase = coalesce(?6, phase), attempts = attempts + 1, "
-                     "updated_at = ?3 WHERE id = ?1 "
-                     "AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_RETRY] =
+        "UPDATE generations SET lease_owner = NULL, lease_worker = NULL, lease_until = NULL, next_run_at = ?4, "
+        "error_message = ?5, phase = coalesce(?6, phase), attempts = attempts + 1, "
+        "updated_at = ?3 WHERE id = ?1 "
+        "AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
     /* A callback that came while the job was held makes it due at once (SQ_WEBHOOK_WAKE). */
     [SQ_JOB_WAIT] =
-        "UPDATE generations SET lease_owner = NULL, lease_until = NULL, "
+        "UPDATE generations SET lease_owner = NULL, lease_worker = NULL, lease_until = NULL, "
         "next_run_at = CASE WHEN webhook_woken THEN min(?4, ?3) ELSE ?4 END, webhook_woken = 0, "
         "phase = coalesce(?5, phase), progress = CASE WHEN ?6 < 0 THEN progress ELSE ?6 END, "
         "provider_job_id = coalesce(?7, provider_job_id), updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 "
         "AND status = 'processing' RETURNING " GENERATION_COLS,
-    [SQ_JOB_COMPLETE] = "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, "
-                        "output_path = ?4, thumbnail_path = ?5, video_width = ?6, video_height = ?7, "
-                        "video_seconds = ?8, error_message = NULL, completed_at = ?3, updated_at = ?3, "
-                        "lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 "
-                        "AND status = 'processing' RETURNING " GENERATION_COLS,
+    [SQ_JOB_COMPLETE] =
+        "UPDATE generations SET status = 'completed', phase = 'done', progress = 100, "
+        "output_path = ?4, thumbnail_path = ?5, video_width = ?6, video_height = ?7, "
+        "video_seconds = ?8, error_message = NULL, completed_at = ?3, updated_at = ?3, "
+        "lease_owner = NULL, lease_worker = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 "
+        "AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_END] = "UPDATE generations SET status = ?4, phase = 'done', error_message = coalesce(?5, error_message), "
-                   "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_until = NULL "
+                   "completed_at = ?3, updated_at = ?3, lease_owner = NULL, lease_worker = NULL, lease_until = NULL "
                    "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
     [SQ_JOB_LEASE] = "SELECT coalesce(lease_owner, ''), coalesce(lease_until, 0) FROM generations WHERE id = ?",
     /* A provider's callback for a job it holds (store.h, store_webhook_wake): a job nobody
@@ -178,7 +195,7 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_JOB_REROUTE] = "UPDATE generations SET provider = ?4, provider_job_id = NULL, webhook_hash = NULL, "
                        "webhook_woken = 0, phase = 'queued', progress = 0, error_message = NULL, "
                        "attempts = CASE WHEN provider = ?4 THEN attempts + 1 ELSE 0 END, "
-                       "lease_owner = NULL, lease_until = NULL, next_run_at = ?3, updated_at = ?3 "
+                       "lease_owner = NULL, lease_worker = NULL, lease_until = NULL, next_run_at = ?3, updated_at = ?3 "
                        "WHERE id = ?1 AND lease_owner = ?2 AND status = 'processing' RETURNING " GENERATION_COLS,
     /* ?1 generation, ?2 provider, ?3 model, ?4 now. */
     [SQ_ATTEMPT_BEGIN] = "INSERT INTO generation_attempts (generation_id, n, provider, model, started_at) "
@@ -463,7 +480,9 @@ static const struct store_ops ops = {
     .provider_health_get = sq_provider_health_get,
     .provider_health_put = sq_provider_health_put,
     .job_next_due = sq_job_next_due,
-    .job_renew = sq_job_renew,
+    .worker_join = sq_worker_join,
+    .worker_beat = sq_worker_beat,
+    .workers_reap = sq_workers_reap,
     .job_lease = sq_job_lease,
     .job_update = sq_job_update,
     .webhook_wake = sq_webhook_wake,

@@ -52,7 +52,11 @@ enum sq_stmt {
     SQ_REFUND_EXISTS,
     SQ_JOB_CLAIM,
     SQ_JOB_NEXT_DUE,
-    SQ_JOB_RENEW,
+    SQ_WORKER_JOIN,
+    SQ_WORKER_BEAT,
+    SQ_WORKER_NEWS,
+    SQ_WORKERS_LAPSED,
+    SQ_WORKERS_REAP,
     SQ_JOB_RUNNING,
     SQ_JOB_RETRY,
     SQ_USER_CLAIMED,
@@ -214,10 +218,13 @@ enum vg_err sq_provider_health_get(struct store *s, const char *provider, struct
                                    struct vg_error *err);
 enum vg_err sq_provider_health_put(struct store *s, const char *provider, const struct provider_health *h,
                                    struct vg_error *err);
-enum vg_err sq_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
+enum vg_err sq_job_claim(struct store *s, const char *owner, const char *worker, int64_t lease_ms, enum job_kind kind,
                          struct generation *out, struct vg_error *err);
 enum vg_err sq_job_next_due(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err);
-enum vg_err sq_job_renew(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms, struct vg_error *err);
+enum vg_err sq_worker_join(struct store *s, const char *worker, int64_t lease_ms, struct vg_error *err);
+enum vg_err sq_worker_beat(struct store *s, const char *worker, int64_t lease_ms, struct job_news_list *news,
+                           struct vg_error *err);
+enum vg_err sq_workers_reap(struct store *s, long *jobs, struct vg_error *err);
 enum vg_err sq_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err);
 enum vg_err sq_job_update(struct store *s, const char *id, const char *owner, const struct job_update *u,
                           struct generation *out, struct vg_error *err);

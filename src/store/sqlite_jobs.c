@@ -24,8 +24,8 @@ static enum vg_err next_user(struct sqlite_store *s, int64_t now, enum job_kind 
 }
 
 /* The claim proper: that user's oldest due job of `kind`. */
-static enum vg_err claim_step(struct sqlite_store *s, const char *owner, int64_t now, int64_t lease_ms,
-                              enum job_kind kind, struct generation *out, struct vg_error *err)
+static enum vg_err claim_step(struct sqlite_store *s, const char *owner, const char *worker, int64_t now,
+                              int64_t lease_ms, enum job_kind kind, struct generation *out, struct vg_error *err)
 {
     char user[ID_LEN + 1];
     enum vg_err e = next_user(s, now, kind, user, err);
@@ -39,6 +39,7 @@ static enum vg_err claim_step(struct sqlite_store *s, const char *owner, int64_t
     sqlite3_bind_int64(st, 3, lease_ms);
     sqlite3_bind_int(st, 4, kind == JOBS_LOCAL);
     sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
+    sq_bind_text(st, 6, worker);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         sq_read_generation(st, out);
@@ -60,15 +61,15 @@ static enum vg_err mark_served(struct sqlite_store *s, const char *user_id, int6
     return rc == SQLITE_DONE ? VG_OK : sq_fail(s, rc, err);
 }
 
-enum vg_err sq_job_claim(struct store *base, const char *owner, int64_t lease_ms, enum job_kind kind,
-                         struct generation *out, struct vg_error *err)
+enum vg_err sq_job_claim(struct store *base, const char *owner, const char *worker, int64_t lease_ms,
+                         enum job_kind kind, struct generation *out, struct vg_error *err)
 {
     struct sqlite_store *s = sq(base);
     int64_t now = clock_now_ms();
     enum vg_err e = sq_begin(s, err);
     if (e)
         return e;
-    if ((e = claim_step(s, owner, now, lease_ms, kind, out, err)) == VG_OK &&
+    if ((e = claim_step(s, owner, worker, now, lease_ms, kind, out, err)) == VG_OK &&
         (e = mark_served(s, out->user_id, now, err)) != VG_OK)
         generation_free(out);
     return sq_end_with_generation(s, e, out, err);

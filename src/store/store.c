@@ -90,6 +90,13 @@ void attempt_list_free(struct attempt_list *l)
     l->n = 0;
 }
 
+void job_news_list_free(struct job_news_list *l)
+{
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 void ledger_list_free(struct ledger_list *l)
 {
     free(l->items);

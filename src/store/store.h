@@ -186,13 +186,16 @@ enum job_outcome {
                     * attempt. Never charged again. */
 };
 
-/* One generation a worker holds, in a batch renewal (job_renew). */
-struct job_renewal {
-    const char *id, *owner; /* in: the generation and this claim's lease token (borrowed) */
-    void *arg;              /* in: the caller's, left alone */
-    bool held;              /* out: the lease was renewed (false: lost to another worker, or ended) */
-    bool cancel_requested;  /* out, when held */
-    bool webhook_woken;     /* out, when held: a provider's callback came for it */
+/* News for a generation a worker holds under its heartbeat (worker_beat). */
+struct job_news {
+    char id[ID_LEN + 1];
+    bool cancel_requested;
+    bool webhook_woken; /* a provider's callback came for it */
+};
+
+struct job_news_list {
+    struct job_news *items; /* owned */
+    size_t n;
 };
 
 struct job_update {
@@ -245,8 +248,14 @@ struct attempt_list {
 /* Who holds a generation's lease (job_lease). */
 struct job_lease {
     char owner[STORE_LEASE_OWNER_MAX + 1]; /* "" = nobody: not running, or finished */
-    int64_t until;                         /* expiry, ms since the epoch; 0 when no owner */
+    int64_t until;                         /* expiry, ms since the epoch; 0 when no owner; STORE_HELD_UNTIL while
+                                            * held under its worker's heartbeat */
 };
+
+/* lease_until (and next_run_at) of a generation claimed under a worker's heartbeat: held for
+ * as long as the worker beats (worker_beat), whatever the time. */
+#define STORE_HELD_UNTIL INT64_MAX
+#define STORE_HELD_UNTIL_SQL "9223372036854775807" /* the same, in a statement's text */
 
 struct store;
 
@@ -310,10 +319,13 @@ struct store_ops {
     enum vg_err (*ledger_page)(struct store *s, const char *user_id, long before_id, int limit, struct ledger_list *out,
                                struct vg_error *err);
 
-    enum vg_err (*job_claim)(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
-                             struct generation *out, struct vg_error *err);
+    enum vg_err (*job_claim)(struct store *s, const char *owner, const char *worker, int64_t lease_ms,
+                             enum job_kind kind, struct generation *out, struct vg_error *err);
     enum vg_err (*job_next_due)(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err);
-    enum vg_err (*job_renew)(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms, struct vg_error *err);
+    enum vg_err (*worker_join)(struct store *s, const char *worker, int64_t lease_ms, struct vg_error *err);
+    enum vg_err (*worker_beat)(struct store *s, const char *worker, int64_t lease_ms, struct job_news_list *news,
+                               struct vg_error *err);
+    enum vg_err (*workers_reap)(struct store *s, long *jobs, struct vg_error *err);
     enum vg_err (*provider_in_flight)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*provider_queued)(struct store *s, const char *provider, long *n, struct vg_error *err);
     enum vg_err (*summary)(struct store *s, struct store_summary *io, struct vg_error *err);
@@ -562,12 +574,16 @@ static inline enum vg_err store_ledger_page(struct store *s, const char *user_id
 }
 
 /* The worker's side (the lease protocol, see worker/worker.c). job_claim takes, of the user
- * served least recently, the oldest due generation of `kind` whose lease is free or expired and leases it to `owner` (a
- * token for this one claim) for lease_ms; taking over an expired lease counts an attempt, claiming a released one does
- * not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the earliest time a generation of one of `kinds` (a mask
- * of JOB_KIND_BIT) becomes due (0 = none). job_lease tells who holds a generation's lease, expired or not
- * (VG_ERR_NOT_FOUND when there is no such generation). job_update applies a change only while `owner` still holds the
- * lease (else VG_ERR_CONFLICT: another worker took it over). */
+ * served least recently, the oldest due generation of `kind` whose lease is free or expired,
+ * and leases it to `owner` (a token for this one claim): with `worker` NULL for lease_ms, renewed
+ * by each JOB_RUNNING write; with `worker` (a name that joined, worker_join) for as long as that
+ * worker beats (worker_beat), which no write of the job's renews or needs to. A claim under a
+ * worker whose beat lapsed takes nothing. Taking over an expired lease counts an attempt,
+ * claiming a released one does not; VG_ERR_NOT_FOUND when none is due. job_next_due gives the
+ * earliest time a generation of one of `kinds` (a mask of JOB_KIND_BIT) becomes due (0 = none).
+ * job_lease tells who holds a generation's lease, expired or not (VG_ERR_NOT_FOUND when there
+ * is no such generation). job_update applies a change only while `owner` still holds the lease
+ * (else VG_ERR_CONFLICT: another worker took it over). */
 /* How many generations `provider` holds now: submitted to it and not ended. */
 static inline enum vg_err store_provider_in_flight(struct store *s, const char *provider, long *n, struct vg_error *err)
 {
@@ -598,22 +614,34 @@ static inline enum vg_err store_provider_health_put(struct store *s, const char 
     return s->ops->provider_health_put(s, provider, h, err);
 }
 
-static inline enum vg_err store_job_claim(struct store *s, const char *owner, int64_t lease_ms, enum job_kind kind,
-                                          struct generation *out, struct vg_error *err)
+static inline enum vg_err store_job_claim(struct store *s, const char *owner, const char *worker, int64_t lease_ms,
+                                          enum job_kind kind, struct generation *out, struct vg_error *err)
 {
-    return s->ops->job_claim(s, owner, lease_ms, kind, out, err);
+    return s->ops->job_claim(s, owner, worker, lease_ms, kind, out, err);
 }
 static inline enum vg_err store_job_next_due(struct store *s, unsigned kinds, int64_t *at_ms, struct vg_error *err)
 {
     return s->ops->job_next_due(s, kinds, at_ms, err);
 }
-/* Renews, in one write, the leases of the `n` generations in `jobs` that their owners still hold, for lease_ms from
- * now (nothing a user sees changes), and tells each whether it is still held and flagged. The order of `jobs` may
- * change. */
-static inline enum vg_err store_job_renew(struct store *s, struct job_renewal *jobs, int n, int64_t lease_ms,
-                                          struct vg_error *err)
+/* A worker's heartbeat, one row whatever the number of jobs it holds. worker_join enters a
+ * new name, alive for lease_ms (VG_ERR_CONFLICT when the name is taken). worker_beat keeps it
+ * alive for lease_ms more and fills *news (owned: job_news_list_free) with the jobs it holds
+ * that were cancelled or called back; VG_ERR_CONFLICT when its beat had lapsed: every job it
+ * held may be another worker's now, and the name is done (join under a new one). workers_reap
+ * ends the beats that lapsed and turns their jobs into expired leases, due now, which the next
+ * claim takes over (an attempt, as for any expired lease); *jobs tells how many. */
+static inline enum vg_err store_worker_join(struct store *s, const char *worker, int64_t lease_ms, struct vg_error *err)
 {
-    return s->ops->job_renew(s, jobs, n, lease_ms, err);
+    return s->ops->worker_join(s, worker, lease_ms, err);
+}
+static inline enum vg_err store_worker_beat(struct store *s, const char *worker, int64_t lease_ms,
+                                            struct job_news_list *news, struct vg_error *err)
+{
+    return s->ops->worker_beat(s, worker, lease_ms, news, err);
+}
+static inline enum vg_err store_workers_reap(struct store *s, long *jobs, struct vg_error *err)
+{
+    return s->ops->workers_reap(s, jobs, err);
 }
 static inline enum vg_err store_job_lease(struct store *s, const char *id, struct job_lease *out, struct vg_error *err)
 {
@@ -695,6 +723,7 @@ void project_list_free(struct project_list *l);
 void generation_free(struct generation *g);
 void generation_list_free(struct generation_list *l);
 void attempt_list_free(struct attempt_list *l);
+void job_news_list_free(struct job_news_list *l);
 
 void ledger_list_free(struct ledger_list *l);
 

@@ -6,10 +6,13 @@
  * pool bounded by the cores and by memory (pool.h). The loop thread alone writes job state
  * to the store.
  *
- * The lease protocol: a worker claims a due generation with a lease (owner, expiry) and
- * renews it every third of its length while it works (remote jobs all at once, in one write,
- * also while held between polls); every write is conditional on still holding the lease. A worker that dies stops
- * renewing, its leases expire, and any worker claims those generations again — so a kill -9 at any moment loses no job.
+ * The lease protocol: a worker claims a due generation with a lease (owner, expiry); every
+ * write is conditional on still holding the lease. A local job's lease is renewed every third
+ * of its length while it renders. Remote jobs are held under the worker's heartbeat instead
+ * (store.h, worker_beat): one write every third of a lease keeps all of them, also while held
+ * between polls. A worker that dies stops renewing and beating, its leases expire (a lapsed
+ * beat's jobs are reaped into expired leases), and any worker claims those generations again
+ * — so a kill -9 at any moment loses no job.
  * Charging happened when the generation was created; refunds are at most once per generation (the store enforces it),
  * so a retried job is never charged or refunded twice. */
 #ifndef VIDGEN_WORKER_WORKER_H

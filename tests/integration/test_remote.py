@@ -14,6 +14,7 @@ import pytest
 
 from conftest import assert_ok
 from pipeline import balance, generate, ledger_rows, make_project, probe, status, wait_for
+from worker_process import Worker
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fakes"))
 import edenai  # noqa: E402
@@ -234,6 +235,60 @@ def test_a_kill_while_jobs_are_held_between_polls_loses_none_and_submits_none_tw
         finally:
             con.close()
         assert taken_over > 0, "no job was held by the killed worker"
+
+
+def test_a_frozen_worker_lets_its_held_jobs_go_to_another_and_takes_none_back(make_server):
+    # Worker A holds four jobs between polls under its heartbeat (lease 2 s), then freezes
+    # (SIGSTOP) past its lease. Worker B, started meanwhile, reaps A's lapsed beat and finishes
+    # the jobs. A, woken, finds its beat refused and lets every job go: each generation ends
+    # once, was submitted once, and was taken over once.
+    env = {"MODELSLAB_API_KEY": modelslab.KEY, "VIDGEN_LEASE_SECONDS": 2, "VIDGEN_ADMIN_CREDITS": 1000000,
+           "MODELSLAB_MAX_IN_FLIGHT": 100, "MODELSLAB_REQUESTS_PER_MINUTE": 60000}
+    with modelslab.ModelsLabFake(polls=None, after=8.0, eta=0.5, queue_limit=100) as ml:
+        env["MODELSLAB_BASE_URL"] = ml.base_url
+        s = make_server(extra_env=env, args=["--no-worker"])
+        s.token = s.admin_token
+        s.project = make_project(s, s.token)
+        a = Worker(s, extra=env, name="a").start()
+        b = Worker(s, extra=env, name="b")
+        try:
+            gens = [submit(s, "veo3", prompt=f"held {i}") for i in range(4)]
+            deadline = time.monotonic() + DONE
+            while not all(held_row(s, g["id"]) for g in gens) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert all(held_row(s, g["id"]) for g in gens), "worker A did not hold the jobs"
+            a.proc.send_signal(signal.SIGSTOP)
+            time.sleep(3.5)  # past A's beat
+            b.start()
+            deadline = time.monotonic() + DONE
+            while not all(held_by(s, g["id"], b) for g in gens) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert all(held_by(s, g["id"], b) for g in gens), "worker B did not take the jobs over\n" + b.log()
+            a.proc.send_signal(signal.SIGCONT)
+            for g in gens:
+                assert ends(s, g)["status"] == "completed", b.log()
+            assert len(ml.jobs) == len(ml.requests("submit", method="POST")) == 4, "a generation was submitted twice"
+            assert "lapsed" in a.log(), a.log()
+            con = s.db()
+            try:
+                for g in gens:
+                    assert con.execute("SELECT attempts FROM generations WHERE id = ?",
+                                       (g["id"],)).fetchone()[0] == 1, "not taken over exactly once"
+            finally:
+                con.close()
+            s.check_ledger()
+        finally:
+            assert a.stop() == 0, a.log()
+            assert b.stop() == 0, b.log()
+
+
+def held_by(s, gen_id, worker):
+    """Whether `worker` (a worker_process.Worker) holds the generation at its provider: its
+    name, as its start-up line logs it ("started as HOST:PID:TAG"), begins the lease's token."""
+    names = [line.split("worker: started as ", 1)[1].split(" ", 1)[0]
+             for line in worker.log().splitlines() if "worker: started as " in line]
+    row = held_row(s, gen_id)
+    return bool(names and row and row[1].startswith(names[0] + ":"))
 
 
 def test_a_job_held_between_polls_is_cancelled_at_once(make_server):

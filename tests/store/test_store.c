@@ -112,7 +112,7 @@ static void drain(struct store *s)
     for (enum job_kind k = JOBS_LOCAL; k <= JOBS_REMOTE; k++) {
         struct generation g;
         struct vg_error e;
-        while (store_job_claim(s, "drain", LEASE_MS, k, &g, &e) == VG_OK) {
+        while (store_job_claim(s, "drain", NULL, LEASE_MS, k, &g, &e) == VG_OK) {
             char id[ID_LEN + 1];
             memcpy(id, g.id, sizeof id);
             generation_free(&g);
@@ -146,7 +146,7 @@ Test(ledger, a_generation_is_charged_once_and_refunded_once)
     drain(s);
     new_generation(s, u.id, project, "local", 30, id);
     cr_assert_eq(balance(s, u.id), 70);
-    cr_assert_eq(store_job_claim(s, "w1", LEASE_MS, JOBS_LOCAL, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(s, "w1", NULL, LEASE_MS, JOBS_LOCAL, &g, &e), VG_OK, "%s", e.message);
     cr_assert_str_eq(g.id, id);
     generation_free(&g);
     cr_assert_eq(update(s, id, "w1", (struct job_update){.outcome = JOB_FAILED, .message = "broken"}), VG_OK);
@@ -307,7 +307,7 @@ static void *claim_loop(void *arg)
     while (atomic_load(&claimed_total) < JOBS) {
         struct generation g;
         struct vg_error e;
-        enum vg_err r = store_job_claim(s, c->owner, LEASE_MS, JOBS_REMOTE, &g, &e);
+        enum vg_err r = store_job_claim(s, c->owner, NULL, LEASE_MS, JOBS_REMOTE, &g, &e);
         if (r == VG_OK) {
             if (c->n < JOBS)
                 memcpy(c->ids[c->n], g.id, ID_LEN + 1);
@@ -378,16 +378,39 @@ Test(jobs, claims_are_fair_between_users)
     new_generation(s, b.id, pb, "local", 1, id); /* b's one job, queued after a's three */
     char users[4][ID_LEN + 1], ids[4][ID_LEN + 1];
     for (int i = 0; i < 4; i++) {
-        cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_LOCAL, &g, &e), VG_OK, "claim %d: %s", i, e.message);
+        cr_assert_eq(store_job_claim(s, "w", NULL, LEASE_MS, JOBS_LOCAL, &g, &e), VG_OK, "claim %d: %s", i, e.message);
         memcpy(users[i], g.user_id, sizeof users[i]);
         memcpy(ids[i], g.id, sizeof ids[i]);
         generation_free(&g);
     }
     cr_assert_str_neq(users[0], users[1], "the second claim served the same user again");
-    cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_LOCAL, &g, &e), VG_ERR_NOT_FOUND);
+    cr_assert_eq(store_job_claim(s, "w", NULL, LEASE_MS, JOBS_LOCAL, &g, &e), VG_ERR_NOT_FOUND);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(update(s, ids[i], "w", (struct job_update){.outcome = JOB_CANCELLED}), VG_OK);
     store_close(s);
+}
+
+/* A worker name that has joined, unique across runs, alive for lease_ms. */
+static void join_worker(struct store *s, char name[64], int64_t lease_ms)
+{
+    static int n;
+    struct vg_error e;
+    snprintf(name, 64, "host:%d:%ld-%d", (int)getpid(), (long)time(NULL) % 100000, n++);
+    cr_assert_eq(store_worker_join(s, name, lease_ms, &e), VG_OK, "join: %s", e.message);
+}
+
+/* The news a beat of `worker` brought for generation `id` (all false when none). */
+static struct job_news beat_news(struct store *s, const char *worker, const char *id)
+{
+    struct job_news_list l;
+    struct job_news found = {{0}};
+    struct vg_error e;
+    cr_assert_eq(store_worker_beat(s, worker, LEASE_MS, &l, &e), VG_OK, "beat: %s", e.message);
+    for (size_t i = 0; i < l.n; i++)
+        if (strcmp(l.items[i].id, id) == 0)
+            found = l.items[i];
+    job_news_list_free(&l);
+    return found;
 }
 
 Test(jobs, a_lost_lease_refuses_the_old_holder)
@@ -401,20 +424,16 @@ Test(jobs, a_lost_lease_refuses_the_old_holder)
     drain(s);
     new_user(s, 100, &u, project);
     new_generation(s, u.id, project, "local", 10, id);
-    cr_assert_eq(store_job_claim(s, "old", 50, JOBS_LOCAL, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(s, "old", NULL, 50, JOBS_LOCAL, &g, &e), VG_OK, "%s", e.message);
     cr_assert_eq(g.attempts, 0);
     generation_free(&g);
     usleep(150 * 1000); /* past the lease: the holder is taken for dead */
-    cr_assert_eq(store_job_claim(s, "new", LEASE_MS, JOBS_LOCAL, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(s, "new", NULL, LEASE_MS, JOBS_LOCAL, &g, &e), VG_OK, "%s", e.message);
     cr_assert_str_eq(g.id, id);
     cr_assert_eq(g.attempts, 1, "taking over an expired lease counts an attempt");
     generation_free(&g);
     cr_assert_eq(store_job_lease(s, id, &lease, &e), VG_OK);
     cr_assert_str_eq(lease.owner, "new");
-    struct job_renewal r[2] = {{.id = id, .owner = "old"}, {.id = id, .owner = "new"}};
-    cr_assert_eq(store_job_renew(s, r, 2, LEASE_MS, &e), VG_OK, "%s", e.message);
-    for (int i = 0; i < 2; i++)
-        cr_assert_eq(r[i].held, strcmp(r[i].owner, "new") == 0, "%s", r[i].owner);
     cr_assert_eq(update(s, id, "old", (struct job_update){.outcome = JOB_COMPLETED}), VG_ERR_CONFLICT);
     cr_assert_eq(update(s, id, "new", (struct job_update){.outcome = JOB_COMPLETED, .output_path = "v.mp4"}), VG_OK);
     g = get(s, u.id, id);
@@ -437,11 +456,11 @@ Test(jobs, a_wait_releases_and_a_retry_counts)
     drain(s);
     new_user(s, 100, &u, project);
     new_generation(s, u.id, project, "modelslab", 10, id);
-    cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(s, "w", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
     generation_free(&g);
     struct job_update wait = {.outcome = JOB_WAIT, .next_run_at = clock_now_ms() - 1, .progress = 40};
     cr_assert_eq(update(s, id, "w", wait), VG_OK);
-    cr_assert_eq(store_job_claim(s, "w2", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(s, "w2", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
     cr_assert_eq(g.attempts, 0, "claiming a released job is no new attempt");
     cr_assert_eq(g.progress, 40);
     generation_free(&g);
@@ -452,7 +471,8 @@ Test(jobs, a_wait_releases_and_a_retry_counts)
     cr_assert_eq(g.attempts, 1);
     cr_assert_str_eq(g.error_message, "try later");
     generation_free(&g);
-    cr_assert_eq(store_job_claim(s, "w3", LEASE_MS, JOBS_REMOTE, &g, &e), VG_ERR_NOT_FOUND, "a retry is not due yet");
+    cr_assert_eq(store_job_claim(s, "w3", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_ERR_NOT_FOUND,
+                 "a retry is not due yet");
     store_close(s);
 }
 
@@ -468,7 +488,7 @@ Test(jobs, a_reroute_keeps_one_charge_and_the_attempts)
     drain(s);
     new_user(s, 100, &u, project);
     new_generation(s, u.id, project, "modelslab", 30, id);
-    cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(s, "w", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
     generation_free(&g);
     struct job_update run = {.outcome = JOB_RUNNING,
                              .lease_ms = LEASE_MS,
@@ -491,7 +511,7 @@ Test(jobs, a_reroute_keeps_one_charge_and_the_attempts)
     cr_assert_null(g.provider_job_id);
     cr_assert_eq(g.attempts, 0, "the next route starts its attempts afresh");
     generation_free(&g);
-    cr_assert_eq(store_job_claim(s, "w2", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "rerouted job due at once");
+    cr_assert_eq(store_job_claim(s, "w2", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "rerouted job due at once");
     cr_assert_str_eq(g.id, id);
     generation_free(&g);
     run.provider_job_id = "ed-1", run.attempt_model = "nova";
@@ -523,26 +543,26 @@ Test(jobs, a_cancel_after_submission_is_not_refunded)
 {
     struct store *s = open_store();
     struct user u;
-    char project[ID_LEN + 1], id[ID_LEN + 1];
+    char project[ID_LEN + 1], id[ID_LEN + 1], worker[64];
     struct vg_error e;
     struct generation g;
-    struct job_renewal r;
     drain(s);
     new_user(s, 100, &u, project);
     new_generation(s, u.id, project, "modelslab", 40, id);
-    cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    join_worker(s, worker, LEASE_MS);
+    cr_assert_eq(store_job_claim(s, "w", worker, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
     generation_free(&g);
     struct job_update run = {
         .outcome = JOB_RUNNING, .lease_ms = LEASE_MS, .progress = -1, .provider_job_id = "ml-9", .attempt_model = "m"};
     cr_assert_eq(update(s, id, "w", run), VG_OK);
+    cr_assert(!beat_news(s, worker, id).cancel_requested, "news before the cancel");
     cr_assert_eq(store_generation_cancel(s, u.id, id, &g, &e), VG_OK, "%s", e.message);
     cr_assert(g.cancel_requested);
     generation_free(&g);
-    r = (struct job_renewal){.id = id, .owner = "w"};
-    cr_assert_eq(store_job_renew(s, &r, 1, LEASE_MS, &e), VG_OK);
-    cr_assert(r.held && r.cancel_requested, "the worker learns of the cancel");
+    cr_assert(beat_news(s, worker, id).cancel_requested, "the worker learns of the cancel by its beat");
     cr_assert_eq(update(s, id, "w", (struct job_update){.outcome = JOB_CANCELLED}), VG_OK);
     cr_assert_eq(balance(s, u.id), 60, "the provider was paid: no refund");
+    cr_assert(!beat_news(s, worker, id).cancel_requested, "an ended job is no news");
     store_close(s);
 }
 
@@ -550,13 +570,14 @@ Test(jobs, a_webhook_wakes_only_its_own_job)
 {
     struct store *s = open_store();
     struct user u;
-    char project[ID_LEN + 1], id[ID_LEN + 1], woken[ID_LEN + 1];
+    char project[ID_LEN + 1], id[ID_LEN + 1], woken[ID_LEN + 1], worker[64];
     struct vg_error e;
     struct generation g;
     drain(s);
     new_user(s, 100, &u, project);
     new_generation(s, u.id, project, "modelslab", 1, id);
-    cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    join_worker(s, worker, LEASE_MS);
+    cr_assert_eq(store_job_claim(s, "w", worker, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
     generation_free(&g);
     char hash[65];
     snprintf(hash, sizeof hash, "%s%s", id, "0123456789abcdef");
@@ -570,18 +591,79 @@ Test(jobs, a_webhook_wakes_only_its_own_job)
     cr_assert_eq(store_webhook_known(s, "modelslab", hash, &e), VG_OK);
     cr_assert_eq(store_webhook_known(s, "edenai", hash, &e), VG_ERR_NOT_FOUND);
     cr_assert_eq(store_webhook_wake(s, "modelslab", hash, "other-job", woken, &e), VG_ERR_NOT_FOUND);
+    cr_assert(!beat_news(s, worker, id).webhook_woken, "a callback for another job is no news");
     cr_assert_eq(store_webhook_wake(s, "modelslab", hash, "j", woken, &e), VG_OK);
     cr_assert_str_eq(woken, id);
-    struct job_renewal r = {.id = id, .owner = "w"};
-    cr_assert_eq(store_job_renew(s, &r, 1, LEASE_MS, &e), VG_OK);
-    cr_assert(r.held && r.webhook_woken, "the holder learns of the callback");
+    cr_assert(beat_news(s, worker, id).webhook_woken, "the holder learns of the callback by its beat");
     /* the release asks for a poll in a minute; the callback makes it due now */
     struct job_update wait = {.outcome = JOB_WAIT, .next_run_at = clock_now_ms() + LEASE_MS, .progress = -1};
     cr_assert_eq(update(s, id, "w", wait), VG_OK);
-    cr_assert_eq(store_job_claim(s, "w", LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "woken job not due");
+    cr_assert_eq(store_job_claim(s, "w", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "woken job not due");
     generation_free(&g);
     cr_assert_eq(update(s, id, "w", (struct job_update){.outcome = JOB_FAILED, .message = "x"}), VG_OK);
     cr_assert_eq(store_webhook_known(s, "modelslab", hash, &e), VG_ERR_NOT_FOUND, "an ended job takes no callback");
+    store_close(s);
+}
+
+/* A remote job claimed under a worker's heartbeat is held while the worker beats, whatever
+ * the time and whatever its writes say; when the beat lapses, the worker can neither beat nor
+ * claim under that name, and a reap hands the job to the next claim as an expired lease. */
+Test(jobs, a_held_job_lives_as_long_as_its_worker_beats)
+{
+    struct store *s = open_store();
+    struct user u;
+    char project[ID_LEN + 1], id[ID_LEN + 1], other[ID_LEN + 1], worker[64];
+    struct vg_error e;
+    struct generation g;
+    struct job_lease lease;
+    struct job_news_list news;
+    long reaped;
+    drain(s);
+    new_user(s, 100, &u, project);
+    new_generation(s, u.id, project, "modelslab", 10, id);
+    join_worker(s, worker, 300);
+    cr_assert_eq(store_worker_join(s, worker, 300, &e), VG_ERR_CONFLICT, "a name joins once");
+    cr_assert_eq(store_job_claim(s, "held", worker, 50, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    generation_free(&g);
+    cr_assert_eq(store_job_lease(s, id, &lease, &e), VG_OK);
+    cr_assert_str_eq(lease.owner, "held");
+    cr_assert_eq(lease.until, STORE_HELD_UNTIL, "held under the beat, not for the 50 ms asked");
+    struct job_update run = {.outcome = JOB_RUNNING, .lease_ms = 50, .progress = 5, .phase = "polling"};
+    cr_assert_eq(update(s, id, "held", run), VG_OK);
+    cr_assert_eq(store_job_lease(s, id, &lease, &e), VG_OK);
+    cr_assert_eq(lease.until, STORE_HELD_UNTIL, "a write of the job does not cut the beat's lease");
+    for (int i = 0; i < 3; i++) { /* 450 ms, past the beat's 300, kept by beats */
+        usleep(150 * 1000);
+        cr_assert_eq(store_worker_beat(s, worker, 300, &news, &e), VG_OK, "beat %d: %s", i, e.message);
+        job_news_list_free(&news);
+        cr_assert_eq(store_workers_reap(s, &reaped, &e), VG_OK, "%s", e.message);
+    }
+    cr_assert_eq(store_job_claim(s, "other", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_ERR_NOT_FOUND,
+                 "a job held by a beating worker is nobody else's");
+    usleep(400 * 1000); /* the worker stalls past its beat */
+    cr_assert_eq(store_worker_beat(s, worker, 300, &news, &e), VG_ERR_CONFLICT, "a lapsed beat is refused");
+    new_generation(s, u.id, project, "modelslab", 10, other);
+    cr_assert_eq(store_job_claim(s, "late", worker, LEASE_MS, JOBS_REMOTE, &g, &e), VG_ERR_NOT_FOUND,
+                 "no claim under a lapsed beat");
+    cr_assert_eq(store_workers_reap(s, &reaped, &e), VG_OK, "%s", e.message);
+    cr_assert_geq(reaped, 1);
+    cr_assert_eq(store_worker_beat(s, worker, 300, &news, &e), VG_ERR_CONFLICT, "a reaped name stays done");
+    bool seen[2] = {false, false};
+    for (int i = 0; i < 2; i++) { /* the reaped job and the new one, in due order */
+        cr_assert_eq(store_job_claim(s, "next", NULL, LEASE_MS, JOBS_REMOTE, &g, &e), VG_OK, "claim %d", i);
+        bool reaped_one = strcmp(g.id, id) == 0;
+        cr_assert(reaped_one || strcmp(g.id, other) == 0, "claimed a job of another test");
+        seen[!reaped_one] = true;
+        cr_assert_eq(g.attempts, reaped_one ? 1 : 0, "taking over a lapsed worker's job counts an attempt");
+        if (reaped_one)
+            cr_assert_eq(g.progress, 5);
+        generation_free(&g);
+    }
+    cr_assert(seen[0] && seen[1]);
+    cr_assert_eq(update(s, id, "held", (struct job_update){.outcome = JOB_COMPLETED}), VG_ERR_CONFLICT,
+                 "the lapsed worker's write is refused");
+    cr_assert_eq(update(s, id, "next", (struct job_update){.outcome = JOB_CANCELLED}), VG_OK);
+    cr_assert_eq(update(s, other, "next", (struct job_update){.outcome = JOB_CANCELLED}), VG_OK);
     store_close(s);
 }
 

@@ -372,7 +372,7 @@ static void claim(struct fixture *f, const char *want, const char *owner)
 {
     struct generation g;
     struct vg_error e;
-    cr_assert_eq(store_job_claim(f->s, owner, 30000, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
+    cr_assert_eq(store_job_claim(f->s, owner, NULL, 30000, JOBS_REMOTE, &g, &e), VG_OK, "%s", e.message);
     cr_assert_str_eq(g.id, want, "claimed %s", g.id);
     generation_free(&g);
 }
