@@ -292,7 +292,7 @@ def held_by(s, gen_id, worker):
 
 
 def test_a_job_held_between_polls_is_cancelled_at_once(make_server):
-    # A lease of an hour: the renewal that also reads cancels comes every 20 minutes and the
+    # A lease of an hour: the worker's beat that also reads cancels comes every 20 minutes and the
     # job is held between its polls, so only the cancel's own wake-up can end it in time.
     with modelslab.ModelsLabFake(polls=1000, eta=10, queue_limit=100) as ml:
         s = remote_server(make_server, ml, VIDGEN_LEASE_SECONDS=3600)
