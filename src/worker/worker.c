@@ -764,8 +764,10 @@ static int news_by_id(const void *a, const void *b)
 /* Hands each remote job its news, if it has some. */
 static void hand_news(struct worker *w, struct job_news_list *news)
 {
+    if (news->n == 0) /* the usual beat: no news, and no array to sort */
+        return;
     qsort(news->items, news->n, sizeof *news->items, news_by_id);
-    for (int i = w->n_running - 1; i >= 0 && news->n > 0; i--) {
+    for (int i = w->n_running - 1; i >= 0; i--) {
         struct job *j = w->running[i];
         struct job_news key, *n;
         if (j->kind != JOBS_REMOTE)
