@@ -293,7 +293,7 @@ Test(concurrency, charges_from_many_connections_never_overdraw)
 #define JOBS 40
 
 struct claimer {
-    char owner[16];
+    char owner[24]; /* "worker-" and any int */
     char ids[JOBS][ID_LEN + 1];
     int n, errors;
 };
