@@ -241,10 +241,11 @@ def test_a_frozen_worker_lets_its_held_jobs_go_to_another_and_takes_none_back(ma
     # Worker A holds four jobs between polls under its heartbeat (lease 2 s), then freezes
     # (SIGSTOP) past its lease. Worker B, started meanwhile, reaps A's lapsed beat and finishes
     # the jobs. A, woken, finds its beat refused and lets every job go: each generation ends
-    # once, was submitted once, and was taken over once.
+    # once, was submitted once, and was taken over once. The jobs run 15 s at the provider, so
+    # that B, started 3.5 s after the freeze, finds them still running even under the sanitizers.
     env = {"MODELSLAB_API_KEY": modelslab.KEY, "VIDGEN_LEASE_SECONDS": 2, "VIDGEN_ADMIN_CREDITS": 1000000,
            "MODELSLAB_MAX_IN_FLIGHT": 100, "MODELSLAB_REQUESTS_PER_MINUTE": 60000}
-    with modelslab.ModelsLabFake(polls=None, after=8.0, eta=0.5, queue_limit=100) as ml:
+    with modelslab.ModelsLabFake(polls=None, after=15.0, eta=0.5, queue_limit=100) as ml:
         env["MODELSLAB_BASE_URL"] = ml.base_url
         s = make_server(extra_env=env, args=["--no-worker"])
         s.token = s.admin_token
