@@ -792,36 +792,58 @@ static void lapsed(struct worker *w)
     owner_new(w->owner);
 }
 
-/* Joins, or beats and hands out the news; then reaps the workers whose beats lapsed. A store
- * that cannot take the beat now is asked again at the next one: the jobs have two more
- * before their holder is taken for dead. */
-static void beat_worker(struct worker *w, int64_t now)
+/* Keeps this worker's beat alive and hands out the news it brings. A store that cannot take
+ * the beat now is asked again at the next one: the jobs have two more before their holder is
+ * taken for dead. */
+static void keep_alive(struct worker *w, int64_t now)
 {
     struct vg_error err;
     struct job_news_list news = {0};
-    long reaped = 0;
-    w->beat_at = now;
-    timers_arm(&w->timers, &w->beat_timer, now + w->wc.lease_ms / 3);
-    enum vg_err e = w->joined ? store_worker_beat(w->store, w->owner, w->wc.lease_ms, &news, &err) : VG_OK;
+    enum vg_err e = store_worker_beat(w->store, w->owner, w->wc.lease_ms, &news, &err);
     if (e == VG_ERR_CONFLICT)
         lapsed(w);
     else if (e != VG_OK)
         log_warn("worker: cannot beat: %s", err.message);
-    else if (w->joined) {
+    else {
         share_renew(w, now);
         hand_news(w, &news);
     }
     job_news_list_free(&news);
-    if (!w->joined && store_worker_join(w->store, w->owner, w->wc.lease_ms, &err) == VG_OK)
-        w->joined = true, w->due_at = 0;
-    else if (!w->joined)
-        log_warn("worker: cannot join as %s: %s", w->owner, err.message);
+}
+
+/* Enters this worker's name; remote claims wait until it is in. */
+static void join(struct worker *w)
+{
+    struct vg_error err;
+    if (store_worker_join(w->store, w->owner, w->wc.lease_ms, &err) != VG_OK)
+        return log_warn("worker: cannot join as %s: %s", w->owner, err.message);
+    w->joined = true;
+    w->due_at = 0;
+}
+
+/* Hands the jobs of workers whose beats lapsed to the next claims. */
+static void reap(struct worker *w)
+{
+    struct vg_error err;
+    long reaped = 0;
     if (store_workers_reap(w->store, &reaped, &err) != VG_OK)
-        log_warn("worker: cannot reap lapsed workers: %s", err.message);
-    else if (reaped > 0) {
+        return log_warn("worker: cannot reap lapsed workers: %s", err.message);
+    if (reaped > 0) {
         log_info("worker: %ld generations of workers that stopped are due again", reaped);
         w->due_at = 0;
     }
+}
+
+/* Every third of a lease: beat (or join, first and after a lapse), then reap. */
+static void beat_worker(struct worker *w, int64_t now)
+{
+    w->beat_at = now;
+    timers_arm(&w->timers, &w->beat_timer, now + w->wc.lease_ms / 3);
+    if (w->joined)
+        keep_alive(w, now);
+    if (!w->joined) /* never joined, or its beat just lapsed */
+        join(w);
+    reap(w);
 }
 
 static void on_beat(struct timer *t, int64_t now)
